@@ -1,0 +1,392 @@
+package lsdb
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Config tunes a DB. The zero value is usable: no hold-down, a one-second
+// reinstall window, a 65,536-event feed window.
+type Config struct {
+	// HoldDown delays the removal events of a withdrawn LSA; they vanish if
+	// the LSA comes back unchanged within it. 0 disables the hold-down.
+	HoldDown time.Duration
+	// ReinstallWindow is how long a DELETE notification waits for the UPDATE
+	// that ospfd sends right after it when it reinstalls an LSA, even when
+	// HoldDown is 0 (FRR up to 10.3 sends DELETE(old) then UPDATE(new) on
+	// every reinstall). Default 1s.
+	ReinstallWindow time.Duration
+	// FeedWindow is how many recent events the change feed keeps.
+	FeedWindow int
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+var backbone = netip.IPv4Unspecified()
+
+// scopedKey identifies an LSA in the whole database: AS-scoped LSAs have
+// the area 0.0.0.0.
+type scopedKey struct {
+	Area netip.Addr
+	Key
+}
+
+// entry is one LSA of the database.
+type entry struct {
+	sk  scopedKey
+	lsa LSA    // newest instance ospfd told us about
+	raw []byte // its wire bytes
+	// originMs is the newest instance's origination time (arrival - age).
+	originMs int64
+	// withdrawn is set when ospfd deleted the LSA or flushed it (MaxAge);
+	// withdrawnMs is when, withdrawAt when the view drops it.
+	withdrawn   bool
+	withdrawnMs int64
+	withdrawAt  time.Time
+	// view is the instance the graph view reflects, nil when none.
+	view    LSA
+	viewRaw []byte
+	seenGen uint64
+	dirty   bool
+}
+
+// DB is an exact copy of an OSPF link-state database and its graph view.
+// It is the one owner of the state: every method is safe for concurrent
+// use, and every change of the view is published on its Feed.
+type DB struct {
+	mu  sync.Mutex
+	cfg Config
+
+	entries map[scopedKey]*entry
+	dirty   []*entry
+	pending map[*entry]struct{} // withdrawals waiting for their deadline
+
+	areas     map[netip.Addr]*area
+	extByAdv  map[netip.Addr]map[Key]*entry // AS-external LSAs in the view, by advertising router
+	placement map[netip.Addr]netip.Addr     // area under which a router's externals are published
+
+	syncing bool
+	loaded  bool
+	gen     uint64
+
+	out  []Event // events of the current commit
+	mute bool    // building the first view: no events
+	feed *Feed
+
+	stats Stats
+}
+
+// Stats counts what the database has seen.
+type Stats struct {
+	Updates, Deletes uint64
+	Ignored          uint64 // opaque and unknown LSA types, kept but not in the view
+	Stale            uint64 // updates older than the instance held (RFC 2328 13.1)
+	Malformed        uint64 // LSAs rejected by Decode
+	Resyncs          uint64
+}
+
+// New returns an empty database.
+func New(cfg Config) *DB {
+	if cfg.ReinstallWindow == 0 {
+		cfg.ReinstallWindow = time.Second
+	}
+	if cfg.FeedWindow == 0 {
+		cfg.FeedWindow = 1 << 16
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &DB{
+		cfg:       cfg,
+		entries:   make(map[scopedKey]*entry),
+		pending:   make(map[*entry]struct{}),
+		areas:     make(map[netip.Addr]*area),
+		extByAdv:  make(map[netip.Addr]map[Key]*entry),
+		placement: make(map[netip.Addr]netip.Addr),
+		feed:      NewFeed(cfg.FeedWindow),
+	}
+}
+
+// Feed is the change feed of the view.
+func (db *DB) Feed() *Feed { return db.feed }
+
+// Loaded reports whether a first full dump has been applied.
+func (db *DB) Loaded() bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.loaded
+}
+
+// Stats returns the counters.
+func (db *DB) Stats() Stats {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.stats
+}
+
+// BeginSync starts a full dump of ospfd's database (the first one, or a
+// resync after a reconnect). Until EndSync, changes are collected but not
+// published, so that the view only ever moves between consistent states.
+func (db *DB) BeginSync() {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.syncing = true
+	db.gen++
+}
+
+// SyncResult describes a completed dump.
+type SyncResult struct {
+	LSAs      int // LSAs in the database after the dump
+	Withdrawn int // LSAs held before that the dump no longer had
+	Events    int // events the resync published (0 for the first load)
+}
+
+// EndSync completes a dump: LSAs held before that the dump did not carry are
+// withdrawn (NSSA LSAs excepted: ospfd never dumps them, so they age out at
+// MaxAge instead), and the view is brought up to date. The first dump
+// publishes no events; a resync publishes exactly the differences.
+func (db *DB) EndSync() SyncResult {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	now := db.cfg.Now()
+	var res SyncResult
+	for _, e := range db.entries {
+		if e.seenGen == db.gen || e.withdrawn {
+			continue
+		}
+		if e.sk.Type == NSSAExternalLSAType {
+			// Not in any dump: keep it until it would have reached MaxAge.
+			if e.withdrawAt.IsZero() && e.lsa.Hdr().Age&DoNotAge == 0 {
+				e.withdrawn = true
+				e.withdrawAt = time.UnixMilli(e.originMs + MaxAge*1000)
+				e.withdrawnMs = e.withdrawAt.UnixMilli()
+				db.markDirty(e)
+			}
+			continue
+		}
+		e.withdrawn = true
+		e.withdrawnMs = now.UnixMilli()
+		e.withdrawAt = now.Add(db.cfg.HoldDown)
+		db.markDirty(e)
+		res.Withdrawn++
+	}
+	db.syncing = false
+	if !db.loaded {
+		db.mute = true
+		db.commitLocked(now, true)
+		db.mute = false
+		db.loaded = true
+	} else {
+		db.stats.Resyncs++
+		res.Events = db.commitLocked(now, false)
+	}
+	res.LSAs = len(db.entries)
+	return res
+}
+
+// Update applies an LSA_UPDATE_NOTIFY (or one LSA of a dump): lsa is the
+// whole LSA as received, area the area it belongs to (ignored for AS-scoped
+// types). An LSA at MaxAge is a withdrawal.
+func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
+	l, err := Decode(lsa)
+	if err != nil {
+		db.mu.Lock()
+		db.stats.Malformed++
+		db.mu.Unlock()
+		return err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.stats.Updates++
+	h := l.Hdr()
+	sk := scopedKey{Area: area, Key: h.Key()}
+	if h.Type.ASScoped() {
+		sk.Area = backbone
+	}
+	e := db.entries[sk]
+	if e != nil && !db.syncing && !e.withdrawn && Compare(h, e.lsa.Hdr()) <= 0 {
+		// Within a session ospfd only moves forward: an older instance is
+		// stale, the same instance a repeat. A dump is the truth as it is
+		// (ospfd may have restarted with lower sequence numbers), so it
+		// always replaces.
+		if Compare(h, e.lsa.Hdr()) < 0 {
+			db.stats.Stale++
+		}
+		return nil
+	}
+	if e == nil {
+		e = &entry{sk: sk}
+		db.entries[sk] = e
+	}
+	e.seenGen = db.gen
+	e.lsa = l
+	e.raw = append(e.raw[:0:0], lsa[:h.Length]...)
+	e.originMs = arrival.UnixMilli() - int64(h.EffectiveAge())*1000
+	if h.IsMaxAge() {
+		if !e.withdrawn {
+			e.withdrawn = true
+			e.withdrawnMs = arrival.UnixMilli()
+			e.withdrawAt = arrival.Add(db.cfg.HoldDown)
+		}
+	} else {
+		e.withdrawn = false
+		e.withdrawAt = time.Time{}
+	}
+	db.markDirty(e)
+	return nil
+}
+
+// Delete applies an LSA_DELETE_NOTIFY: ospfd removed that instance from its
+// database, either to reinstall a newer one (an UPDATE follows at once) or
+// because it was flushed.
+func (db *DB) Delete(area netip.Addr, lsa []byte, arrival time.Time) error {
+	h, err := DecodeHeader(lsa)
+	if err != nil {
+		db.mu.Lock()
+		db.stats.Malformed++
+		db.mu.Unlock()
+		return err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.stats.Deletes++
+	sk := scopedKey{Area: area, Key: h.Key()}
+	if h.Type.ASScoped() {
+		sk.Area = backbone
+	}
+	e := db.entries[sk]
+	if e == nil || e.withdrawn {
+		return nil
+	}
+	if Compare(&h, e.lsa.Hdr()) < 0 {
+		// It names an instance we already replaced.
+		db.stats.Stale++
+		return nil
+	}
+	hold := db.cfg.HoldDown
+	if hold < db.cfg.ReinstallWindow {
+		hold = db.cfg.ReinstallWindow
+	}
+	e.withdrawn = true
+	e.withdrawnMs = arrival.UnixMilli()
+	e.withdrawAt = arrival.Add(hold)
+	db.markDirty(e)
+	return nil
+}
+
+func (db *DB) markDirty(e *entry) {
+	if !e.dirty {
+		e.dirty = true
+		db.dirty = append(db.dirty, e)
+	}
+}
+
+// Commit brings the view up to date with everything applied since the last
+// commit and publishes the events. It does nothing during a dump.
+func (db *DB) Commit() int {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.syncing || !db.loaded {
+		return 0
+	}
+	return db.commitLocked(db.cfg.Now(), false)
+}
+
+// NextDeadline is when the next held-down withdrawal falls due.
+func (db *DB) NextDeadline() (time.Time, bool) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var next time.Time
+	for e := range db.pending {
+		if next.IsZero() || e.withdrawAt.Before(next) {
+			next = e.withdrawAt
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// Expire applies the withdrawals whose hold-down has passed and publishes
+// their events.
+func (db *DB) Expire() int {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.syncing || !db.loaded {
+		return 0
+	}
+	now := db.cfg.Now()
+	for e := range db.pending {
+		if !now.Before(e.withdrawAt) {
+			db.markDirty(e)
+		}
+	}
+	return db.commitLocked(now, false)
+}
+
+// commitLocked moves every dirty entry's view to where it should be now.
+// initial skips hold-downs (nothing was published yet).
+func (db *DB) commitLocked(now time.Time, initial bool) int {
+	db.out = db.out[:0]
+	for _, e := range db.dirty {
+		e.dirty = false
+		var want LSA
+		var wantRaw []byte
+		ts := e.originMs
+		switch {
+		case !e.withdrawn:
+			want, wantRaw = e.lsa, e.raw
+			delete(db.pending, e)
+		case initial || !now.Before(e.withdrawAt) || e.view == nil:
+			ts = e.withdrawnMs
+			delete(db.pending, e)
+		default:
+			// Held down: the view keeps what it has until the deadline.
+			want, wantRaw = e.view, e.viewRaw
+			db.pending[e] = struct{}{}
+		}
+		switch {
+		case want == e.view:
+		case want != nil && e.view != nil && sameContent(wantRaw, e.viewRaw):
+			e.view, e.viewRaw = want, wantRaw
+		default:
+			db.applyView(e, want, wantRaw, ts)
+		}
+		if e.withdrawn && e.view == nil {
+			if _, held := db.pending[e]; !held {
+				delete(db.entries, e.sk)
+			}
+		}
+	}
+	clear(db.dirty)
+	db.dirty = db.dirty[:0]
+	n := len(db.out)
+	if !db.mute {
+		db.feed.publish(db.out)
+	}
+	return n
+}
+
+// sameContent reports whether two instances of one LSA differ only in their
+// header's age, sequence number or checksum.
+func sameContent(a, b []byte) bool {
+	if len(a) != len(b) || len(a) < HeaderLen {
+		return false
+	}
+	// Options (byte 2) and everything after the header.
+	return a[2] == b[2] && bytes.Equal(a[HeaderLen:], b[HeaderLen:])
+}
+
+func (db *DB) emit(ev Event) {
+	if !db.mute {
+		db.out = append(db.out, ev)
+	}
+}
+
+// String describes the database for logs.
+func (db *DB) String() string {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return fmt.Sprintf("%d LSAs in %d areas", len(db.entries), len(db.areas))
+}

@@ -1,0 +1,155 @@
+package lsdb
+
+import (
+	"net/netip"
+	"strconv"
+)
+
+// LinkKind is the kind of a router's link in the graph view, as the seed's
+// snapshot and events name it.
+type LinkKind uint8
+
+// Link kinds. The last three exist only in multi-area and NSSA networks.
+const (
+	KindRouter   LinkKind = iota + 1 // point-to-point or virtual link to a router
+	KindNetwork                      // transit link to a network, by prefix
+	KindStubnet                      // stub network
+	KindExternal                     // AS-external route (type 5 LSA) of the router
+	KindXNetwork                     // summary route (type 3 LSA) the ABR originates into the area
+	KindXRouter                      // ASBR-summary (type 4 LSA)
+	KindNSSAExt                      // NSSA route (type 7 LSA)
+)
+
+var kindNames = [...]string{"", "router", "network", "stubnet", "external", "xnetwork", "xrouter", "nssa-ext"}
+
+func (k LinkKind) String() string {
+	if int(k) < len(kindNames) && k != 0 {
+		return kindNames[k]
+	}
+	return "kind-" + strconv.Itoa(int(k))
+}
+
+// Link is one edge of a router in the graph view. It is comparable, so that
+// it can be counted as a multiset member. What it does not hold (LS age,
+// sequence numbers, checksums, route tags, interface addresses) never makes
+// an event.
+type Link struct {
+	Kind LinkKind
+	// ID is the far end: a router ID as a /32 for KindRouter and KindXRouter,
+	// a network prefix for the others.
+	ID     netip.Prefix
+	Metric uint32
+	Type2  bool       // external and NSSA routes: Metric is a type 2 metric
+	Via    netip.Addr // external and NSSA routes: forwarding address, invalid when none
+}
+
+// IDString is the link's far end as the seed writes it.
+func (l *Link) IDString() string {
+	if l.Kind == KindRouter || l.Kind == KindXRouter {
+		return l.ID.Addr().String()
+	}
+	return l.ID.String()
+}
+
+// EntityType says whether an event is about a router or a network.
+type EntityType uint8
+
+// Entity types.
+const (
+	EntityRouter EntityType = iota + 1
+	EntityNetwork
+)
+
+func (t EntityType) String() string {
+	if t == EntityNetwork {
+		return "network"
+	}
+	return "router"
+}
+
+// Event is one change of the graph view: a link of a router added or
+// removed, or a router attached to or detached from a network.
+type Event struct {
+	// Seq numbers events from 1 in the order the database emitted them.
+	Seq uint64
+	// Time is when the change was originated, in milliseconds since the
+	// epoch: the LSA's arrival minus its LS age, or the withdrawal's arrival.
+	Time int64
+	// Area is the area of the change (0.0.0.0 for the backbone). The seed's
+	// event format has no area; it is here for consumers that need it.
+	Area   netip.Addr
+	Entity EntityType
+	// Router is the entity of a router event.
+	Router netip.Addr
+	// Network is the entity of a network event.
+	Network netip.Prefix
+	Added   bool
+	// Link is what a router event adds or removes.
+	Link Link
+	// Member is the router a network event attaches or detaches.
+	Member netip.Addr
+}
+
+// EntityID is the event's entity as the seed writes it.
+func (e *Event) EntityID() string {
+	if e.Entity == EntityNetwork {
+		return e.Network.String()
+	}
+	return e.Router.String()
+}
+
+// AppendJSON appends the event in the seed's format (stream_event.schema.json),
+// byte for byte as the Python client writes it (json.dumps with its default
+// separators), without a trailing newline.
+func (e *Event) AppendJSON(b []byte) []byte {
+	b = append(b, `{"timestamp": `...)
+	b = strconv.AppendInt(b, e.Time, 10)
+	b = append(b, `, "entity": {"type": "`...)
+	b = append(b, e.Entity.String()...)
+	b = append(b, `", "id": "`...)
+	if e.Entity == EntityNetwork {
+		b = e.Network.AppendTo(b)
+	} else {
+		b = e.Router.AppendTo(b)
+	}
+	if e.Added {
+		b = append(b, `"}, "added": {`...)
+	} else {
+		b = append(b, `"}, "removed": {`...)
+	}
+	if e.Entity == EntityNetwork {
+		b = append(b, `"router": "`...)
+		b = e.Member.AppendTo(b)
+		return append(b, `"}}`...)
+	}
+	b = append(b, `"link": {"`...)
+	b = append(b, e.Link.Kind.String()...)
+	b = append(b, `": `...)
+	b = e.Link.appendJSON(b)
+	return append(b, "}}}"...)
+}
+
+// appendJSON writes the link object ({"id": ..., "metric": ...}).
+func (l *Link) appendJSON(b []byte) []byte {
+	b = append(b, `{"id": "`...)
+	if l.Kind == KindRouter || l.Kind == KindXRouter {
+		b = l.ID.Addr().AppendTo(b)
+	} else {
+		b = l.ID.AppendTo(b)
+	}
+	if l.Type2 {
+		b = append(b, `", "metric2": `...)
+	} else {
+		b = append(b, `", "metric": `...)
+	}
+	b = strconv.AppendUint(b, uint64(l.Metric), 10)
+	if l.Via.IsValid() {
+		b = append(b, `, "via": "`...)
+		b = l.Via.AppendTo(b)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON implements json.Marshaler with AppendJSON.
+func (e Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }

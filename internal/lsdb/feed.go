@@ -1,0 +1,111 @@
+package lsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrLagged is returned by a Subscription whose position has left the
+// feed's window: events were dropped for it and it must resnapshot.
+var ErrLagged = errors.New("lsdb: subscriber fell behind the change feed window")
+
+// Feed is the database's change feed: a window of the most recent events
+// with their sequence numbers. Publishing never blocks; a subscriber that
+// falls more than the window behind gets ErrLagged instead of a gap.
+type Feed struct {
+	mu     sync.Mutex
+	ring   []Event
+	last   uint64        // Seq of the newest event, 0 when none
+	notify chan struct{} // closed and replaced on every publish
+}
+
+// NewFeed returns a feed that keeps the last window events (at least 1).
+func NewFeed(window int) *Feed {
+	if window < 1 {
+		window = 1
+	}
+	return &Feed{ring: make([]Event, window), notify: make(chan struct{})}
+}
+
+// LastSeq is the sequence number of the newest event published.
+func (f *Feed) LastSeq() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
+}
+
+// publish numbers the events in place and appends them.
+func (f *Feed) publish(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	f.mu.Lock()
+	for i := range evs {
+		f.last++
+		evs[i].Seq = f.last
+		f.ring[f.last%uint64(len(f.ring))] = evs[i]
+	}
+	close(f.notify)
+	f.notify = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// Subscribe returns a subscription that yields the events after seq. It
+// fails with ErrLagged when seq is older than the window holds.
+func (f *Feed) Subscribe(after uint64) (*Subscription, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if after > f.last {
+		return nil, fmt.Errorf("lsdb: sequence %d is in the future (newest is %d)", after, f.last)
+	}
+	if f.last-after > uint64(len(f.ring)) {
+		return nil, fmt.Errorf("%w: sequence %d, window holds %d..%d", ErrLagged, after, f.oldest(), f.last)
+	}
+	return &Subscription{f: f, next: after + 1}, nil
+}
+
+func (f *Feed) oldest() uint64 {
+	if f.last < uint64(len(f.ring)) {
+		return 1
+	}
+	return f.last - uint64(len(f.ring)) + 1
+}
+
+// Subscription reads a Feed from a position. It is not safe for concurrent use.
+type Subscription struct {
+	f    *Feed
+	next uint64
+}
+
+// Next is the sequence number of the next event the subscription returns.
+func (s *Subscription) Next() uint64 { return s.next }
+
+// Read appends to buf the events available after the subscription's
+// position, waiting until there is at least one or ctx is done. It returns
+// ErrLagged when the subscriber fell out of the window.
+func (s *Subscription) Read(ctx context.Context, buf []Event) ([]Event, error) {
+	for {
+		f := s.f
+		f.mu.Lock()
+		if s.next <= f.last {
+			if f.last-s.next+1 > uint64(len(f.ring)) {
+				f.mu.Unlock()
+				return buf, fmt.Errorf("%w: at %d, window holds %d..%d", ErrLagged, s.next, f.oldest(), f.last)
+			}
+			for ; s.next <= f.last; s.next++ {
+				buf = append(buf, f.ring[s.next%uint64(len(f.ring))])
+			}
+			f.mu.Unlock()
+			return buf, nil
+		}
+		ch := f.notify
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return buf, ctx.Err()
+		}
+	}
+}

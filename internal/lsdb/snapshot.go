@@ -1,0 +1,337 @@
+package lsdb
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Snapshot returns the graph view in the seed's snapshot format and the
+// sequence number of the last event it reflects: a consumer that then
+// follows the feed after that number sees every later change exactly once.
+func (db *DB) Snapshot() (*Snapshot, uint64) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	s := &Snapshot{
+		Areas:   make(map[string]*AreaSnapshot, len(db.areas)),
+		Updated: float64(db.cfg.Now().UnixMilli()) / 1000,
+	}
+	for aid, a := range db.areas {
+		as := &AreaSnapshot{
+			Routers:  make(map[string]*RouterSnapshot, len(a.routers)),
+			Networks: make(map[string]*NetworkSnapshot, len(a.networks)),
+		}
+		for id, n := range a.routers {
+			as.Routers[id.String()] = n.snapshot()
+		}
+		for p, n := range a.networks {
+			ns := &NetworkSnapshot{DR: n.dr.String(), Routers: make([]string, len(n.members))}
+			for i, m := range n.members {
+				ns.Routers[i] = m.String()
+			}
+			as.Networks[p.String()] = ns
+		}
+		if len(as.Routers) > 0 || len(as.Networks) > 0 {
+			s.Areas[aid.String()] = as
+		}
+	}
+	return s, db.feed.LastSeq()
+}
+
+func (n *routerNode) snapshot() *RouterSnapshot {
+	rs := &RouterSnapshot{}
+	L := &rs.Links
+	for i := range n.links {
+		l := &n.links[i]
+		sl := SnapshotLink{ID: l.IDString(), Metric: l.Metric}
+		switch l.Kind {
+		case KindRouter:
+			L.Router = append(L.Router, sl)
+		case KindNetwork:
+			L.Network = append(L.Network, sl)
+		case KindStubnet:
+			L.Stubnet = append(L.Stubnet, sl)
+		}
+	}
+	L.External = externals(n.ext, KindExternal)
+	L.NSSAExt = externals(n.sum, KindNSSAExt)
+	for _, l := range sortedLinks(n.sum) {
+		switch l.Kind {
+		case KindXNetwork:
+			L.XNetwork = append(L.XNetwork, SnapshotLink{ID: l.IDString(), Metric: l.Metric})
+		case KindXRouter:
+			L.XRouter = append(L.XRouter, SnapshotLink{ID: l.IDString(), Metric: l.Metric})
+		}
+	}
+	return rs
+}
+
+// sortedLinks orders routes by destination (address, then length), then
+// by the rest, so that snapshots are deterministic.
+func sortedLinks(m map[Key]Link) []Link {
+	ls := make([]Link, 0, len(m))
+	for _, l := range m {
+		ls = append(ls, l)
+	}
+	slices.SortFunc(ls, compareLinks)
+	return ls
+}
+
+func compareLinks(a, b Link) int {
+	return cmp.Or(
+		cmp.Compare(a.Kind, b.Kind),
+		a.ID.Addr().Compare(b.ID.Addr()),
+		cmp.Compare(a.ID.Bits(), b.ID.Bits()),
+		cmp.Compare(boolInt(a.Type2), boolInt(b.Type2)),
+		cmp.Compare(a.Metric, b.Metric),
+		a.Via.Compare(b.Via),
+	)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func externals(m map[Key]Link, kind LinkKind) []SnapshotExternal {
+	var out []SnapshotExternal
+	for _, l := range sortedLinks(m) {
+		if l.Kind != kind {
+			continue
+		}
+		x := SnapshotExternal{ID: l.ID.String()}
+		metric := l.Metric
+		if l.Type2 {
+			x.Metric2 = &metric
+		} else {
+			x.Metric = &metric
+		}
+		if l.Via.IsValid() {
+			x.Via = l.Via.String()
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// ParseSnapshot reads a snapshot in the seed's format. "updated" may be
+// missing (BIRD-derived files such as the NYC Mesh one have none).
+func ParseSnapshot(data []byte) (*Snapshot, error) {
+	var s Snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("parse snapshot: %w", err)
+	}
+	if s.Areas == nil {
+		return nil, fmt.Errorf("parse snapshot: no \"areas\"")
+	}
+	for aid, a := range s.Areas {
+		if _, err := netip.ParseAddr(aid); err != nil {
+			return nil, fmt.Errorf("parse snapshot: area %q: %w", aid, err)
+		}
+		if a == nil {
+			return nil, fmt.Errorf("parse snapshot: area %s is null", aid)
+		}
+	}
+	return &s, nil
+}
+
+// MarshalJSON writes the snapshot with keys in numeric order, two-space
+// indented as the seed's files are.
+func (s *Snapshot) MarshalJSON() ([]byte, error) { return s.AppendJSON(nil), nil }
+
+// AppendJSON appends the snapshot, formatted as Python's json.dumps(indent=2)
+// formats the seed's files, without a trailing newline.
+func (s *Snapshot) AppendJSON(b []byte) []byte {
+	w := jw{b: b}
+	w.open('{')
+	w.key("areas")
+	w.open('{')
+	for _, aid := range sortedKeys(s.Areas, compareAddrStrings) {
+		a := s.Areas[aid]
+		w.key(aid)
+		w.open('{')
+		w.key("routers")
+		w.open('{')
+		for _, rid := range sortedKeys(a.Routers, compareAddrStrings) {
+			w.key(rid)
+			w.open('{')
+			w.key("links")
+			w.open('{')
+			L := &a.Routers[rid].Links
+			w.links("router", L.Router)
+			w.links("network", L.Network)
+			w.links("stubnet", L.Stubnet)
+			w.externals("external", L.External)
+			w.links("xnetwork", L.XNetwork)
+			w.links("xrouter", L.XRouter)
+			w.externals("nssa-ext", L.NSSAExt)
+			w.close('}')
+			w.close('}')
+		}
+		w.close('}')
+		w.key("networks")
+		w.open('{')
+		for _, p := range sortedKeys(a.Networks, compareAddrStrings) {
+			n := a.Networks[p]
+			w.key(p)
+			w.open('{')
+			w.key("dr")
+			w.str(n.DR)
+			w.key("routers")
+			w.open('[')
+			for _, r := range n.Routers {
+				w.item()
+				w.str(r)
+			}
+			w.close(']')
+			w.close('}')
+		}
+		w.close('}')
+		w.close('}')
+	}
+	w.close('}')
+	w.key("updated")
+	w.b = strconv.AppendFloat(w.b, s.Updated, 'f', -1, 64)
+	w.close('}')
+	return w.b
+}
+
+// SnapshotTime is the snapshot's "updated" stamp as a time.
+func (s *Snapshot) SnapshotTime() time.Time {
+	return time.UnixMilli(int64(s.Updated * 1000))
+}
+
+func sortedKeys[V any](m map[string]V, c func(a, b string) int) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, c)
+	return ks
+}
+
+// compareAddrStrings orders dotted quads and prefixes numerically; strings
+// that are neither sort after, as strings.
+func compareAddrStrings(a, b string) int {
+	pa, ea := parseAddrOrPrefix(a)
+	pb, eb := parseAddrOrPrefix(b)
+	switch {
+	case ea != nil && eb != nil:
+		return cmp.Compare(a, b)
+	case ea != nil:
+		return 1
+	case eb != nil:
+		return -1
+	}
+	return cmp.Or(pa.Addr().Compare(pb.Addr()), cmp.Compare(pa.Bits(), pb.Bits()))
+}
+
+func parseAddrOrPrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// jw writes indented JSON the way Python's json.dumps(indent=2) does.
+type jw struct {
+	b     []byte
+	depth int
+	first bool // nothing written yet in the current container
+}
+
+func (w *jw) nl() {
+	w.b = append(w.b, '\n')
+	for i := 0; i < w.depth; i++ {
+		w.b = append(w.b, ' ', ' ')
+	}
+}
+
+func (w *jw) open(c byte) {
+	w.b = append(w.b, c)
+	w.depth++
+	w.first = true
+}
+
+func (w *jw) close(c byte) {
+	w.depth--
+	if !w.first {
+		w.nl()
+	}
+	w.b = append(w.b, c)
+	w.first = false
+}
+
+func (w *jw) item() {
+	if !w.first {
+		w.b = append(w.b, ',')
+	}
+	w.first = false
+	w.nl()
+}
+
+func (w *jw) key(k string) {
+	w.item()
+	w.str(k)
+	w.b = append(w.b, ':', ' ')
+}
+
+func (w *jw) str(s string) { w.b = strconv.AppendQuote(w.b, s) }
+
+func (w *jw) uint(v uint32) { w.b = strconv.AppendUint(w.b, uint64(v), 10) }
+
+func (w *jw) links(kind string, ls []SnapshotLink) {
+	if len(ls) == 0 {
+		return
+	}
+	w.key(kind)
+	w.open('[')
+	for _, l := range ls {
+		w.item()
+		w.open('{')
+		w.key("id")
+		w.str(l.ID)
+		w.key("metric")
+		w.uint(l.Metric)
+		w.close('}')
+	}
+	w.close(']')
+}
+
+func (w *jw) externals(kind string, xs []SnapshotExternal) {
+	if len(xs) == 0 {
+		return
+	}
+	w.key(kind)
+	w.open('[')
+	for _, x := range xs {
+		w.item()
+		w.open('{')
+		w.key("id")
+		w.str(x.ID)
+		if x.Metric != nil {
+			w.key("metric")
+			w.uint(*x.Metric)
+		}
+		if x.Metric2 != nil {
+			w.key("metric2")
+			w.uint(*x.Metric2)
+		}
+		if x.Via != "" {
+			w.key("via")
+			w.str(x.Via)
+		}
+		w.close('}')
+	}
+	w.close(']')
+}
