@@ -384,6 +384,15 @@ func TestDecodeMalformed(t *testing.T) {
 			b[57] = 255
 			return codecFix(b)
 		}, lsdb.ErrTruncated, lsdb.DecodeError{Key: routerKey, Offset: 64, Reason: "TOS metrics of link 3 of 3 truncated"}},
+		{"router TOS count within a TOS-free length", func(t *testing.T) []byte {
+			b, err := lsdb.Marshal(&lsdb.RouterLSA{Header: lsdb.Header{Type: lsdb.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")},
+				Links: make([]lsdb.RouterLink, 2)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[33] = 1 // link 1 claims a TOS metric, which pushes link 2 past the end
+			return codecFix(b)
+		}, lsdb.ErrTruncated, lsdb.DecodeError{Key: routerKey, Offset: 48, Reason: "link 2 of 2 truncated"}},
 		{"network without mask", func(t *testing.T) []byte { return codecFix(network(t)[:20]) }, lsdb.ErrTruncated,
 			lsdb.DecodeError{Key: lsdb.Key{Type: lsdb.NetworkLSAType, LSID: codecIP("10.1.0.2"), AdvRouter: codecIP("10.0.0.2")},
 				Offset: 20, Reason: "network mask truncated"}},
@@ -577,5 +586,100 @@ func TestChecksumDetectsChanges(t *testing.T) {
 	}
 	if got := lsdb.Checksum(make([]byte, 19)); got != 0 {
 		t.Errorf("Checksum of less than a header = %#04x, want 0", got)
+	}
+}
+
+// TestChecksumMatchesOspfd encodes LSAs that FRR 8.4.4's ospfd originated in
+// a two-router lab (one ASBR, one ABR into area 1), their fields copied from
+// `show ip ospf database ...`, and expects ospfd's own checksums. The
+// checksum covers every byte but the age, so a match also shows that the
+// encoding is byte for byte what ospfd sends.
+func TestChecksumMatchesOspfd(t *testing.T) {
+	hdr := func(typ lsdb.LSType, id, adv string, seq uint32) lsdb.Header {
+		return lsdb.Header{Age: 11, Options: 0x02, Type: typ, LSID: codecIP(id), AdvRouter: codecIP(adv), SeqNum: int32(seq)}
+	}
+	tests := []struct {
+		name string
+		lsa  lsdb.LSA
+		sum  uint16
+		len  uint16
+	}{
+		{"router, ASBR, stub and transit", &lsdb.RouterLSA{
+			Header: hdr(lsdb.RouterLSAType, "10.9.255.1", "10.9.255.1", 0x80000007), Flags: lsdb.RouterFlagE,
+			Links: []lsdb.RouterLink{
+				{ID: codecIP("10.9.255.1"), Data: codecIP("255.255.255.255"), Type: lsdb.LinkStub, Metric: 0},
+				{ID: codecIP("10.9.0.2"), Data: codecIP("10.9.0.1"), Type: lsdb.LinkTransit, Metric: 10},
+			}}, 0xb616, 48},
+		{"router, two stubs", &lsdb.RouterLSA{
+			Header: hdr(lsdb.RouterLSAType, "10.9.255.1", "10.9.255.1", 0x80000002), Flags: lsdb.RouterFlagE,
+			Links: []lsdb.RouterLink{
+				{ID: codecIP("10.9.0.0"), Data: codecIP("255.255.255.0"), Type: lsdb.LinkStub, Metric: 10},
+				{ID: codecIP("10.9.255.1"), Data: codecIP("255.255.255.255"), Type: lsdb.LinkStub, Metric: 0},
+			}}, 0x697d, 48},
+		{"router, ABR", &lsdb.RouterLSA{
+			Header: hdr(lsdb.RouterLSAType, "10.9.255.2", "10.9.255.2", 0x80000004), Flags: lsdb.RouterFlagB,
+			Links: []lsdb.RouterLink{
+				{ID: codecIP("10.9.0.2"), Data: codecIP("10.9.0.2"), Type: lsdb.LinkTransit, Metric: 10},
+			}}, 0x559c, 36},
+		{"network", &lsdb.NetworkLSA{
+			Header: hdr(lsdb.NetworkLSAType, "10.9.0.2", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.0"),
+			Attached: []netip.Addr{codecIP("10.9.255.1"), codecIP("10.9.255.2")}}, 0x5fa7, 32},
+		{"summary", &lsdb.SummaryLSA{
+			Header: hdr(lsdb.SummaryLSAType, "10.9.255.2", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.255"), Metric: 0},
+			0xb979, 28},
+		{"summary, area 1", &lsdb.SummaryLSA{
+			Header: hdr(lsdb.SummaryLSAType, "10.9.0.0", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.0"), Metric: 10},
+			0x32f8, 28},
+		{"ASBR summary", &lsdb.SummaryLSA{
+			Header: hdr(lsdb.ASBRSummaryLSAType, "10.9.255.1", "10.9.255.2", 0x80000001), Mask: codecIP("0.0.0.0"), Metric: 10},
+			0x1a0f, 28},
+		{"external, type 2", &lsdb.ExternalLSA{
+			Header: hdr(lsdb.ASExternalLSAType, "198.51.100.0", "10.9.255.1", 0x80000001), Mask: codecIP("255.255.255.0"),
+			Type2: true, Metric: 20, Forward: codecIP("0.0.0.0")}, 0x3418, 36},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := lsdb.Marshal(tc.lsa)
+			if err != nil {
+				t.Fatalf("Marshal: %v", err)
+			}
+			if got := tc.lsa.Hdr().Checksum; got != tc.sum {
+				t.Errorf("checksum = %#04x, ospfd says %#04x", got, tc.sum)
+			}
+			if got := tc.lsa.Hdr().Length; got != tc.len {
+				t.Errorf("length = %d, ospfd says %d", got, tc.len)
+			}
+			if !lsdb.VerifyChecksum(b) {
+				t.Errorf("VerifyChecksum false")
+			}
+		})
+	}
+}
+
+// TestDecodeRouterLinkCounts goes through every size of the router LSA
+// allocation, checking that the links have exactly their own capacity so
+// that an append by a caller never writes into memory it does not own.
+func TestDecodeRouterLinkCounts(t *testing.T) {
+	for n := range 40 {
+		want := &lsdb.RouterLSA{Header: lsdb.Header{Type: lsdb.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")}}
+		for i := range n {
+			want.Links = append(want.Links, lsdb.RouterLink{
+				ID: netip.AddrFrom4([4]byte{10, 1, byte(i), 1}), Data: codecIP("10.0.0.1"), Type: lsdb.LinkPointToPoint, Metric: uint16(i),
+			})
+		}
+		b, err := lsdb.Marshal(want)
+		if err != nil {
+			t.Fatalf("%d links: Marshal: %v", n, err)
+		}
+		got, err := lsdb.Decode(b)
+		if err != nil {
+			t.Fatalf("%d links: Decode: %v", n, err)
+		}
+		if diff := cmp.Diff(want, got, codecAddrs); diff != "" {
+			t.Errorf("%d links: mismatch (-want +got):\n%s", n, diff)
+		}
+		if links := got.(*lsdb.RouterLSA).Links; cap(links) != n {
+			t.Errorf("%d links: cap(Links) = %d", n, cap(links))
+		}
 	}
 }

@@ -27,30 +27,25 @@ type Config struct {
 
 var backbone = netip.IPv4Unspecified()
 
-// scopedKey identifies an LSA in the whole database: AS-scoped LSAs have
-// the area 0.0.0.0.
-type scopedKey struct {
-	Area netip.Addr
-	Key
-}
-
 // entry is one LSA of the database.
 type entry struct {
-	sk  scopedKey
-	lsa LSA    // newest instance ospfd told us about
-	raw []byte // its wire bytes
+	k   ukey
+	raw []byte // the newest instance ospfd told us about, as received
 	// originMs is the newest instance's origination time (arrival - age).
 	originMs int64
 	// withdrawn is set when ospfd deleted the LSA or flushed it (MaxAge);
 	// withdrawnMs is when, withdrawAt when the view drops it.
 	withdrawn   bool
 	withdrawnMs int64
-	withdrawAt  time.Time
-	// view is the instance the graph view reflects, nil when none.
-	view    LSA
+	withdrawAt  int64 // unix nanoseconds
+	// viewRaw is the instance the graph view reflects, nil when none.
 	viewRaw []byte
 	seenGen uint64
 	dirty   bool
+	// For summary, external and NSSA LSAs in the view: the link they add to
+	// their router, and their index in that router's list.
+	link Link
+	slot int32
 }
 
 // DB is an exact copy of an OSPF link-state database and its graph view.
@@ -60,21 +55,22 @@ type DB struct {
 	mu  sync.Mutex
 	cfg Config
 
-	entries map[scopedKey]*entry
+	entries map[ukey]*entry
 	dirty   []*entry
 	pending map[*entry]struct{} // withdrawals waiting for their deadline
+	raw     slab
 
-	areas     map[netip.Addr]*area
-	extByAdv  map[netip.Addr]map[Key]*entry // AS-external LSAs in the view, by advertising router
-	placement map[netip.Addr]netip.Addr     // area under which a router's externals are published
+	areas     map[uint32]*area
+	placement map[uint32]uint32 // area under which a router's externals are published, while it has any
 
 	syncing bool
 	loaded  bool
 	gen     uint64
 
-	out  []Event // events of the current commit
-	mute bool    // building the first view: no events
-	feed *Feed
+	out     []Event // events of the current commit
+	scratch []Link
+	mute    bool // building the first view: no events
+	feed    *Feed
 
 	stats Stats
 }
@@ -101,11 +97,10 @@ func New(cfg Config) *DB {
 	}
 	return &DB{
 		cfg:       cfg,
-		entries:   make(map[scopedKey]*entry),
+		entries:   make(map[ukey]*entry),
 		pending:   make(map[*entry]struct{}),
-		areas:     make(map[netip.Addr]*area),
-		extByAdv:  make(map[netip.Addr]map[Key]*entry),
-		placement: make(map[netip.Addr]netip.Addr),
+		areas:     make(map[uint32]*area),
+		placement: make(map[uint32]uint32),
 		feed:      NewFeed(cfg.FeedWindow),
 	}
 }
@@ -157,19 +152,19 @@ func (db *DB) EndSync() SyncResult {
 		if e.seenGen == db.gen || e.withdrawn {
 			continue
 		}
-		if e.sk.Type == NSSAExternalLSAType {
+		if e.k.typ == NSSAExternalLSAType {
 			// Not in any dump: keep it until it would have reached MaxAge.
-			if e.withdrawAt.IsZero() && e.lsa.Hdr().Age&DoNotAge == 0 {
+			if e.withdrawAt == 0 && instance(e.raw).Age&DoNotAge == 0 {
 				e.withdrawn = true
-				e.withdrawAt = time.UnixMilli(e.originMs + MaxAge*1000)
-				e.withdrawnMs = e.withdrawAt.UnixMilli()
+				e.withdrawnMs = e.originMs + MaxAge*1000
+				e.withdrawAt = e.withdrawnMs * 1e6
 				db.markDirty(e)
 			}
 			continue
 		}
 		e.withdrawn = true
 		e.withdrawnMs = now.UnixMilli()
-		e.withdrawAt = now.Add(db.cfg.HoldDown)
+		e.withdrawAt = now.Add(db.cfg.HoldDown).UnixNano()
 		db.markDirty(e)
 		res.Withdrawn++
 	}
@@ -202,38 +197,34 @@ func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
 	defer db.mu.Unlock()
 	db.stats.Updates++
 	h := l.Hdr()
-	sk := scopedKey{Area: area, Key: h.Key()}
-	if h.Type.ASScoped() {
-		sk.Area = backbone
-	}
-	e := db.entries[sk]
-	if e != nil && !db.syncing && !e.withdrawn && Compare(h, e.lsa.Hdr()) <= 0 {
+	k := keyOf(area, h)
+	e := db.entries[k]
+	if e != nil && !db.syncing && !e.withdrawn && compareRaw(h, e.raw) <= 0 {
 		// Within a session ospfd only moves forward: an older instance is
 		// stale, the same instance a repeat. A dump is the truth as it is
 		// (ospfd may have restarted with lower sequence numbers), so it
 		// always replaces.
-		if Compare(h, e.lsa.Hdr()) < 0 {
+		if compareRaw(h, e.raw) < 0 {
 			db.stats.Stale++
 		}
 		return nil
 	}
 	if e == nil {
-		e = &entry{sk: sk}
-		db.entries[sk] = e
+		e = &entry{k: k}
+		db.entries[k] = e
 	}
 	e.seenGen = db.gen
-	e.lsa = l
-	e.raw = append(e.raw[:0:0], lsa[:h.Length]...)
+	e.raw = db.raw.copy(lsa[:h.Length])
 	e.originMs = arrival.UnixMilli() - int64(h.EffectiveAge())*1000
 	if h.IsMaxAge() {
 		if !e.withdrawn {
 			e.withdrawn = true
 			e.withdrawnMs = arrival.UnixMilli()
-			e.withdrawAt = arrival.Add(db.cfg.HoldDown)
+			e.withdrawAt = arrival.Add(db.cfg.HoldDown).UnixNano()
 		}
 	} else {
 		e.withdrawn = false
-		e.withdrawAt = time.Time{}
+		e.withdrawAt = 0
 	}
 	db.markDirty(e)
 	return nil
@@ -253,15 +244,11 @@ func (db *DB) Delete(area netip.Addr, lsa []byte, arrival time.Time) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.stats.Deletes++
-	sk := scopedKey{Area: area, Key: h.Key()}
-	if h.Type.ASScoped() {
-		sk.Area = backbone
-	}
-	e := db.entries[sk]
+	e := db.entries[keyOf(area, &h)]
 	if e == nil || e.withdrawn {
 		return nil
 	}
-	if Compare(&h, e.lsa.Hdr()) < 0 {
+	if compareRaw(&h, e.raw) < 0 {
 		// It names an instance we already replaced.
 		db.stats.Stale++
 		return nil
@@ -272,7 +259,7 @@ func (db *DB) Delete(area netip.Addr, lsa []byte, arrival time.Time) error {
 	}
 	e.withdrawn = true
 	e.withdrawnMs = arrival.UnixMilli()
-	e.withdrawAt = arrival.Add(hold)
+	e.withdrawAt = arrival.Add(hold).UnixNano()
 	db.markDirty(e)
 	return nil
 }
@@ -299,13 +286,16 @@ func (db *DB) Commit() int {
 func (db *DB) NextDeadline() (time.Time, bool) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	var next time.Time
+	var next int64
 	for e := range db.pending {
-		if next.IsZero() || e.withdrawAt.Before(next) {
+		if next == 0 || e.withdrawAt < next {
 			next = e.withdrawAt
 		}
 	}
-	return next, !next.IsZero()
+	if next == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, next), true
 }
 
 // Expire applies the withdrawals whose hold-down has passed and publishes
@@ -318,7 +308,7 @@ func (db *DB) Expire() int {
 	}
 	now := db.cfg.Now()
 	for e := range db.pending {
-		if !now.Before(e.withdrawAt) {
+		if now.UnixNano() >= e.withdrawAt {
 			db.markDirty(e)
 		}
 	}
@@ -329,34 +319,15 @@ func (db *DB) Expire() int {
 // initial skips hold-downs (nothing was published yet).
 func (db *DB) commitLocked(now time.Time, initial bool) int {
 	db.out = db.out[:0]
+	// Networks first: routers' transit links resolve against them.
 	for _, e := range db.dirty {
-		e.dirty = false
-		var want LSA
-		var wantRaw []byte
-		ts := e.originMs
-		switch {
-		case !e.withdrawn:
-			want, wantRaw = e.lsa, e.raw
-			delete(db.pending, e)
-		case initial || !now.Before(e.withdrawAt) || e.view == nil:
-			ts = e.withdrawnMs
-			delete(db.pending, e)
-		default:
-			// Held down: the view keeps what it has until the deadline.
-			want, wantRaw = e.view, e.viewRaw
-			db.pending[e] = struct{}{}
+		if e.k.typ == NetworkLSAType {
+			db.commitEntry(e, now, initial)
 		}
-		switch {
-		case want == e.view:
-		case want != nil && e.view != nil && sameContent(wantRaw, e.viewRaw):
-			e.view, e.viewRaw = want, wantRaw
-		default:
-			db.applyView(e, want, wantRaw, ts)
-		}
-		if e.withdrawn && e.view == nil {
-			if _, held := db.pending[e]; !held {
-				delete(db.entries, e.sk)
-			}
+	}
+	for _, e := range db.dirty {
+		if e.k.typ != NetworkLSAType {
+			db.commitEntry(e, now, initial)
 		}
 	}
 	clear(db.dirty)
@@ -368,6 +339,47 @@ func (db *DB) commitLocked(now time.Time, initial bool) int {
 	return n
 }
 
+// commitEntry moves one entry's view to where it should be now.
+func (db *DB) commitEntry(e *entry, now time.Time, initial bool) {
+	e.dirty = false
+	var want []byte
+	ts := e.originMs
+	switch {
+	case !e.withdrawn:
+		want = e.raw
+		delete(db.pending, e)
+	case initial || now.UnixNano() >= e.withdrawAt || e.viewRaw == nil:
+		ts = e.withdrawnMs
+		delete(db.pending, e)
+	default:
+		// Held down: the view keeps what it has until the deadline.
+		want = e.viewRaw
+		db.pending[e] = struct{}{}
+	}
+	switch {
+	case sameSlice(want, e.viewRaw):
+	case want != nil && e.viewRaw != nil && sameContent(want, e.viewRaw):
+		e.viewRaw = want
+	default:
+		db.applyView(e, want, ts)
+	}
+	if e.withdrawn && e.viewRaw == nil {
+		if _, held := db.pending[e]; !held {
+			delete(db.entries, e.k)
+		}
+	}
+}
+
+func sameSlice(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// compareRaw compares a header with the instance held as raw bytes.
+func compareRaw(h *Header, raw []byte) int {
+	held := instance(raw)
+	return Compare(h, &held)
+}
+
 // sameContent reports whether two instances of one LSA differ only in their
 // header's age, sequence number or checksum.
 func sameContent(a, b []byte) bool {
@@ -376,12 +388,6 @@ func sameContent(a, b []byte) bool {
 	}
 	// Options (byte 2) and everything after the header.
 	return a[2] == b[2] && bytes.Equal(a[HeaderLen:], b[HeaderLen:])
-}
-
-func (db *DB) emit(ev Event) {
-	if !db.mute {
-		db.out = append(db.out, ev)
-	}
 }
 
 // String describes the database for logs.

@@ -476,3 +476,32 @@ func TestMalformedLSAIsRejected(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func TestMissingRouters(t *testing.T) {
+	h := newHarness(t, 0)
+	h.load(area0,
+		router("10.0.0.1", p2p("10.0.0.2", 10), p2p("10.0.0.9", 10)),
+		router("10.0.0.2", p2p("10.0.0.1", 10), p2p("10.0.0.9", 10)),
+		network("10.1.0.1", "10.0.0.1", 24, "10.0.0.1", "10.0.0.8"),
+	)
+	got := h.db.MissingRouters(ip("10.0.0.7"))
+	var strs []string
+	for _, m := range got {
+		strs = append(strs, m.String())
+	}
+	want := []string{
+		"10.0.0.7 (area 0.0.0.0, the local router)",
+		"10.0.0.8 (area 0.0.0.0, referenced by 10.0.0.1)",
+		"10.0.0.9 (area 0.0.0.0, referenced by 10.0.0.1,10.0.0.2)",
+	}
+	if diff := cmp.Diff(want, strs); diff != "" {
+		t.Errorf("MissingRouters (-want +got):\n%s", diff)
+	}
+	h.update(area0, router("10.0.0.9", p2p("10.0.0.1", 10)), 0)
+	h.update(area0, router("10.0.0.8"), 0)
+	h.update(area0, router("10.0.0.7"), 0)
+	h.db.Commit()
+	if got := h.db.MissingRouters(ip("10.0.0.7")); len(got) != 0 {
+		t.Errorf("MissingRouters after the LSAs arrived = %v, want none", got)
+	}
+}

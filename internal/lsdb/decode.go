@@ -78,12 +78,12 @@ func Decode(b []byte) (LSA, error) {
 			Err:    ErrChecksum,
 		}
 	}
-	return decodeBody(h, lsa)
+	return decodeBody(&h, lsa)
 }
 
 // decodeBody decodes the body of lsa, whose header h has been read and
 // whose length is exactly h.Length.
-func decodeBody(h Header, lsa []byte) (LSA, error) {
+func decodeBody(h *Header, lsa []byte) (LSA, error) {
 	switch h.Type {
 	case RouterLSAType:
 		return decodeRouter(h, lsa)
@@ -94,21 +94,27 @@ func decodeBody(h Header, lsa []byte) (LSA, error) {
 	case ASExternalLSAType, NSSAExternalLSAType:
 		return decodeExternal(h, lsa)
 	}
-	l := &RawLSA{Header: h}
+	l := &RawLSA{Header: *h}
 	if len(lsa) > HeaderLen {
 		l.Body = append([]byte(nil), lsa[HeaderLen:]...)
 	}
 	return l, nil
 }
 
-func decodeRouter(h Header, lsa []byte) (LSA, error) {
+func decodeRouter(h *Header, lsa []byte) (LSA, error) {
 	end := len(lsa)
 	if end < HeaderLen+routerBodyFixed {
 		return nil, truncated(h, end, "router LSA body (%d of %d bytes)", end-HeaderLen, routerBodyFixed)
 	}
 	n := int(binary.BigEndian.Uint16(lsa[HeaderLen+2:]))
-	// First pass: check every length and count TOS metrics, so that the
-	// links and all their TOS metrics take one allocation each.
+	if end == HeaderLen+routerBodyFixed+n*routerLinkLen {
+		// The usual case: the length leaves no room for TOS metrics.
+		if l := decodeRouterNoTOS(h, lsa, n); l != nil {
+			return l, nil
+		}
+	}
+	// First pass: check every length and count TOS metrics, so that all
+	// the TOS metrics take one allocation.
 	off := HeaderLen + routerBodyFixed
 	ntos := 0
 	for i := range n {
@@ -126,11 +132,9 @@ func decodeRouter(h Header, lsa []byte) (LSA, error) {
 		return nil, malformed(h, off, "%d bytes after the last of %d links", end-off, n)
 	}
 
-	l := &RouterLSA{Header: h, Flags: lsa[HeaderLen]}
-	if n == 0 {
-		return l, nil
-	}
-	l.Links = make([]RouterLink, n)
+	l := newRouterLSA(n)
+	l.Header = *h
+	l.Flags = lsa[HeaderLen]
 	var tos []TOSMetric
 	if ntos > 0 {
 		tos = make([]TOSMetric, ntos)
@@ -157,7 +161,32 @@ func decodeRouter(h Header, lsa []byte) (LSA, error) {
 	return l, nil
 }
 
-func decodeNetwork(h Header, lsa []byte) (LSA, error) {
+// decodeRouterNoTOS decodes a router LSA whose length is exactly that of
+// n links without TOS metrics. It returns nil if a link claims TOS
+// metrics after all, which the general path then reports.
+func decodeRouterNoTOS(h *Header, lsa []byte, n int) *RouterLSA {
+	for off := HeaderLen + routerBodyFixed + 9; off < len(lsa); off += routerLinkLen {
+		if lsa[off] != 0 {
+			return nil
+		}
+	}
+	l := newRouterLSA(n)
+	l.Header = *h
+	l.Flags = lsa[HeaderLen]
+	body := lsa[HeaderLen+routerBodyFixed:]
+	for i := range l.Links {
+		p := body[i*routerLinkLen : (i+1)*routerLinkLen]
+		l.Links[i] = RouterLink{
+			ID:     addr4(p[0:4]),
+			Data:   addr4(p[4:8]),
+			Type:   p[8],
+			Metric: binary.BigEndian.Uint16(p[10:12]),
+		}
+	}
+	return l
+}
+
+func decodeNetwork(h *Header, lsa []byte) (LSA, error) {
 	end := len(lsa)
 	if end < HeaderLen+networkBodyFixed {
 		return nil, truncated(h, end, "network mask")
@@ -165,7 +194,7 @@ func decodeNetwork(h Header, lsa []byte) (LSA, error) {
 	if (end-HeaderLen)%4 != 0 {
 		return nil, malformed(h, end-(end-HeaderLen)%4, "network LSA body of %d bytes is not a multiple of 4", end-HeaderLen)
 	}
-	l := &NetworkLSA{Header: h, Mask: addr4(lsa[HeaderLen:])}
+	l := &NetworkLSA{Header: *h, Mask: addr4(lsa[HeaderLen:])}
 	off := HeaderLen + networkBodyFixed
 	if n := (end - off) / 4; n > 0 {
 		l.Attached = make([]netip.Addr, n)
@@ -177,7 +206,7 @@ func decodeNetwork(h Header, lsa []byte) (LSA, error) {
 	return l, nil
 }
 
-func decodeSummary(h Header, lsa []byte) (LSA, error) {
+func decodeSummary(h *Header, lsa []byte) (LSA, error) {
 	end := len(lsa)
 	if end < HeaderLen+summaryBodyFixed {
 		return nil, truncated(h, end, "summary LSA body (%d of %d bytes)", end-HeaderLen, summaryBodyFixed)
@@ -187,7 +216,7 @@ func decodeSummary(h Header, lsa []byte) (LSA, error) {
 		return nil, truncated(h, end, "TOS entry %d", (end-off)/summaryTOSLen+1)
 	}
 	l := &SummaryLSA{
-		Header: h,
+		Header: *h,
 		Mask:   addr4(lsa[HeaderLen:]),
 		Metric: uint24(lsa[HeaderLen+4:]),
 	}
@@ -201,7 +230,7 @@ func decodeSummary(h Header, lsa []byte) (LSA, error) {
 	return l, nil
 }
 
-func decodeExternal(h Header, lsa []byte) (LSA, error) {
+func decodeExternal(h *Header, lsa []byte) (LSA, error) {
 	end := len(lsa)
 	if end < HeaderLen+externalBodyFixed {
 		return nil, truncated(h, end, "external LSA body (%d of %d bytes)", end-HeaderLen, externalBodyFixed)
@@ -212,7 +241,7 @@ func decodeExternal(h Header, lsa []byte) (LSA, error) {
 	}
 	p := lsa[HeaderLen:off]
 	l := &ExternalLSA{
-		Header:  h,
+		Header:  *h,
 		Mask:    addr4(p[0:4]),
 		Type2:   p[4]&externalEBit != 0,
 		Metric:  uint24(p[4:8]),
@@ -247,10 +276,84 @@ func uint24(b []byte) uint32 {
 	return uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
-func truncated(h Header, off int, format string, args ...any) error {
+func truncated(h *Header, off int, format string, args ...any) error {
 	return &DecodeError{Key: h.Key(), Offset: off, Reason: fmt.Sprintf(format, args...) + " truncated", Err: ErrTruncated}
 }
 
-func malformed(h Header, off int, format string, args ...any) error {
+func malformed(h *Header, off int, format string, args ...any) error {
 	return &DecodeError{Key: h.Key(), Offset: off, Reason: fmt.Sprintf(format, args...), Err: ErrMalformed}
+}
+
+// newRouterLSA returns a RouterLSA with n zero links. Up to 16 links, the
+// LSA and its links share one allocation: router LSAs are the most
+// numerous after externals, and allocation dominates their decoding.
+func newRouterLSA(n int) *RouterLSA {
+	switch {
+	case n == 0:
+		return new(RouterLSA)
+	case n <= 1:
+		p := new(struct {
+			l RouterLSA
+			a [1]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 2:
+		p := new(struct {
+			l RouterLSA
+			a [2]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 3:
+		p := new(struct {
+			l RouterLSA
+			a [3]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 4:
+		p := new(struct {
+			l RouterLSA
+			a [4]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 5:
+		p := new(struct {
+			l RouterLSA
+			a [5]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 6:
+		p := new(struct {
+			l RouterLSA
+			a [6]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 8:
+		p := new(struct {
+			l RouterLSA
+			a [8]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 12:
+		p := new(struct {
+			l RouterLSA
+			a [12]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	case n <= 16:
+		p := new(struct {
+			l RouterLSA
+			a [16]RouterLink
+		})
+		p.l.Links = p.a[:n:n]
+		return &p.l
+	}
+	return &RouterLSA{Links: make([]RouterLink, n)}
 }

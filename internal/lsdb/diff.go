@@ -1,26 +1,10 @@
 package lsdb
 
-import "net/netip"
-
 // Links of a router and members of a network are multisets: two identical
 // parallel links are two links, and one of them going away is a change.
 
 // smallDiff is the size under which quadratic matching beats a map.
 const smallDiff = 32
-
-// diffLinks emits the multiset difference between a router's old and new
-// links: removals first, then additions, each in list order.
-func (db *DB) diffLinks(areaID, router netip.Addr, old, new []Link, ts int64) {
-	if db.mute {
-		return
-	}
-	for _, l := range multisetMinus(old, new) {
-		db.emit(Event{Time: ts, Area: areaID, Entity: EntityRouter, Router: router, Link: l})
-	}
-	for _, l := range multisetMinus(new, old) {
-		db.emit(Event{Time: ts, Area: areaID, Entity: EntityRouter, Router: router, Added: true, Link: l})
-	}
-}
 
 // multisetMinus returns the elements of a not matched one for one by an
 // equal element of b, in a's order.

@@ -29,26 +29,50 @@ func (k LinkKind) String() string {
 	return "kind-" + strconv.Itoa(int(k))
 }
 
-// Link is one edge of a router in the graph view. It is comparable, so that
-// it can be counted as a multiset member. What it does not hold (LS age,
-// sequence numbers, checksums, route tags, interface addresses) never makes
-// an event.
+// Link is one edge of a router in the graph view. It is comparable, so
+// that it can be counted as a multiset member, and holds no pointers, so
+// that the garbage collector never scans the view. What it does not hold
+// (LS age, sequence numbers, checksums, route tags, interface addresses)
+// never makes an event.
 type Link struct {
 	Kind LinkKind
-	// ID is the far end: a router ID as a /32 for KindRouter and KindXRouter,
-	// a network prefix for the others.
-	ID     netip.Prefix
+	// Bits is the prefix length of the far end (32 for a router ID).
+	Bits uint8
+	// Type2 is set for external and NSSA routes whose Metric is a type 2 metric.
+	Type2  bool
+	id     uint32
+	via    uint32
 	Metric uint32
-	Type2  bool       // external and NSSA routes: Metric is a type 2 metric
-	Via    netip.Addr // external and NSSA routes: forwarding address, invalid when none
+}
+
+// NewLink returns a link to id (a router ID as a /32 for KindRouter and
+// KindXRouter, a network prefix for the others). via is the forwarding
+// address of an external or NSSA route, invalid or 0.0.0.0 when none.
+func NewLink(kind LinkKind, id netip.Prefix, metric uint32, type2 bool, via netip.Addr) Link {
+	l := Link{Kind: kind, Bits: uint8(id.Bits()), Type2: type2, id: u32(id.Masked().Addr()), Metric: metric}
+	if via.Is4() {
+		l.via = u32(via)
+	}
+	return l
+}
+
+// ID is the far end: a router ID as a /32, or a network prefix.
+func (l Link) ID() netip.Prefix { return netip.PrefixFrom(addrOf(l.id), int(l.Bits)) }
+
+// Via is the forwarding address of an external or NSSA route; invalid when none.
+func (l Link) Via() netip.Addr {
+	if l.via == 0 {
+		return netip.Addr{}
+	}
+	return addrOf(l.via)
 }
 
 // IDString is the link's far end as the seed writes it.
 func (l *Link) IDString() string {
 	if l.Kind == KindRouter || l.Kind == KindXRouter {
-		return l.ID.Addr().String()
+		return addrOf(l.id).String()
 	}
-	return l.ID.String()
+	return l.ID().String()
 }
 
 // EntityType says whether an event is about a router or a network.
@@ -133,9 +157,9 @@ func (e *Event) AppendJSON(b []byte) []byte {
 func (l *Link) appendJSON(b []byte) []byte {
 	b = append(b, `{"id": "`...)
 	if l.Kind == KindRouter || l.Kind == KindXRouter {
-		b = l.ID.Addr().AppendTo(b)
+		b = addrOf(l.id).AppendTo(b)
 	} else {
-		b = l.ID.AppendTo(b)
+		b = l.ID().AppendTo(b)
 	}
 	if l.Type2 {
 		b = append(b, `", "metric2": `...)
@@ -143,9 +167,9 @@ func (l *Link) appendJSON(b []byte) []byte {
 		b = append(b, `", "metric": `...)
 	}
 	b = strconv.AppendUint(b, uint64(l.Metric), 10)
-	if l.Via.IsValid() {
+	if l.via != 0 {
 		b = append(b, `, "via": "`...)
-		b = l.Via.AppendTo(b)
+		b = addrOf(l.via).AppendTo(b)
 		b = append(b, '"')
 	}
 	return append(b, '}')

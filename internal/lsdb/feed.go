@@ -16,7 +16,8 @@ var ErrLagged = errors.New("lsdb: subscriber fell behind the change feed window"
 // falls more than the window behind gets ErrLagged instead of a gap.
 type Feed struct {
 	mu     sync.Mutex
-	ring   []Event
+	window uint64
+	ring   []Event // grows to window, then wraps: event seq is at (seq-1) % window
 	last   uint64        // Seq of the newest event, 0 when none
 	notify chan struct{} // closed and replaced on every publish
 }
@@ -26,7 +27,7 @@ func NewFeed(window int) *Feed {
 	if window < 1 {
 		window = 1
 	}
-	return &Feed{ring: make([]Event, window), notify: make(chan struct{})}
+	return &Feed{window: uint64(window), notify: make(chan struct{})}
 }
 
 // LastSeq is the sequence number of the newest event published.
@@ -45,7 +46,11 @@ func (f *Feed) publish(evs []Event) {
 	for i := range evs {
 		f.last++
 		evs[i].Seq = f.last
-		f.ring[f.last%uint64(len(f.ring))] = evs[i]
+		if idx := (f.last - 1) % f.window; idx == uint64(len(f.ring)) {
+			f.ring = append(f.ring, evs[i])
+		} else {
+			f.ring[idx] = evs[i]
+		}
 	}
 	close(f.notify)
 	f.notify = make(chan struct{})
@@ -60,17 +65,17 @@ func (f *Feed) Subscribe(after uint64) (*Subscription, error) {
 	if after > f.last {
 		return nil, fmt.Errorf("lsdb: sequence %d is in the future (newest is %d)", after, f.last)
 	}
-	if f.last-after > uint64(len(f.ring)) {
+	if f.last-after > f.window {
 		return nil, fmt.Errorf("%w: sequence %d, window holds %d..%d", ErrLagged, after, f.oldest(), f.last)
 	}
 	return &Subscription{f: f, next: after + 1}, nil
 }
 
 func (f *Feed) oldest() uint64 {
-	if f.last < uint64(len(f.ring)) {
+	if f.last < f.window {
 		return 1
 	}
-	return f.last - uint64(len(f.ring)) + 1
+	return f.last - f.window + 1
 }
 
 // Subscription reads a Feed from a position. It is not safe for concurrent use.
@@ -90,12 +95,12 @@ func (s *Subscription) Read(ctx context.Context, buf []Event) ([]Event, error) {
 		f := s.f
 		f.mu.Lock()
 		if s.next <= f.last {
-			if f.last-s.next+1 > uint64(len(f.ring)) {
+			if f.last-s.next+1 > f.window {
 				f.mu.Unlock()
 				return buf, fmt.Errorf("%w: at %d, window holds %d..%d", ErrLagged, s.next, f.oldest(), f.last)
 			}
 			for ; s.next <= f.last; s.next++ {
-				buf = append(buf, f.ring[s.next%uint64(len(f.ring))])
+				buf = append(buf, f.ring[(s.next-1)%f.window])
 			}
 			f.mu.Unlock()
 			return buf, nil

@@ -74,6 +74,7 @@ func fuzzTyped(f *testing.F, types ...lsdb.LSType) {
 			checkDecode(t, b)
 			return
 		}
+		b = bytes.Clone(b) // the engine's input must not be modified
 		b[3] = byte(types[int(b[3])%len(types)])
 		binary.BigEndian.PutUint16(b[18:20], uint16(len(b)))
 		binary.BigEndian.PutUint16(b[16:18], lsdb.Checksum(b))

@@ -26,7 +26,7 @@ func (db *DB) Snapshot() (*Snapshot, uint64) {
 			Networks: make(map[string]*NetworkSnapshot, len(a.networks)),
 		}
 		for id, n := range a.routers {
-			as.Routers[id.String()] = n.snapshot()
+			as.Routers[addrOf(id).String()] = n.snapshot()
 		}
 		for p, n := range a.networks {
 			ns := &NetworkSnapshot{DR: n.dr.String(), Routers: make([]string, len(n.members))}
@@ -36,7 +36,7 @@ func (db *DB) Snapshot() (*Snapshot, uint64) {
 			as.Networks[p.String()] = ns
 		}
 		if len(as.Routers) > 0 || len(as.Networks) > 0 {
-			s.Areas[aid.String()] = as
+			s.Areas[addrOf(aid).String()] = as
 		}
 	}
 	return s, db.feed.LastSeq()
@@ -72,10 +72,10 @@ func (n *routerNode) snapshot() *RouterSnapshot {
 
 // sortedLinks orders routes by destination (address, then length), then
 // by the rest, so that snapshots are deterministic.
-func sortedLinks(m map[Key]Link) []Link {
-	ls := make([]Link, 0, len(m))
-	for _, l := range m {
-		ls = append(ls, l)
+func sortedLinks(es []*entry) []Link {
+	ls := make([]Link, 0, len(es))
+	for _, e := range es {
+		ls = append(ls, e.link)
 	}
 	slices.SortFunc(ls, compareLinks)
 	return ls
@@ -84,11 +84,11 @@ func sortedLinks(m map[Key]Link) []Link {
 func compareLinks(a, b Link) int {
 	return cmp.Or(
 		cmp.Compare(a.Kind, b.Kind),
-		a.ID.Addr().Compare(b.ID.Addr()),
-		cmp.Compare(a.ID.Bits(), b.ID.Bits()),
+		cmp.Compare(a.id, b.id),
+		cmp.Compare(a.Bits, b.Bits),
 		cmp.Compare(boolInt(a.Type2), boolInt(b.Type2)),
 		cmp.Compare(a.Metric, b.Metric),
-		a.Via.Compare(b.Via),
+		cmp.Compare(a.via, b.via),
 	)
 }
 
@@ -99,21 +99,21 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func externals(m map[Key]Link, kind LinkKind) []SnapshotExternal {
+func externals(m []*entry, kind LinkKind) []SnapshotExternal {
 	var out []SnapshotExternal
 	for _, l := range sortedLinks(m) {
 		if l.Kind != kind {
 			continue
 		}
-		x := SnapshotExternal{ID: l.ID.String()}
+		x := SnapshotExternal{ID: l.IDString()}
 		metric := l.Metric
 		if l.Type2 {
 			x.Metric2 = &metric
 		} else {
 			x.Metric = &metric
 		}
-		if l.Via.IsValid() {
-			x.Via = l.Via.String()
+		if l.via != 0 {
+			x.Via = addrOf(l.via).String()
 		}
 		out = append(out, x)
 	}

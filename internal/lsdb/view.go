@@ -12,24 +12,23 @@ import (
 
 // area is the view of one OSPF area.
 type area struct {
-	id       netip.Addr
-	routers  map[netip.Addr]*routerNode
+	id       uint32
+	routers  map[uint32]*routerNode
 	networks map[netip.Prefix]*netNode
 	// Network-LSAs in the view by LSID (the DR's interface address) and by prefix.
-	netByLSID   map[netip.Addr][]*entry
+	netByLSID   map[uint32][]*entry
 	netByPrefix map[netip.Prefix][]*entry
 	// routers whose Router-LSA has transit links: their network links
 	// depend on the area's Network-LSAs.
-	transit map[netip.Addr]struct{}
+	transit map[uint32]struct{}
 }
 
 // routerNode is one router of an area.
 type routerNode struct {
-	lsa   *entry          // its Router-LSA, nil if none in the view
-	links []Link          // links from the Router-LSA, transit links resolved to prefixes
-	ext   map[Key]Link    // AS-external routes, when published under this area
-	sum   map[Key]Link    // summary, ASBR-summary and NSSA routes it originates into the area
-	flags uint8           // Router-LSA flags (B, E, V, Nt)
+	lsa   *entry   // its Router-LSA, nil if none in the view
+	links []Link   // links from the Router-LSA, transit links resolved to prefixes
+	ext   []*entry // AS-external LSAs, when published under this area
+	sum   []*entry // summary, ASBR-summary and NSSA LSAs it originates into the area
 }
 
 func (n *routerNode) empty() bool {
@@ -43,23 +42,23 @@ type netNode struct {
 	members []netip.Addr
 }
 
-func (db *DB) area(id netip.Addr) *area {
+func (db *DB) area(id uint32) *area {
 	a := db.areas[id]
 	if a == nil {
 		a = &area{
 			id:          id,
-			routers:     make(map[netip.Addr]*routerNode),
+			routers:     make(map[uint32]*routerNode),
 			networks:    make(map[netip.Prefix]*netNode),
-			netByLSID:   make(map[netip.Addr][]*entry),
+			netByLSID:   make(map[uint32][]*entry),
 			netByPrefix: make(map[netip.Prefix][]*entry),
-			transit:     make(map[netip.Addr]struct{}),
+			transit:     make(map[uint32]struct{}),
 		}
 		db.areas[id] = a
 	}
 	return a
 }
 
-func (a *area) router(id netip.Addr) *routerNode {
+func (a *area) router(id uint32) *routerNode {
 	n := a.routers[id]
 	if n == nil {
 		n = &routerNode{}
@@ -68,7 +67,7 @@ func (a *area) router(id netip.Addr) *routerNode {
 	return n
 }
 
-func (db *DB) dropIfEmpty(a *area, id netip.Addr) {
+func (db *DB) dropIfEmpty(a *area, id uint32) {
 	if n := a.routers[id]; n != nil && n.empty() {
 		delete(a.routers, id)
 	}
@@ -77,107 +76,99 @@ func (db *DB) dropIfEmpty(a *area, id netip.Addr) {
 	}
 }
 
-// applyView moves e's contribution to the view from e.view to want (nil:
-// none), emitting the differences with timestamp ts.
-func (db *DB) applyView(e *entry, want LSA, wantRaw []byte, ts int64) {
-	old := e.view
-	e.view, e.viewRaw = want, wantRaw
-	switch e.sk.Type {
+func (db *DB) routerEvent(a *area, router uint32, added bool, l Link, ts int64) {
+	if !db.mute {
+		db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityRouter, Router: addrOf(router), Added: added, Link: l})
+	}
+}
+
+// applyView moves e's contribution to the view from e.viewRaw to want
+// (nil: none), emitting the differences with timestamp ts.
+func (db *DB) applyView(e *entry, want []byte, ts int64) {
+	old := e.viewRaw
+	e.viewRaw = want
+	switch e.k.typ {
 	case RouterLSAType:
 		db.applyRouterLSA(e, ts)
 	case NetworkLSAType:
 		db.applyNetworkLSA(e, old, ts)
 	case SummaryLSAType, ASBRSummaryLSAType, NSSAExternalLSAType:
-		a := db.area(e.sk.Area)
-		n := a.router(e.sk.AdvRouter)
-		db.replaceContribution(a, e.sk.AdvRouter, &n.sum, e.sk.Key, want, ts)
-		db.dropIfEmpty(a, e.sk.AdvRouter)
+		a := db.area(e.k.area)
+		n := a.router(e.k.adv)
+		db.setContribution(a, e.k.adv, &n.sum, e, old != nil, ts)
+		db.dropIfEmpty(a, e.k.adv)
 	case ASExternalLSAType:
-		adv := e.sk.AdvRouter
-		m := db.extByAdv[adv]
-		if want != nil {
-			if m == nil {
-				m = make(map[Key]*entry)
-				db.extByAdv[adv] = m
-				db.placement[adv] = db.placementOf(adv)
-			}
-			m[e.sk.Key] = e
+		adv := e.k.adv
+		pa, ok := db.placement[adv]
+		if !ok {
+			pa = db.placementOf(adv)
+			db.placement[adv] = pa
 		}
-		a := db.area(db.placement[adv])
+		a := db.area(pa)
 		n := a.router(adv)
-		db.replaceContribution(a, adv, &n.ext, e.sk.Key, want, ts)
-		if want == nil && m != nil {
-			delete(m, e.sk.Key)
-			if len(m) == 0 {
-				delete(db.extByAdv, adv)
-				delete(db.placement, adv)
-			}
+		db.setContribution(a, adv, &n.ext, e, old != nil, ts)
+		if len(n.ext) == 0 {
+			delete(db.placement, adv)
 		}
 		db.dropIfEmpty(a, adv)
 	}
 }
 
-// contribution is the link one summary, external or NSSA LSA adds to its
-// originator.
-func contribution(l LSA) (Link, bool) {
-	switch l := l.(type) {
-	case *SummaryLSA:
-		if l.Type == ASBRSummaryLSAType {
-			return Link{Kind: KindXRouter, ID: netip.PrefixFrom(l.LSID, 32), Metric: l.Metric}, true
-		}
-		return Link{Kind: KindXNetwork, ID: l.Prefix(), Metric: l.Metric}, true
-	case *ExternalLSA:
-		k := KindExternal
-		if l.Type == NSSAExternalLSAType {
-			k = KindNSSAExt
-		}
-		lk := Link{Kind: k, ID: l.Prefix(), Metric: l.Metric, Type2: l.Type2}
-		if l.Forward.IsValid() && !l.Forward.IsUnspecified() {
-			lk.Via = l.Forward
-		}
-		return lk, true
-	}
-	return Link{}, false
-}
-
-// replaceContribution replaces the link key contributes to a router.
-func (db *DB) replaceContribution(a *area, router netip.Addr, m *map[Key]Link, key Key, want LSA, ts int64) {
-	oldLink, had := (*m)[key]
-	var newLink Link
+// setContribution updates the link e contributes to a router's list: had
+// says whether it was published before; e.view is what it is now.
+func (db *DB) setContribution(a *area, router uint32, list *[]*entry, e *entry, had bool, ts int64) {
+	var nl Link
 	has := false
-	if want != nil {
-		newLink, has = contribution(want)
+	if e.viewRaw != nil {
+		nl, has = contributionOf(e.viewRaw)
 	}
-	if had && has && oldLink == newLink {
+	if had && has && e.link == nl {
 		return
 	}
 	if had {
-		delete(*m, key)
-		db.emit(Event{Time: ts, Area: a.id, Entity: EntityRouter, Router: router, Link: oldLink})
+		db.routerEvent(a, router, false, e.link, ts)
+		if !has {
+			removeSlot(list, e)
+		}
 	}
 	if has {
-		if *m == nil {
-			*m = make(map[Key]Link)
+		e.link = nl
+		db.routerEvent(a, router, true, nl, ts)
+		if !had {
+			e.slot = int32(len(*list))
+			*list = append(*list, e)
 		}
-		(*m)[key] = newLink
-		db.emit(Event{Time: ts, Area: a.id, Entity: EntityRouter, Router: router, Added: true, Link: newLink})
 	}
+}
+
+// removeSlot removes e from a router's list in constant time.
+func removeSlot(list *[]*entry, e *entry) {
+	l := *list
+	last := len(l) - 1
+	if e.slot < 0 || int(e.slot) > last || l[e.slot] != e {
+		return
+	}
+	l[e.slot] = l[last]
+	l[e.slot].slot = e.slot
+	l[last] = nil
+	*list = l[:last]
+	e.slot = -1
 }
 
 // applyRouterLSA recomputes the links of the Router-LSA's router.
 func (db *DB) applyRouterLSA(e *entry, ts int64) {
-	a := db.area(e.sk.Area)
-	id := e.sk.AdvRouter
+	a := db.area(e.k.area)
+	id := e.k.adv
 	n := a.router(id)
 	hadLSA := n.lsa != nil
-	if e.view != nil {
+	if e.viewRaw != nil {
 		n.lsa = e
 	} else {
 		n.lsa = nil
 	}
 	db.relink(a, id, n, ts)
 	if hadLSA != (n.lsa != nil) {
-		if _, ok := db.extByAdv[id]; ok {
+		if _, ok := db.placement[id]; ok {
 			db.replace(id, ts)
 		}
 	}
@@ -185,49 +176,78 @@ func (db *DB) applyRouterLSA(e *entry, ts int64) {
 }
 
 // relink recomputes a router's Router-LSA links and emits the difference.
-func (db *DB) relink(a *area, id netip.Addr, n *routerNode, ts int64) {
-	var links []Link
+func (db *DB) relink(a *area, id uint32, n *routerNode, ts int64) {
+	links := db.scratch[:0]
 	hasTransit := false
-	n.flags = 0
 	if n.lsa != nil {
-		r := n.lsa.view.(*RouterLSA)
-		n.flags = r.Flags
-		links = make([]Link, 0, len(r.Links))
-		for i := range r.Links {
-			l := &r.Links[i]
-			switch l.Type {
+		it := newRouterLinks(n.lsa.viewRaw)
+		for {
+			typ, id, data, metric, ok := it.next()
+			if !ok {
+				break
+			}
+			switch typ {
 			case LinkPointToPoint, LinkVirtual:
-				links = append(links, Link{Kind: KindRouter, ID: netip.PrefixFrom(l.ID, 32), Metric: uint32(l.Metric)})
+				links = append(links, Link{Kind: KindRouter, Bits: 32, id: id, Metric: uint32(metric)})
 			case LinkTransit:
 				hasTransit = true
-				if p, ok := a.resolveTransit(l.ID); ok {
-					links = append(links, Link{Kind: KindNetwork, ID: p, Metric: uint32(l.Metric)})
+				if p, ok := a.resolveTransit(id); ok {
+					links = append(links, Link{Kind: KindNetwork, Bits: uint8(p.Bits()), id: u32(p.Addr()), Metric: uint32(metric)})
 				}
 			case LinkStub:
-				links = append(links, Link{Kind: KindStubnet, ID: l.StubPrefix(), Metric: uint32(l.Metric)})
+				pid, bits := prefixBits(id, data)
+				links = append(links, Link{Kind: KindStubnet, Bits: bits, id: pid, Metric: uint32(metric)})
 			}
 		}
 	}
+	db.scratch = links
 	if hasTransit {
 		a.transit[id] = struct{}{}
 	} else {
 		delete(a.transit, id)
 	}
-	db.diffLinks(a.id, id, n.links, links, ts)
-	n.links = links
+	if sameLinks(n.links, links) {
+		return
+	}
+	if !db.mute {
+		for _, l := range multisetMinus(n.links, links) {
+			db.routerEvent(a, id, false, l, ts)
+		}
+		for _, l := range multisetMinus(links, n.links) {
+			db.routerEvent(a, id, true, l, ts)
+		}
+	}
+	if len(links) == 0 {
+		n.links = nil
+		return
+	}
+	n.links = append(n.links[:0:0], links...)
+}
+
+func sameLinks(a, b []Link) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // resolveTransit finds the network a transit link points at: the
 // Network-LSA whose LSID is the link's ID, or else a known network whose
 // prefix contains it (a DR change: routers may point at the new DR before
 // its Network-LSA arrives).
-func (a *area) resolveTransit(id netip.Addr) (netip.Prefix, bool) {
+func (a *area) resolveTransit(id uint32) (netip.Prefix, bool) {
 	if es := a.netByLSID[id]; len(es) > 0 {
-		return bestNetwork(es).view.(*NetworkLSA).Prefix(), true
+		return networkPrefix(bestNetwork(es).viewRaw), true
 	}
 	var best netip.Prefix
+	ip := addrOf(id)
 	for p := range a.networks {
-		if p.Contains(id) && (!best.IsValid() || p.Bits() > best.Bits()) {
+		if p.Contains(ip) && (!best.IsValid() || p.Bits() > best.Bits()) {
 			best = p
 		}
 	}
@@ -239,7 +259,7 @@ func (a *area) resolveTransit(id netip.Addr) (netip.Prefix, bool) {
 func bestNetwork(es []*entry) *entry {
 	best := es[0]
 	for _, e := range es[1:] {
-		if e.originMs > best.originMs || (e.originMs == best.originMs && e.sk.AdvRouter.Compare(best.sk.AdvRouter) > 0) {
+		if e.originMs > best.originMs || (e.originMs == best.originMs && e.k.adv > best.k.adv) {
 			best = e
 		}
 	}
@@ -248,23 +268,23 @@ func bestNetwork(es []*entry) *entry {
 
 // applyNetworkLSA updates the networks of the old and new prefix and the
 // network links of every router with transit links in the area.
-func (db *DB) applyNetworkLSA(e *entry, old LSA, ts int64) {
-	a := db.area(e.sk.Area)
+func (db *DB) applyNetworkLSA(e *entry, old []byte, ts int64) {
+	a := db.area(e.k.area)
 	var oldP, newP netip.Prefix
 	if old != nil {
-		oldP = old.(*NetworkLSA).Prefix()
-		a.netByLSID[e.sk.LSID] = removeEntry(a.netByLSID[e.sk.LSID], e)
-		if len(a.netByLSID[e.sk.LSID]) == 0 {
-			delete(a.netByLSID, e.sk.LSID)
+		oldP = networkPrefix(old)
+		a.netByLSID[e.k.lsid] = removeEntry(a.netByLSID[e.k.lsid], e)
+		if len(a.netByLSID[e.k.lsid]) == 0 {
+			delete(a.netByLSID, e.k.lsid)
 		}
 		a.netByPrefix[oldP] = removeEntry(a.netByPrefix[oldP], e)
 		if len(a.netByPrefix[oldP]) == 0 {
 			delete(a.netByPrefix, oldP)
 		}
 	}
-	if e.view != nil {
-		newP = e.view.(*NetworkLSA).Prefix()
-		a.netByLSID[e.sk.LSID] = append(a.netByLSID[e.sk.LSID], e)
+	if e.viewRaw != nil {
+		newP = networkPrefix(e.viewRaw)
+		a.netByLSID[e.k.lsid] = append(a.netByLSID[e.k.lsid], e)
 		a.netByPrefix[newP] = append(a.netByPrefix[newP], e)
 	}
 	if oldP.IsValid() {
@@ -288,17 +308,19 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 	var chosen *entry
 	if es := a.netByPrefix[p]; len(es) > 0 {
 		chosen = bestNetwork(es)
-		members = chosen.view.(*NetworkLSA).Attached
+		_, members = networkOf(chosen.viewRaw)
 	}
 	var old []netip.Addr
 	if n != nil {
 		old = n.members
 	}
-	for _, r := range multisetMinus(old, members) {
-		db.emit(Event{Time: ts, Area: a.id, Entity: EntityNetwork, Network: p, Member: r})
-	}
-	for _, r := range multisetMinus(members, old) {
-		db.emit(Event{Time: ts, Area: a.id, Entity: EntityNetwork, Network: p, Added: true, Member: r})
+	if !db.mute {
+		for _, r := range multisetMinus(old, members) {
+			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Member: r})
+		}
+		for _, r := range multisetMinus(members, old) {
+			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Added: true, Member: r})
+		}
 	}
 	if chosen == nil {
 		delete(a.networks, p)
@@ -308,7 +330,7 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 		n = &netNode{}
 		a.networks[p] = n
 	}
-	n.chosen, n.dr, n.members = chosen, chosen.sk.AdvRouter, members
+	n.chosen, n.dr, n.members = chosen, addrOf(chosen.k.adv), members
 }
 
 func removeEntry(es []*entry, e *entry) []*entry {
@@ -325,21 +347,23 @@ func removeEntry(es []*entry, e *entry) []*entry {
 // placementOf is the area under which a router's AS-external routes are
 // published: the lowest-numbered area in which it has a Router-LSA (the
 // backbone when it is in it), or the backbone when it has none.
-func (db *DB) placementOf(id netip.Addr) netip.Addr {
-	best := netip.Addr{}
-	for aid, a := range db.areas {
-		if n := a.routers[id]; n != nil && n.lsa != nil && (!best.IsValid() || aid.Less(best)) {
-			best = aid
+func (db *DB) placementOf(id uint32) uint32 {
+	if a := db.areas[0]; a != nil {
+		if n := a.routers[id]; n != nil && n.lsa != nil {
+			return 0
 		}
 	}
-	if !best.IsValid() {
-		return backbone
+	best, found := uint32(0), false
+	for aid, a := range db.areas {
+		if n := a.routers[id]; n != nil && n.lsa != nil && (!found || aid < best) {
+			best, found = aid, true
+		}
 	}
 	return best
 }
 
 // replace moves a router's externals when the area they belong under changed.
-func (db *DB) replace(id netip.Addr, ts int64) {
+func (db *DB) replace(id uint32, ts int64) {
 	from, to := db.placement[id], db.placementOf(id)
 	if from == to {
 		return
@@ -347,12 +371,13 @@ func (db *DB) replace(id netip.Addr, ts int64) {
 	db.placement[id] = to
 	fa, ta := db.area(from), db.area(to)
 	fn, tn := fa.router(id), ta.router(id)
-	for k, e := range db.extByAdv[id] {
-		if l, ok := fn.ext[k]; ok {
-			delete(fn.ext, k)
-			db.emit(Event{Time: ts, Area: fa.id, Entity: EntityRouter, Router: id, Link: l})
-		}
-		db.replaceContribution(ta, id, &tn.ext, k, e.view, ts)
+	moved := fn.ext
+	fn.ext = nil
+	for _, e := range moved {
+		db.routerEvent(fa, id, false, e.link, ts)
+		db.routerEvent(ta, id, true, e.link, ts)
+		e.slot = int32(len(tn.ext))
+		tn.ext = append(tn.ext, e)
 	}
 	db.dropIfEmpty(fa, id)
 	db.dropIfEmpty(ta, id)
