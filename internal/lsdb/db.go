@@ -2,8 +2,10 @@ package lsdb
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -197,6 +199,9 @@ func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
 	defer db.mu.Unlock()
 	db.stats.Updates++
 	h := l.Hdr()
+	if _, raw := l.(*RawLSA); raw {
+		db.stats.Ignored++
+	}
 	k := keyOf(area, h)
 	e := db.entries[k]
 	if e != nil && !db.syncing && !e.withdrawn && compareRaw(h, e.raw) <= 0 {
@@ -395,4 +400,33 @@ func (db *DB) String() string {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	return fmt.Sprintf("%d LSAs in %d areas", len(db.entries), len(db.areas))
+}
+
+// TypeCount is how many LSAs of one type one area holds (area 0.0.0.0 for
+// AS-scoped types).
+type TypeCount struct {
+	Area  netip.Addr
+	Type  LSType
+	Count int
+}
+
+// Counts returns the number of LSAs held by area and type, withdrawn ones
+// excluded, in order.
+func (db *DB) Counts() []TypeCount {
+	db.mu.Lock()
+	m := make(map[[2]uint32]int)
+	for k, e := range db.entries {
+		if !e.withdrawn {
+			m[[2]uint32{k.area, uint32(k.typ)}]++
+		}
+	}
+	db.mu.Unlock()
+	out := make([]TypeCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, TypeCount{Area: addrOf(k[0]), Type: LSType(k[1]), Count: n})
+	}
+	slices.SortFunc(out, func(a, b TypeCount) int {
+		return cmp.Or(a.Area.Compare(b.Area), cmp.Compare(a.Type, b.Type))
+	})
+	return out
 }

@@ -17,7 +17,7 @@ var ErrLagged = errors.New("lsdb: subscriber fell behind the change feed window"
 type Feed struct {
 	mu     sync.Mutex
 	window uint64
-	ring   []Event // grows to window, then wraps: event seq is at (seq-1) % window
+	ring   []Event       // grows to window, then wraps: event seq is at (seq-1) % window
 	last   uint64        // Seq of the newest event, 0 when none
 	notify chan struct{} // closed and replaced on every publish
 }

@@ -1,0 +1,28 @@
+# Build the ospf-operator binary
+FROM golang:1.26 AS builder
+ARG TARGETOS
+ARG TARGETARCH
+ARG VERSION=dev
+
+WORKDIR /workspace
+# Copy the Go module manifests first so that the dependency download is cached
+# across source changes.
+COPY go.mod go.mod
+COPY go.sum go.sum
+RUN go mod download
+
+COPY api/ api/
+COPY cmd/ cmd/
+COPY internal/ internal/
+
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
+    go build -trimpath -ldflags "-X main.version=${VERSION}" -o ospf-operator ./cmd
+
+# Use distroless as minimal base image to package the binary.
+# Refer to https://github.com/GoogleContainerTools/distroless for more details
+FROM gcr.io/distroless/static:nonroot
+WORKDIR /
+COPY --from=builder /workspace/ospf-operator .
+USER 65532:65532
+
+ENTRYPOINT ["/ospf-operator"]

@@ -1,0 +1,363 @@
+package frrlab
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// convergePoll is how often WaitConverged asks the routers.
+const convergePoll = 250 * time.Millisecond
+
+// maxAge is the LS age of an LSA being flushed (RFC 2328 B).
+const maxAge = 3600
+
+// ConvergeError reports a lab that did not converge in time: what was still
+// wrong at the last look, and the end of the daemons' logs.
+type ConvergeError struct {
+	Prefix   string
+	Waited   time.Duration
+	Problems []string
+	Logs     string
+}
+
+func (e *ConvergeError) Error() string {
+	return fmt.Sprintf("frrlab: %s not converged after %v:\n  %s\n%s",
+		e.Prefix, e.Waited.Round(time.Millisecond), strings.Join(e.Problems, "\n  "), e.Logs)
+}
+
+// WaitConverged polls every router until all its adjacencies are Full and
+// its LSDB holds exactly the LSAs the topology implies, identical on every
+// router of an area (by ospfd's per-type counts and checksum sums), router
+// LSAs with all their links, and the LAN's network LSA from the expected
+// DR. It returns a *DaemonError at once if a daemon dies, and a
+// *ConvergeError when ctx ends first.
+func (l *Lab) WaitConverged(ctx context.Context) error {
+	start := time.Now()
+	want := expectations(l.topo)
+	tick := time.NewTicker(convergePoll)
+	defer tick.Stop()
+	var problems []string
+	for {
+		if err := l.checkDaemons(); err != nil {
+			return err
+		}
+		p := l.convergeProblems(ctx, want)
+		if len(p) == 0 {
+			return nil
+		}
+		// A poll cut short by the deadline says nothing about the lab;
+		// report the last complete one.
+		if ctx.Err() == nil || problems == nil {
+			problems = p
+		}
+		select {
+		case <-ctx.Done():
+			return &ConvergeError{Prefix: l.opts.Prefix, Waited: time.Since(start), Problems: problems, Logs: l.LogTails()}
+		case <-tick.C:
+		}
+	}
+}
+
+// areaExpect is what one area's LSDB must hold.
+type areaExpect struct {
+	routerLinks   map[netip.Addr]int // advertising router -> links in its router LSA
+	networks      map[netip.Addr][]netip.Addr
+	summaries     int
+	asbrSummaries int
+	nssaExternals int
+}
+
+// routerExpect is what one router must report.
+type routerExpect struct {
+	neighbors []netip.Addr
+	areas     map[netip.Addr]*areaExpect
+	externals int
+}
+
+// expectations derives every router's expected state from the topology.
+func expectations(t *Topology) map[string]*routerExpect {
+	var areaIDs []netip.Addr
+	for _, r := range t.Routers {
+		for _, a := range r.Areas {
+			if !slices.Contains(areaIDs, a) {
+				areaIDs = append(areaIDs, a)
+			}
+		}
+	}
+	isNSSA := func(a netip.Addr) bool { return t.NSSA && a == Area1 }
+	inArea := func(r Router, a netip.Addr) bool { return slices.Contains(r.Areas, a) }
+	// Intra-area prefixes, which an ABR summarises into the other areas.
+	prefixes := map[netip.Addr]int{}
+	for _, r := range t.Routers {
+		prefixes[t.loopbackArea(r.Name)] += 1 + len(t.Stubs[r.Name])
+	}
+	for _, l := range t.Links {
+		prefixes[l.Area]++
+	}
+	var abr bool
+	for _, r := range t.Routers {
+		abr = abr || len(r.Areas) > 1
+	}
+	areas := map[netip.Addr]*areaExpect{}
+	externals := 0
+	for _, a := range areaIDs {
+		ae := &areaExpect{routerLinks: map[netip.Addr]int{}, networks: map[netip.Addr][]netip.Addr{}}
+		for _, r := range t.Routers {
+			if !inArea(r, a) {
+				continue
+			}
+			n := 0
+			if t.loopbackArea(r.Name) == a {
+				n = 1 + len(t.Stubs[r.Name])
+			}
+			for _, ifc := range t.interfaces(r.Name) {
+				if ifc.Link.Area != a {
+					continue
+				}
+				if ifc.Link.Kind == PointToPoint {
+					n += 2 // the neighbour and the link's subnet as a stub
+				} else {
+					n++ // the transit network
+				}
+			}
+			ae.routerLinks[r.ID] = n
+			if isNSSA(a) && len(r.Areas) == 1 {
+				ae.nssaExternals += len(t.Statics[r.Name])
+			}
+		}
+		for _, l := range t.Links {
+			if l.Area != a || l.Kind != Broadcast {
+				continue
+			}
+			var dr netip.Addr
+			var attached []netip.Addr
+			for _, e := range l.Ends {
+				r, _ := t.Router(e.Router)
+				attached = append(attached, r.ID)
+				if e.Router == t.DR {
+					dr = e.Addr
+				}
+			}
+			slices.SortFunc(attached, netip.Addr.Compare)
+			ae.networks[dr] = attached
+		}
+		if abr {
+			for _, b := range areaIDs {
+				if b != a {
+					ae.summaries += prefixes[b]
+				}
+			}
+			if isNSSA(a) {
+				ae.summaries++ // FRR 8.4's ABR adds a default route into an NSSA
+			}
+		}
+		if !isNSSA(a) {
+			// An ASBR-summary for every ASBR of a normal area other than a.
+			for _, r := range t.Routers {
+				if len(t.Statics[r.Name]) > 0 && !inArea(r, a) && !slices.ContainsFunc(r.Areas, isNSSA) {
+					ae.asbrSummaries++
+				}
+			}
+		}
+		areas[a] = ae
+	}
+	for _, r := range t.Routers {
+		externals += len(t.Statics[r.Name])
+	}
+	out := map[string]*routerExpect{}
+	for _, r := range t.Routers {
+		re := &routerExpect{neighbors: t.neighbors(r.Name), areas: map[netip.Addr]*areaExpect{}}
+		slices.SortFunc(re.neighbors, netip.Addr.Compare)
+		for _, a := range r.Areas {
+			re.areas[a] = areas[a]
+		}
+		// AS-external LSAs are flooded everywhere except into NSSAs. A
+		// router only in an NSSA still holds type 5 copies of its own
+		// redistributed routes in FRR 8.4, unflooded.
+		if nssaOnly(t, r) {
+			re.externals = len(t.Statics[r.Name])
+		} else {
+			re.externals = externals
+		}
+		out[r.Name] = re
+	}
+	return out
+}
+
+// convergeCommands are asked of every router on each poll, in one vtysh.
+var convergeCommands = []string{
+	"show ip ospf neighbor json",
+	"show ip ospf json",
+	"show ip ospf database router json",
+	"show ip ospf database network json",
+}
+
+// routerState is one router's answer to convergeCommands.
+type routerState struct {
+	neighbors []Neighbor
+	instance  jsonInstance
+	routers   jsonAreas
+	networks  jsonAreas
+}
+
+func (l *Lab) routerState(ctx context.Context, router string) (*routerState, error) {
+	out, err := l.VtyshContext(ctx, router, convergeCommands...)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(out)))
+	var nb jsonNeighbors
+	st := &routerState{}
+	for i, v := range []any{&nb, &st.instance, &st.routers, &st.networks} {
+		if err := dec.Decode(v); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", router, convergeCommands[i], err)
+		}
+	}
+	if st.neighbors, err = nb.neighbors(); err != nil {
+		return nil, fmt.Errorf("%s: %w", router, err)
+	}
+	return st, nil
+}
+
+// convergeProblems returns what still differs from want, or nothing.
+func (l *Lab) convergeProblems(ctx context.Context, want map[string]*routerExpect) []string {
+	var problems []string
+	states := map[string]*routerState{}
+	for _, r := range l.topo.Routers {
+		st, err := l.routerState(ctx, r.Name)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		states[r.Name] = st
+		problems = append(problems, routerProblems(r, st, want[r.Name])...)
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	return consistencyProblems(l.topo, states)
+}
+
+func routerProblems(r Router, st *routerState, want *routerExpect) []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, r.Name+": "+fmt.Sprintf(format, args...)) }
+	var full []netip.Addr
+	for _, n := range st.neighbors {
+		if n.Full() {
+			full = append(full, n.RouterID)
+		} else {
+			add("neighbor %s on %s is %s", n.RouterID, n.Interface, n.State)
+		}
+	}
+	if !slices.Equal(full, want.neighbors) {
+		add("full neighbors %v, want %v", full, want.neighbors)
+	}
+	if st.instance.LSAExternalCounter != want.externals {
+		add("%d AS-external LSAs, want %d", st.instance.LSAExternalCounter, want.externals)
+	}
+	for _, a := range slices.SortedFunc(maps.Keys(want.areas), netip.Addr.Compare) {
+		ae := want.areas[a]
+		got, ok := st.instance.Areas[a.String()]
+		if !ok {
+			add("not in area %s", a)
+			continue
+		}
+		for _, c := range []struct {
+			kind      string
+			got, want int
+		}{
+			{"router", got.LSARouterNumber, len(ae.routerLinks)},
+			{"network", got.LSANetworkNumber, len(ae.networks)},
+			{"summary", got.LSASummaryNumber, ae.summaries},
+			{"ASBR-summary", got.LSAAsbrNumber, ae.asbrSummaries},
+			{"NSSA-external", got.LSANssaNumber, ae.nssaExternals},
+		} {
+			if c.got != c.want {
+				add("area %s: %d %s LSAs, want %d", a, c.got, c.kind, c.want)
+			}
+		}
+		links := map[netip.Addr]int{}
+		for _, j := range st.routers.States["routerLinkStates"][a.String()] {
+			adv, err := netip.ParseAddr(j.AdvertisingRouter)
+			if err == nil && j.LSAAge < maxAge {
+				links[adv] = j.NumOfLinks
+			}
+		}
+		for _, id := range slices.SortedFunc(maps.Keys(ae.routerLinks), netip.Addr.Compare) {
+			n, ok := links[id]
+			switch {
+			case !ok:
+				add("area %s: no router LSA of %s", a, id)
+			case n != ae.routerLinks[id]:
+				add("area %s: router LSA of %s has %d links, want %d", a, id, n, ae.routerLinks[id])
+			}
+		}
+		nets := map[netip.Addr][]netip.Addr{}
+		for _, j := range st.networks.States["networkLinkStates"][a.String()] {
+			lsid, err := netip.ParseAddr(j.LinkStateID)
+			if err != nil || j.LSAAge >= maxAge {
+				continue
+			}
+			var attached []netip.Addr
+			for _, ar := range j.AttachedRouters {
+				if id, err := netip.ParseAddr(ar.AttachedRouterID); err == nil {
+					attached = append(attached, id)
+				}
+			}
+			slices.SortFunc(attached, netip.Addr.Compare)
+			nets[lsid] = attached
+		}
+		if !maps.EqualFunc(nets, ae.networks, slices.Equal) {
+			add("area %s: network LSAs %v, want %v", a, nets, ae.networks)
+		}
+	}
+	return p
+}
+
+// consistencyProblems compares the per-type checksum sums of every area
+// (and of the AS-external LSAs) across the routers that hold them: equal
+// sums mean every router has the same instance of every LSA.
+func consistencyProblems(t *Topology, states map[string]*routerState) []string {
+	var p []string
+	first := map[string]string{} // area or "external" -> router whose sums the others must match
+	sums := func(st *routerState, area string) string {
+		if area == "external" {
+			return fmt.Sprint(st.instance.LSAExternalCounter, st.instance.LSAExternalChecksum)
+		}
+		a := st.instance.Areas[area]
+		return fmt.Sprint(a.LSARouterChecksum, a.LSANetworkChecksum, a.LSASummaryChecksum, a.LSAAsbrChecksum, a.LSANssaChecksum)
+	}
+	for _, r := range t.Routers {
+		st := states[r.Name]
+		keys := []string{"external"}
+		for _, a := range r.Areas {
+			keys = append(keys, a.String())
+		}
+		for _, k := range keys {
+			if k == "external" && nssaOnly(t, r) {
+				continue
+			}
+			ref, ok := first[k]
+			if !ok {
+				first[k] = r.Name
+				continue
+			}
+			if got, want := sums(st, k), sums(states[ref], k); got != want {
+				p = append(p, fmt.Sprintf("%s: %s LSAs differ from %s's (checksum sums %s, %s has %s)", r.Name, k, ref, got, ref, want))
+			}
+		}
+	}
+	return p
+}
+
+// nssaOnly reports whether every area of r is an NSSA.
+func nssaOnly(t *Topology, r Router) bool {
+	return t.NSSA && !slices.ContainsFunc(r.Areas, func(a netip.Addr) bool { return a != Area1 })
+}

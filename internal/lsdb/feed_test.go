@@ -1,0 +1,90 @@
+package lsdb
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func events(n int) []Event {
+	evs := make([]Event, n)
+	for i := range evs {
+		evs[i].Time = int64(i)
+	}
+	return evs
+}
+
+func TestFeedFollowsWithoutGapAcrossWrap(t *testing.T) {
+	f := NewFeed(4)
+	sub, err := f.Subscribe(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for round := 0; round < 5; round++ {
+		f.publish(events(3))
+		evs, err := sub.Read(context.Background(), nil)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for _, e := range evs {
+			got = append(got, e.Seq)
+		}
+	}
+	for i, s := range got {
+		if s != uint64(i+1) {
+			t.Fatalf("event %d has seq %d; sequence %v", i, s, got)
+		}
+	}
+	if len(got) != 15 {
+		t.Fatalf("got %d events, want 15", len(got))
+	}
+}
+
+func TestFeedLaggingSubscriber(t *testing.T) {
+	f := NewFeed(4)
+	sub, _ := f.Subscribe(0)
+	f.publish(events(5)) // one more than the window
+	if _, err := sub.Read(context.Background(), nil); !errors.Is(err, ErrLagged) {
+		t.Fatalf("Read after overflow: err = %v, want ErrLagged", err)
+	}
+	if _, err := f.Subscribe(0); !errors.Is(err, ErrLagged) {
+		t.Fatalf("Subscribe(0) outside window: err = %v, want ErrLagged", err)
+	}
+	sub, err := f.Subscribe(1)
+	if err != nil {
+		t.Fatalf("Subscribe(1) inside window: %v", err)
+	}
+	evs, err := sub.Read(context.Background(), nil)
+	if err != nil || len(evs) != 4 || evs[0].Seq != 2 || evs[3].Seq != 5 {
+		t.Fatalf("Read = %v, %v; want seq 2..5", evs, err)
+	}
+	if _, err := f.Subscribe(6); err == nil {
+		t.Fatal("Subscribe in the future succeeded")
+	}
+}
+
+func TestFeedReadWaitsAndHonoursContext(t *testing.T) {
+	f := NewFeed(8)
+	sub, _ := f.Subscribe(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := sub.Read(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Read on an idle feed: err = %v, want deadline exceeded", err)
+	}
+	done := make(chan []Event)
+	go func() {
+		evs, _ := sub.Read(context.Background(), nil)
+		done <- evs
+	}()
+	f.publish(events(1))
+	select {
+	case evs := <-done:
+		if len(evs) != 1 || evs[0].Seq != 1 {
+			t.Fatalf("woken Read = %v", evs)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read was not woken by publish")
+	}
+}
