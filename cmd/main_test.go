@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -63,21 +62,6 @@ func TestSeedFlags(t *testing.T) {
 				t.Errorf("--%s: default %q shorthand %q, want %q %q", tt.flag, f.DefValue, f.Shorthand, tt.def, tt.shorthand)
 			}
 		})
-	}
-}
-
-func TestNotImplemented(t *testing.T) {
-	for _, args := range [][]string{
-		{"stream", "--server", "192.0.2.1:2607", "--mute-stdout-stream", "-v"},
-		{"snapshot", "--server", "192.0.2.1"},
-	} {
-		_, stderr, err := execute(t, args...)
-		if !errors.Is(err, errNotImplemented) {
-			t.Errorf("%v: error %v, want errNotImplemented", args, err)
-		}
-		if want := "Error: ospf-operator " + args[0] + ": not implemented yet"; !strings.Contains(stderr, want) {
-			t.Errorf("%v: stderr %q, want it to contain %q", args, stderr, want)
-		}
 	}
 }
 

@@ -1,9 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/mirror"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 )
 
 // snapshotOptions are the flags of the snapshot subcommand.
@@ -26,6 +36,27 @@ func newSnapshotCommand() *cobra.Command {
 	return cmd
 }
 
-func runSnapshot(cmd *cobra.Command, _ *snapshotOptions) error {
-	return fmt.Errorf("%s: %w", cmd.CommandPath(), errNotImplemented)
+func runSnapshot(cmd *cobra.Command, opts *snapshotOptions) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db := lsdb.New(lsdb.Config{})
+	rep, err := mirror.Once(ctx, opts.server, db, ospfapi.WithLogger(slog.Default()))
+	if err != nil {
+		if op, ok := errors.AsType[*ospfapi.OpError](err); ok && op.Op == "dial" {
+			return fmt.Errorf("cannot reach ospfd's OSPF API at %s (is ospfd running with -a, and is TCP port 2607 open?): %w", opts.server, err)
+		}
+		return err
+	}
+	slog.Info("LSDB loaded", "server", opts.server, "lsas", rep.Result.LSAs, "took", rep.Dump.Duration.Round(time.Microsecond), "router_id", rep.RouterID)
+	if len(rep.Missing) > 0 {
+		slog.Warn("ospfd did not deliver the Router-LSA of routers that others reference; the snapshot lacks their links (FRR drops OSPF API messages over 1,500 bytes, e.g. a Router-LSA with more than about 122 links)",
+			"count", len(rep.Missing), "missing", mirror.FormatMissing(rep.Missing))
+	}
+	snap, _ := db.Snapshot()
+	out := snap.AppendJSON(make([]byte, 0, 1<<20))
+	out = append(out, '\n')
+	if _, err := cmd.OutOrStdout().Write(out); err != nil {
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	return nil
 }

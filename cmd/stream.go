@@ -1,11 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/mirror"
+	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
 
 // errNotImplemented marks a subcommand whose engine is not wired yet.
@@ -52,5 +62,42 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	if opts.holddown < 0 {
 		return fmt.Errorf("--holddown %v: must not be negative", opts.holddown)
 	}
-	return fmt.Errorf("%s: %w", cmd.CommandPath(), errNotImplemented)
+	for _, f := range []struct{ name, val string }{
+		{"--ws-listen", opts.wsListen},
+		{"--events-path-prefix", opts.eventsPathPrefix},
+		{"--snapshots-path-prefix", opts.snapshotsPathPrefix},
+	} {
+		if f.val != "" {
+			return fmt.Errorf("%s: %w (the event stream is on stdout)", f.name, errNotImplemented)
+		}
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db := lsdb.New(lsdb.Config{HoldDown: opts.holddown})
+	sub, err := db.Feed().Subscribe(db.Feed().LastSeq())
+	if err != nil {
+		return err
+	}
+	m := mirror.New(mirror.Config{Server: opts.server, DB: db, Logger: slog.Default()})
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	if !opts.muteStdoutStream {
+		wg.Go(func() {
+			if err := stream.WriteLines(ctx, sub, cmd.OutOrStdout()); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	err = m.Run(ctx)
+	cancel(nil)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
 }

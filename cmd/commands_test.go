@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+)
+
+const nycPath = "../../shared/testdata/nycmesh-lsdb-2023-04-29.json"
+
+func nycServer(t *testing.T, cfg ospfapitest.Config) *ospfapitest.Server {
+	t.Helper()
+	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ospfapitest.NewServer(cfg, lsas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// updatedRE matches the snapshot's time stamp, which the fixture lacks
+// (the schema requires it).
+var updatedRE = regexp.MustCompile(`,\n  "updated": [0-9.e+]+\n`)
+
+// TestSnapshotNYC: the NYC LSDB served by the fake ospfd comes back from
+// `snapshot` byte for byte, but for the time stamp.
+func TestSnapshotNYC(t *testing.T) {
+	srv := nycServer(t, ospfapitest.Config{})
+	out, stderr, err := execute(t, "snapshot", "--server", srv.Addr())
+	if err != nil {
+		t.Fatalf("snapshot: %v\n%s", err, stderr)
+	}
+	want, err := os.ReadFile(nycPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schemavalidate.ValidateSnapshot([]byte(out)); err != nil {
+		t.Error(err)
+	}
+	if !strings.HasSuffix(out, "}\n") {
+		t.Error("output does not end with a newline")
+	}
+	if !updatedRE.MatchString(out) {
+		t.Fatal("no updated stamp at the end of the snapshot")
+	}
+	got := updatedRE.ReplaceAllString(strings.TrimSuffix(out, "\n"), "\n")
+	if w := string(want); got != w {
+		t.Errorf("snapshot differs from %s (%d bytes, want %d)", nycPath, len(got), len(w))
+	}
+	// The stamp is now, in seconds.
+	var s struct{ Updated float64 }
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(time.UnixMilli(int64(s.Updated * 1000))); d < 0 || d > time.Minute {
+		t.Errorf("updated %v is not now", s.Updated)
+	}
+	if !strings.Contains(stderr, "LSDB loaded") || !strings.Contains(stderr, "lsas=1287") {
+		t.Errorf("stderr lacks the load line: %q", stderr)
+	}
+}
+
+func TestSnapshotUnreachable(t *testing.T) {
+	srv, err := ospfapitest.NewServer(ospfapitest.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Addr()
+	srv.Close()
+	out, stderr, err := execute(t, "snapshot", "--server", addr)
+	if err == nil || out != "" {
+		t.Fatalf("snapshot of a dead ospfd: err %v, stdout %q", err, out)
+	}
+	if want := "cannot reach ospfd's OSPF API at " + addr; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+}
+
+// lockedBuffer is an io.Writer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestStreamFake runs `stream` against the fake ospfd: nothing on stdout
+// for the load, then one line per change, flushed as it happens.
+func TestStreamFake(t *testing.T) {
+	r10 := netip.MustParseAddr("10.10.10.10")
+	srv := nycServer(t, ospfapitest.Config{RouterID: r10})
+	var stdout, stderr lockedBuffer
+	root := newRootCommand(&stdout, &stderr)
+	root.SetArgs([]string{"stream", "--server", srv.Addr(), "--holddown", "0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("stream returned %v after cancel", err)
+		}
+	}()
+	waitUntil(t, func() bool { return strings.Contains(stderr.String(), "LSDB loaded") }, "the load", &stderr)
+	if stdout.String() != "" {
+		t.Fatalf("events for the first load: %q", stdout.String())
+	}
+	if err := srv.AddExternal(r10, netip.MustParsePrefix("198.51.100.0/24"), 5, false, netip.MustParseAddr("10.70.76.1")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return strings.Count(stdout.String(), "\n") == 1 }, "an event", &stderr)
+	line := strings.TrimSuffix(stdout.String(), "\n")
+	if err := schemavalidate.ValidateEvent([]byte(line)); err != nil {
+		t.Error(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(line), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := ev["timestamp"].(float64)
+	if d := time.Since(time.UnixMilli(int64(ts))); d < -time.Second || d > time.Minute {
+		t.Errorf("timestamp %v is not the origination time", ts)
+	}
+	delete(ev, "timestamp")
+	got, _ := json.Marshal(ev)
+	if want := `{"added":{"link":{"external":{"id":"198.51.100.0/24","metric":5,"via":"10.70.76.1"}}},"entity":{"id":"10.10.10.10","type":"router"}}`; string(got) != want {
+		t.Errorf("event %s, want %s", got, want)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool, what string, logs *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; stderr:\n%s", what, logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
