@@ -67,13 +67,13 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 .PHONY: test
-test: vet ## Run unit and integration tests, then fuzz each Fuzz target for FUZZTIME.
-	go test -count=1 ./...
+test: vet envtest ## Run unit, integration (envtest, real FRR) tests, then fuzz each Fuzz target for FUZZTIME.
+	KUBEBUILDER_ASSETS="$$(LOCALBIN=$(LOCALBIN) hack/build-envtest.sh)" go test -count=1 ./...
 	FUZZTIME=$(FUZZTIME) hack/fuzz-smoke.sh
 
-.PHONY: test-e2e
-test-e2e: ## Run all tests including the e2e-tagged ones (real FRR; needs root).
-	go test -count=1 -tags e2e ./...
+.PHONY: envtest
+envtest: ## Build the kube-apiserver and etcd of the envtest suites into bin/k8s/ (cached; minutes when cold).
+	LOCALBIN=$(LOCALBIN) hack/build-envtest.sh >/dev/null
 
 .PHONY: bench
 bench: ## Run the benchmarks; results also go to bin/bench.txt.

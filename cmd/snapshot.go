@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -53,9 +54,12 @@ func runSnapshot(cmd *cobra.Command, opts *snapshotOptions) error {
 			"count", len(rep.Missing), "missing", mirror.FormatMissing(rep.Missing))
 	}
 	snap, _ := db.Snapshot()
-	out := snap.AppendJSON(make([]byte, 0, 1<<20))
-	out = append(out, '\n')
-	if _, err := cmd.OutOrStdout().Write(out); err != nil {
+	out := cmd.OutOrStdout()
+	err = snap.WriteJSON(out)
+	if err == nil {
+		_, err = io.WriteString(out, "\n")
+	}
+	if err != nil {
 		return fmt.Errorf("write snapshot: %w", err)
 	}
 	return nil

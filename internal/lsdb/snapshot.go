@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -149,16 +150,30 @@ func (s *Snapshot) MarshalJSON() ([]byte, error) { return s.AppendJSON(nil), nil
 // formats the seed's files, without a trailing newline.
 func (s *Snapshot) AppendJSON(b []byte) []byte {
 	w := jw{b: b}
+	s.write(&w)
+	return w.b
+}
+
+// WriteJSON writes what AppendJSON appends to out, through a small buffer:
+// a large snapshot is never held in memory as a whole.
+func (s *Snapshot) WriteJSON(out io.Writer) error {
+	w := jw{b: make([]byte, 0, 2*spillSize), out: out}
+	s.write(&w)
+	w.flush()
+	return w.err
+}
+
+func (s *Snapshot) write(w *jw) {
 	w.open('{')
 	w.key("areas")
 	w.open('{')
-	for _, aid := range sortedKeys(s.Areas, compareAddrStrings) {
+	for _, aid := range sortedKeys(s.Areas) {
 		a := s.Areas[aid]
 		w.key(aid)
 		w.open('{')
 		w.key("routers")
 		w.open('{')
-		for _, rid := range sortedKeys(a.Routers, compareAddrStrings) {
+		for _, rid := range sortedKeys(a.Routers) {
 			w.key(rid)
 			w.open('{')
 			w.key("links")
@@ -173,11 +188,12 @@ func (s *Snapshot) AppendJSON(b []byte) []byte {
 			w.externals("nssa-ext", L.NSSAExt)
 			w.close('}')
 			w.close('}')
+			w.spill()
 		}
 		w.close('}')
 		w.key("networks")
 		w.open('{')
-		for _, p := range sortedKeys(a.Networks, compareAddrStrings) {
+		for _, p := range sortedKeys(a.Networks) {
 			n := a.Networks[p]
 			w.key(p)
 			w.open('{')
@@ -191,6 +207,7 @@ func (s *Snapshot) AppendJSON(b []byte) []byte {
 			}
 			w.close(']')
 			w.close('}')
+			w.spill()
 		}
 		w.close('}')
 		w.close('}')
@@ -199,7 +216,6 @@ func (s *Snapshot) AppendJSON(b []byte) []byte {
 	w.key("updated")
 	w.b = strconv.AppendFloat(w.b, s.Updated, 'f', -1, 64)
 	w.close('}')
-	return w.b
 }
 
 // SnapshotTime is the snapshot's "updated" stamp as a time.
@@ -207,29 +223,36 @@ func (s *Snapshot) SnapshotTime() time.Time {
 	return time.UnixMilli(int64(s.Updated * 1000))
 }
 
-func sortedKeys[V any](m map[string]V, c func(a, b string) int) []string {
-	ks := make([]string, 0, len(m))
+// sortedKeys returns m's keys in numeric order (dotted quads and
+// prefixes by address, then length; other strings after, as strings),
+// parsing each key once.
+func sortedKeys[V any](m map[string]V) []string {
+	type pk struct {
+		k   string
+		p   netip.Prefix
+		bad bool
+	}
+	pks := make([]pk, 0, len(m))
 	for k := range m {
-		ks = append(ks, k)
+		p, err := parseAddrOrPrefix(k)
+		pks = append(pks, pk{k, p, err != nil})
 	}
-	slices.SortFunc(ks, c)
+	slices.SortFunc(pks, func(a, b pk) int {
+		switch {
+		case a.bad && b.bad:
+			return cmp.Compare(a.k, b.k)
+		case a.bad:
+			return 1
+		case b.bad:
+			return -1
+		}
+		return cmp.Or(a.p.Addr().Compare(b.p.Addr()), cmp.Compare(a.p.Bits(), b.p.Bits()))
+	})
+	ks := make([]string, len(pks))
+	for i := range pks {
+		ks[i] = pks[i].k
+	}
 	return ks
-}
-
-// compareAddrStrings orders dotted quads and prefixes numerically; strings
-// that are neither sort after, as strings.
-func compareAddrStrings(a, b string) int {
-	pa, ea := parseAddrOrPrefix(a)
-	pb, eb := parseAddrOrPrefix(b)
-	switch {
-	case ea != nil && eb != nil:
-		return cmp.Compare(a, b)
-	case ea != nil:
-		return 1
-	case eb != nil:
-		return -1
-	}
-	return cmp.Or(pa.Addr().Compare(pb.Addr()), cmp.Compare(pa.Bits(), pb.Bits()))
 }
 
 func parseAddrOrPrefix(s string) (netip.Prefix, error) {
@@ -248,6 +271,27 @@ type jw struct {
 	b     []byte
 	depth int
 	first bool // nothing written yet in the current container
+	// out, when set, receives b whenever it grows past spillSize.
+	out io.Writer
+	err error
+}
+
+const spillSize = 64 << 10
+
+// spill hands what is buffered to out once it is large enough.
+func (w *jw) spill() {
+	if w.out != nil && len(w.b) >= spillSize {
+		w.flush()
+	}
+}
+
+func (w *jw) flush() {
+	if w.out == nil || w.err != nil {
+		w.b = w.b[:0]
+		return
+	}
+	_, w.err = w.out.Write(w.b)
+	w.b = w.b[:0]
 }
 
 func (w *jw) nl() {
@@ -286,7 +330,19 @@ func (w *jw) key(k string) {
 	w.b = append(w.b, ':', ' ')
 }
 
-func (w *jw) str(s string) { w.b = strconv.AppendQuote(w.b, s) }
+// str writes a JSON string. Addresses and prefixes, all but every string
+// of a snapshot, need no escaping.
+func (w *jw) str(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			w.b = strconv.AppendQuote(w.b, s)
+			return
+		}
+	}
+	w.b = append(w.b, '"')
+	w.b = append(w.b, s...)
+	w.b = append(w.b, '"')
+}
 
 func (w *jw) uint(v uint32) { w.b = strconv.AppendUint(w.b, uint64(v), 10) }
 

@@ -1,0 +1,142 @@
+package mirror_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/frrlab"
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/mirror"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+)
+
+// BenchmarkLoadNYCx40 is the initial sync over loopback TCP from the fake
+// ospfd serving the NYC LSDB cloned 40 times (51,480 LSAs): dial, dump,
+// decode, checksum, apply and build the graph view, until the database is
+// loaded. Goal: at most 100 ms an op.
+func BenchmarkLoadNYCx40(b *testing.B) {
+	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if lsas, err = ospfapitest.Clone(lsas, 40); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := ospfapitest.NewServer(ospfapitest.Config{}, lsas)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	var rep mirror.SyncReport
+	b.ReportAllocs()
+	for b.Loop() {
+		db := lsdb.New(lsdb.Config{})
+		rep, err = mirror.Once(context.Background(), srv.Addr(), db)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if rep.Result.LSAs != len(lsas) {
+		b.Fatalf("loaded %d LSAs, want %d", rep.Result.LSAs, len(lsas))
+	}
+	b.ReportMetric(float64(rep.Result.LSAs), "LSAs/op")
+	b.ReportMetric(float64(rep.Dump.Duration.Microseconds())/1000, "dump-ms")
+}
+
+// BenchmarkLSAToEvent is the latency from ospfd sending an LSA update to
+// its events coming out of the change feed, through loopback TCP, the
+// mirror and the database (NYC LSDB). Goal: p99 at most 1 ms.
+func BenchmarkLSAToEvent(b *testing.B) {
+	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := ospfapitest.NewServer(ospfapitest.Config{RouterID: r10}, lsas)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	db := lsdb.New(lsdb.Config{})
+	synced := make(chan struct{}, 1)
+	m := mirror.New(mirror.Config{Server: srv.Addr(), DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnSynced: func(mirror.SyncReport) { synced <- struct{}{} }})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = m.Run(ctx) }()
+	<-synced
+	sub, err := db.Feed().Subscribe(db.Feed().LastSeq())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lat []time.Duration
+	var buf []lsdb.Event
+	metric := uint16(10)
+	for b.Loop() {
+		metric = 30 - metric // 10, 20, 10, ...
+		start := time.Now()
+		if err := srv.SetLinkMetric(backbone, r10, 0, metric); err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < 2; {
+			evs, err := sub.Read(ctx, buf[:0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(evs)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkFRRStatic20k loads the LSDB of a real ospfd (Debian's FRR in
+// the lab) that redistributes 20,000 static routes, and compares it with
+// the floor: a client that only frames the dump's messages. It needs root
+// and FRR and is skipped without them (benchmarks do not run in CI).
+func BenchmarkFRRStatic20k(b *testing.B) {
+	if os.Getenv("CI") == "" && os.Geteuid() != 0 {
+		b.Skip("needs root and FRR")
+	}
+	lab := frrlab.Start(b, frrlab.Options{Prefix: "bn", StaticRoutes: 20000})
+	r4, err := lab.Router("r4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := r4.APIAddr().String()
+	var floor, ours []time.Duration
+	var lsas int
+	for b.Loop() {
+		// The floor: framing only.
+		c, err := ospfapi.Dial(context.Background(), addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var d ospfapi.Dump
+		done := context.Canceled
+		_ = c.Sync(context.Background(), ospfapi.Handlers{DumpDone: func(x ospfapi.Dump) error { d = x; return done }})
+		floor = append(floor, d.Duration)
+		// Ours: decode, apply, view.
+		db := lsdb.New(lsdb.Config{})
+		rep, err := mirror.Once(context.Background(), addr, db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ours = append(ours, rep.Dump.Duration)
+		lsas = rep.Result.LSAs
+	}
+	slices.Sort(floor)
+	slices.Sort(ours)
+	f, o := floor[len(floor)/2], ours[len(ours)/2]
+	b.ReportMetric(float64(lsas), "LSAs")
+	b.ReportMetric(float64(f.Microseconds())/1000, "floor-ms")
+	b.ReportMetric(float64(o.Microseconds())/1000, "sync-ms")
+	b.ReportMetric(float64(o)/float64(f), "x-floor")
+}
