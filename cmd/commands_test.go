@@ -16,7 +16,7 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
 )
 
-const nycPath = "../../shared/testdata/nycmesh-lsdb-2023-04-29.json"
+const nycPath = "../testdata/nycmesh-lsdb-2023-04-29.json"
 
 func nycServer(t *testing.T, cfg ospfapitest.Config) *ospfapitest.Server {
 	t.Helper()

@@ -188,18 +188,18 @@ func (db *DB) EndSync() SyncResult {
 // whole LSA as received, area the area it belongs to (ignored for AS-scoped
 // types). An LSA at MaxAge is a withdrawal.
 func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
-	l, err := Decode(lsa)
+	hdr, err := Validate(lsa)
 	if err != nil {
 		db.mu.Lock()
 		db.stats.Malformed++
 		db.mu.Unlock()
 		return err
 	}
+	h := &hdr
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.stats.Updates++
-	h := l.Hdr()
-	if _, raw := l.(*RawLSA); raw {
+	if !h.Type.Known() {
 		db.stats.Ignored++
 	}
 	k := keyOf(area, h)

@@ -91,6 +91,17 @@ func checkDecode(t *testing.T, b []byte) {
 	if !bytes.Equal(in, b) {
 		t.Fatalf("Decode modified its input")
 	}
+	// Validate, the database's allocation-free path, accepts exactly what
+	// Decode accepts, with the same header or the same error.
+	vh, verr := lsdb.Validate(b)
+	switch {
+	case (err == nil) != (verr == nil):
+		t.Fatalf("Decode error %v, Validate error %v", err, verr)
+	case err != nil && err.Error() != verr.Error():
+		t.Fatalf("Decode error %q, Validate error %q", err, verr)
+	case err == nil && vh != *l.Hdr():
+		t.Fatalf("Validate header %+v, Decode header %+v", vh, *l.Hdr())
+	}
 	if err != nil {
 		var de *lsdb.DecodeError
 		if !errors.As(err, &de) {

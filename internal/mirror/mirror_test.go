@@ -22,7 +22,7 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
 )
 
-const nycPath = "../../../shared/testdata/nycmesh-lsdb-2023-04-29.json"
+const nycPath = "../../testdata/nycmesh-lsdb-2023-04-29.json"
 
 var (
 	backbone = netip.MustParseAddr("0.0.0.0")
