@@ -30,6 +30,7 @@ type streamOptions struct {
 	snapshotsPathPrefix string
 	muteStdoutStream    bool
 	holddown            time.Duration
+	metricsListen       string
 }
 
 func newStreamCommand() *cobra.Command {
@@ -55,6 +56,8 @@ func newStreamCommand() *cobra.Command {
 		"Do not write the event stream to stdout")
 	f.DurationVar(&opts.holddown, "holddown", 10*time.Second,
 		"Delay the removal events of a withdrawn LSA by this long, dropping them if it returns unchanged (0 disables)")
+	f.StringVar(&opts.metricsListen, "metrics-listen", "",
+		"Serve Prometheus metrics on http://ADDRESS:PORT/metrics, and /healthz and /readyz (ready: synced with ospfd)")
 	return cmd
 }
 
@@ -79,10 +82,22 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	if err != nil {
 		return err
 	}
-	m := mirror.New(mirror.Config{Server: opts.server, DB: db, Logger: slog.Default()})
+	metrics := mirror.NewMetrics(db)
+	m := mirror.New(mirror.Config{Server: opts.server, DB: db, Logger: slog.Default(), Metrics: metrics})
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
+	if opts.metricsListen != "" {
+		srv, err := newMetricsServer(ctx, opts.metricsListen, metrics, m.Synced)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			if err := srv.serve(ctx); err != nil {
+				cancel(err)
+			}
+		})
+	}
 	if !opts.muteStdoutStream {
 		wg.Go(func() {
 			if err := stream.WriteLines(ctx, sub, cmd.OutOrStdout()); err != nil {
