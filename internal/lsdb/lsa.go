@@ -196,11 +196,20 @@ var (
 	_ LSA = &RawLSA{}
 )
 
-func (l *RouterLSA) Hdr() *Header   { return &l.Header }
-func (l *NetworkLSA) Hdr() *Header  { return &l.Header }
-func (l *SummaryLSA) Hdr() *Header  { return &l.Header }
+// Hdr returns the LSA header.
+func (l *RouterLSA) Hdr() *Header { return &l.Header }
+
+// Hdr returns the LSA header.
+func (l *NetworkLSA) Hdr() *Header { return &l.Header }
+
+// Hdr returns the LSA header.
+func (l *SummaryLSA) Hdr() *Header { return &l.Header }
+
+// Hdr returns the LSA header.
 func (l *ExternalLSA) Hdr() *Header { return &l.Header }
-func (l *RawLSA) Hdr() *Header      { return &l.Header }
+
+// Hdr returns the LSA header.
+func (l *RawLSA) Hdr() *Header { return &l.Header }
 
 // Prefix is the network an LSA with a mask describes: its LSID masked.
 func prefixOf(id, mask netip.Addr) netip.Prefix {
