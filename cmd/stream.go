@@ -18,9 +18,6 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
 
-// errNotImplemented marks a subcommand whose engine is not wired yet.
-var errNotImplemented = errors.New("not implemented yet")
-
 // streamOptions are the flags of the Python ospf-stream-client, unchanged,
 // plus the withdrawal hold-down.
 type streamOptions struct {
@@ -65,20 +62,21 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	if opts.holddown < 0 {
 		return fmt.Errorf("--holddown %v: must not be negative", opts.holddown)
 	}
-	for _, f := range []struct{ name, val string }{
-		{"--ws-listen", opts.wsListen},
-		{"--events-path-prefix", opts.eventsPathPrefix},
-		{"--snapshots-path-prefix", opts.snapshotsPathPrefix},
-	} {
-		if f.val != "" {
-			return fmt.Errorf("%s: %w (the event stream is on stdout)", f.name, errNotImplemented)
-		}
-	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	db := lsdb.New(lsdb.Config{HoldDown: opts.holddown})
 	sub, err := db.Feed().Subscribe(db.Feed().LastSeq())
+	if err != nil {
+		return err
+	}
+	outputs, err := stream.NewOutputs(ctx, stream.OutputsConfig{
+		Source:       db,
+		WSListen:     opts.wsListen,
+		EventsDir:    opts.eventsPathPrefix,
+		SnapshotsDir: opts.snapshotsPathPrefix,
+		Logger:       slog.Default(),
+	})
 	if err != nil {
 		return err
 	}
@@ -98,6 +96,11 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 			}
 		})
 	}
+	wg.Go(func() {
+		if err := outputs.Run(ctx); err != nil {
+			cancel(err)
+		}
+	})
 	if !opts.muteStdoutStream {
 		wg.Go(func() {
 			if err := stream.WriteLines(ctx, sub, cmd.OutOrStdout()); err != nil {

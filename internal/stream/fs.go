@@ -1,0 +1,96 @@
+package stream
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// FS is the file system the archive and the snapshot writer write to:
+// OSFS, or in tests one that fails on demand (disk full, permission
+// denied) and recovers.
+type FS interface {
+	MkdirAll(path string, perm fs.FileMode) error
+	OpenFile(name string, flag int, perm fs.FileMode) (File, error)
+	Rename(oldpath, newpath string) error
+	Remove(name string) error
+}
+
+// File is an open file of an FS; *os.File is one.
+type File interface {
+	io.Writer
+	io.ReaderAt
+	Name() string
+	Stat() (fs.FileInfo, error)
+	Truncate(size int64) error
+	Sync() error
+	Close() error
+}
+
+// OSFS is the operating system's file system.
+type OSFS struct{}
+
+// MkdirAll is os.MkdirAll.
+func (OSFS) MkdirAll(path string, perm fs.FileMode) error { return os.MkdirAll(path, perm) }
+
+// OpenFile is os.OpenFile.
+func (OSFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err // not a typed nil File
+	}
+	return f, nil
+}
+
+// Rename is os.Rename.
+func (OSFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+
+// Remove is os.Remove.
+func (OSFS) Remove(name string) error { return os.Remove(name) }
+
+// writeFileAtomic replaces name with data so that a reader sees either
+// the old file or the new one, never a part: it writes a temporary file
+// in the same directory (a rename does not cross file systems), syncs it,
+// and renames it over name.
+func writeFileAtomic(fsys FS, name string, data []byte) error {
+	dir := filepath.Dir(name)
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var (
+		f   File
+		tmp string
+		err error
+	)
+	for range 10 {
+		var r [6]byte
+		_, _ = rand.Read(r[:])
+		tmp = filepath.Join(dir, "."+filepath.Base(name)+".tmp-"+hex.EncodeToString(r[:]))
+		f, err = fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsys.Rename(tmp, name)
+	}
+	if err != nil {
+		_ = fsys.Remove(tmp)
+		return err
+	}
+	return nil
+}

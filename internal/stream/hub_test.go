@@ -1,0 +1,98 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestAppendMessagesEncodesEnvelopeAroundSeedEvent(t *testing.T) {
+	db := newDB(t, 16)
+	last := (&emitter{db: db}).emit(t, 3)
+	want := feedLines(t, db, 1, last)
+	sub, _ := db.Feed().Subscribe(0)
+	evs, err := sub.Read(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := appendMessages(nil, evs)
+	for i, m := range ms {
+		if string(m.raw) != want[m.seq] {
+			t.Errorf("message %d raw %s, want %s", i, m.raw, want[m.seq])
+		}
+		if env := `{"seq":` + strconv.FormatUint(m.seq, 10) + `,"event":` + want[m.seq] + `}`; string(m.env) != env {
+			t.Errorf("message %d env %s, want %s", i, m.env, env)
+		}
+	}
+}
+
+func TestHubStartsOverWhenItLosesItsPlaceInTheFeed(t *testing.T) {
+	db := newDB(t, 4)
+	em := &emitter{db: db}
+	h := newHub(db.Feed(), 8)
+	old := newClient()
+	if ok, err := h.join(old, 0); !ok || err != nil {
+		t.Fatalf("join: %v %v", ok, err)
+	}
+	em.emit(t, 10) // more than the feed's window, before the hub reads any
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	select {
+	case <-old.kicked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the client of the lost position was not dropped")
+	}
+	if _, _, err := h.collect(old, nil, 10); !errors.Is(err, errHubLagged) {
+		t.Fatalf("collect after reset: %v, want errHubLagged", err)
+	}
+	if h.resets.Load() != 1 {
+		t.Errorf("resets = %d, want 1", h.resets.Load())
+	}
+	fresh := newClient()
+	if ok, err := h.join(fresh, 0); !ok || err != nil {
+		t.Fatalf("join after reset: %v %v", ok, err)
+	}
+	em.emit(t, 1)
+	var got []message
+	waitFor(t, "the next event", func() bool {
+		got, _, _ = h.collect(fresh, got, 10)
+		return len(got) > 0
+	})
+	if got[0].seq != 11 {
+		t.Fatalf("after reset the next message has seq %d, want 11", got[0].seq)
+	}
+}
+
+func TestHubJoinAsksForCatchUpBeyondTheQueue(t *testing.T) {
+	db := newDB(t, 64)
+	em := &emitter{db: db}
+	h := newHub(db.Feed(), 4)
+	last := em.emit(t, 10)
+	sub, _ := db.Feed().Subscribe(0)
+	evs, _ := sub.Read(context.Background(), nil)
+	h.publish(appendMessages(nil, evs))
+	for _, tc := range []struct {
+		next uint64
+		ok   bool
+	}{
+		{1, false},        // before the hub's start: from the feed
+		{last - 4, false}, // in the ring, but five behind: over the queue
+		{last - 3, true},
+		{last + 1, true},
+		{last + 5, true}, // ahead of the hub (it read the feed first): waits
+	} {
+		ok, err := h.join(newClient(), tc.next)
+		if ok != tc.ok || err != nil {
+			t.Errorf("join at %d: %v %v, want %v", tc.next, ok, err, tc.ok)
+		}
+	}
+}

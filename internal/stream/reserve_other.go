@@ -1,0 +1,8 @@
+//go:build !linux
+
+package stream
+
+import "syscall"
+
+// reserveFd does nothing where fallocate does not exist.
+func reserveFd(syscall.RawConn, int64, int64) error { return nil }

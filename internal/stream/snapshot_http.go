@@ -1,0 +1,80 @@
+package stream
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+// snapshotCache holds the /v1/snapshot document of the newest state. Every
+// change of the view publishes an event, so the document stays valid while
+// the feed's newest sequence number does not move: a crowd of clients
+// asking at once costs one snapshot, not one each.
+type snapshotCache struct {
+	src   Source
+	epoch string
+
+	mu   sync.Mutex
+	seq  uint64
+	body []byte
+}
+
+// get returns the document and the sequence number it reflects.
+func (c *snapshotCache) get() ([]byte, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.body != nil && c.src.Feed().LastSeq() == c.seq {
+		return c.body, c.seq
+	}
+	snap, seq := c.src.Snapshot()
+	b := make([]byte, 0, len(c.body)+4096)
+	b = append(b, `{"epoch":"`...)
+	b = append(b, c.epoch...) // validEpoch: nothing to escape
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"snapshot":`...)
+	b = snap.AppendJSON(b)
+	b = append(b, "}\n"...)
+	c.body, c.seq = b, seq
+	return b, seq
+}
+
+// validEpoch reports whether e can name a numbering: 1 to 64 letters,
+// digits, dots, dashes or underscores, so that it needs no escaping in
+// JSON or URLs.
+func validEpoch(e string) bool {
+	if len(e) == 0 || len(e) > 64 {
+		return false
+	}
+	for _, r := range e {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// serveSnapshot answers GET /v1/snapshot with
+// {"epoch":E,"seq":N,"snapshot":{…}}.
+func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET", http.StatusMethodNotAllowed)
+		return
+	}
+	if !sourceLoaded(s.cfg.Source) {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "the LSDB is not loaded yet: try again shortly", http.StatusServiceUnavailable)
+		return
+	}
+	body, _ := s.snap.get()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(body)
+}

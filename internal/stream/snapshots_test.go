@@ -1,0 +1,182 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+)
+
+func TestSnapshotWriterWritesMinuteAndCurrentFiles(t *testing.T) {
+	db := loadFixture(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "data", "snapshots")
+	w, err := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 12, 31, 23, 59, 30, 0, time.FixedZone("X", -5*3600)) // 04:59 UTC
+	if err := w.WriteAt(at); err != nil {
+		t.Fatal(err)
+	}
+	minute, err := os.ReadFile(filepath.Join(dir, "2025/01/01/04/59.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schemavalidate.ValidateSnapshot(minute); err != nil {
+		t.Fatal(err)
+	}
+	current, err := os.ReadFile(filepath.Join(root, "mesh_ospf_data.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(current, minute) {
+		t.Fatal("the current-snapshot file differs from the minute's")
+	}
+	got, err := lsdb.ParseSnapshot(minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := db.Snapshot()
+	got.Updated, want.Updated = 0, 0
+	if !bytes.Equal(got.AppendJSON(nil), want.AppendJSON(nil)) {
+		t.Fatal("the minute file is not the database's snapshot")
+	}
+	if tmp := leftovers(t, root); len(tmp) > 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+	if st := w.Stats(); st.Written != 1 || st.Errors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// flipSource returns its two snapshots in turn.
+type flipSource struct {
+	snaps [2]*lsdb.Snapshot
+	n     atomic.Uint64
+}
+
+func (f *flipSource) Snapshot() (*lsdb.Snapshot, uint64) {
+	return f.snaps[f.n.Add(1)%2], 0
+}
+
+func TestSnapshotReplacementIsAtomic(t *testing.T) {
+	big, _ := loadFixture(t).Snapshot()
+	small, _ := newDB(t, 1).Snapshot()
+	src := &flipSource{snaps: [2]*lsdb.Snapshot{big, small}}
+	versions := map[string]bool{string(big.AppendJSON(nil)): true, string(small.AppendJSON(nil)): true}
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b")
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: src, Logger: testLogger(t)})
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := w.WriteAt(at); err != nil {
+		t.Fatal(err)
+	}
+	current := CurrentSnapshotPath(dir)
+
+	var (
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+		reads atomic.Int64
+	)
+	for range 2 {
+		wg.Go(func() {
+			for !stop.Load() {
+				data, err := os.ReadFile(current)
+				if err != nil {
+					t.Errorf("read while replacing: %v", err)
+					return
+				}
+				if !versions[string(data)] {
+					t.Errorf("a reader saw a partial file of %d bytes", len(data))
+					return
+				}
+				reads.Add(1)
+			}
+		})
+	}
+	for i := 0; i < 40 || reads.Load() < 40; i++ {
+		if err := w.WriteAt(at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if tmp := leftovers(t, root); len(tmp) > 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+}
+
+func TestSnapshotWriterWaitsForTheFirstLoad(t *testing.T) {
+	dir := t.TempDir()
+	src := loadedFunc{Source: newDB(t, 1), loaded: func() bool { return false }}
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: filepath.Join(dir, "a", "b"), Source: src, Logger: testLogger(t)})
+	if err := w.WriteAt(time.Now()); !errors.Is(err, errNotLoaded) {
+		t.Fatalf("WriteAt before the load: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 || w.Stats().Skipped != 1 {
+		t.Fatalf("wrote %v before the load (stats %+v)", entries, w.Stats())
+	}
+}
+
+func TestSnapshotWriteFailureLeavesThePreviousFile(t *testing.T) {
+	db := newDB(t, 16)
+	em := &emitter{db: db}
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b")
+	fsys := &faultFS{}
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, FS: fsys, Logger: testLogger(t)})
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := w.WriteAt(at); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(CurrentSnapshotPath(dir))
+	em.emit(t, 1)
+	fsys.full.Store(true)
+	if err := w.WriteAt(at.Add(time.Minute)); err == nil {
+		t.Fatal("WriteAt on a full disk succeeded")
+	}
+	if after, _ := os.ReadFile(CurrentSnapshotPath(dir)); !bytes.Equal(before, after) {
+		t.Fatal("a failed write changed the current snapshot")
+	}
+	if _, err := os.Stat(MinutePath(dir, at.Add(time.Minute))); !os.IsNotExist(err) {
+		t.Fatalf("a failed write left the minute's file: %v", err)
+	}
+	if tmp := leftovers(t, root); len(tmp) > 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+	fsys.full.Store(false)
+	if err := w.WriteAt(at.Add(2 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Written != 2 || st.Errors != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestSnapshotWriterRunWritesAtTheMinute(t *testing.T) {
+	db := newDB(t, 16)
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	// The clock stands just before 12:01, so the first tick is near.
+	clock := &fakeClock{t: time.Date(2024, 1, 1, 12, 0, 59, 995e6, time.UTC)}
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, Now: clock.Now, Logger: testLogger(t)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, "the first snapshot", func() bool { return w.Stats().Written == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "2024/01/01/12/01.json")); err != nil {
+		t.Fatal(err)
+	}
+}
