@@ -165,7 +165,7 @@ func (m *Mirror) session(ctx context.Context, attempt int) error {
 	dumped := false
 	h := ospfapi.Handlers{
 		LSA: func(n *ospfapi.LSANotify) error {
-			m.apply(n, time.Now())
+			apply(db, m.log, n, time.Now())
 			if dumped {
 				db.Commit()
 				m.poke()
@@ -202,8 +202,7 @@ func (m *Mirror) session(ctx context.Context, attempt int) error {
 // apply feeds one notification to the database. A malformed LSA is logged
 // and counted; it does not end the session (the rest of the stream is
 // still framed correctly).
-func (m *Mirror) apply(n *ospfapi.LSANotify, now time.Time) {
-	db := m.cfg.DB
+func apply(db *lsdb.DB, log *slog.Logger, n *ospfapi.LSANotify, now time.Time) {
 	var err error
 	if n.Delete {
 		err = db.Delete(n.Area, n.LSA, now)
@@ -211,7 +210,7 @@ func (m *Mirror) apply(n *ospfapi.LSANotify, now time.Time) {
 		err = db.Update(n.Area, n.LSA, now)
 	}
 	if err != nil {
-		m.log.Warn("LSA rejected", "area", n.Area, "delete", n.Delete, "err", err)
+		log.Warn("LSA rejected", "area", n.Area, "delete", n.Delete, "err", err)
 	}
 }
 
@@ -355,15 +354,7 @@ func Once(ctx context.Context, server string, db *lsdb.DB, opts ...ospfapi.Optio
 	db.BeginSync()
 	err = conn.Sync(ctx, ospfapi.Handlers{
 		LSA: func(n *ospfapi.LSANotify) error {
-			var err error
-			if n.Delete {
-				err = db.Delete(n.Area, n.LSA, time.Now())
-			} else {
-				err = db.Update(n.Area, n.LSA, time.Now())
-			}
-			if err != nil {
-				slog.Warn("LSA rejected", "area", n.Area, "delete", n.Delete, "err", err)
-			}
+			apply(db, slog.Default(), n, time.Now())
 			return nil
 		},
 		DumpDone: func(d ospfapi.Dump) error {
