@@ -98,6 +98,14 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 build: ## Build the ospf-operator binary (bin/ospf-operator).
 	go build -ldflags '$(LDFLAGS)' -o bin/ospf-operator ./cmd
 
+.PHONY: demo
+demo: demo-preflight build envtest ## The main job: a live FRR network mirrored into a local API server, the stream and its live page (root, FRR).
+	go run ./hack/demo $(DEMO_ARGS)
+
+.PHONY: demo-preflight
+demo-preflight: # Say what the demo lacks (root, FRR) before minutes of building.
+	@go run ./hack/demo -preflight
+
 .PHONY: run
 run: ## Run ospf-operator from your host (RUN_ARGS, default: stream --server localhost).
 	go run -ldflags '$(LDFLAGS)' ./cmd $(RUN_ARGS)
@@ -116,14 +124,22 @@ ifndef ignore-not-found
   ignore-not-found = false
 endif
 
+# The kustomization `make deploy` installs; config/prometheus adds a
+# ServiceMonitor for the Prometheus Operator.
+KUSTOMIZE_DIR ?= config/default
+
 .PHONY: deploy
-deploy: kustomize check-config ## Deploy the operator to the K8s cluster specified in ~/.kube/config.
+deploy: manifests kustomize check-config ## Deploy CRDs, RBAC and the agent DaemonSet (IMG) to the cluster of your kubeconfig.
 	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default | $(KUBECTL) apply -f -
+	"$(KUSTOMIZE)" build $(KUSTOMIZE_DIR) | $(KUBECTL) apply --server-side --field-manager=ospf-operator-deploy -f -
+
+.PHONY: render
+render: manifests kustomize ## Print the manifests `make deploy` applies.
+	"$(KUSTOMIZE)" build $(KUSTOMIZE_DIR)
 
 .PHONY: undeploy
 undeploy: kustomize check-config ## Undeploy the operator from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
-	"$(KUSTOMIZE)" build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+	"$(KUSTOMIZE)" build $(KUSTOMIZE_DIR) | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 .PHONY: check-config
 check-config:
