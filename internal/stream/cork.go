@@ -44,6 +44,44 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// appendFrame queues p as one unfragmented, unmasked text frame, as a
+// server sends it, behind whatever the WebSocket library wrote before.
+// The stream's data frames are framed here rather than by the library:
+// the library frames, locks and copies each message on its own, which at
+// thousands of clients times thousands of events a second costs more than
+// everything else together. It remains the only writer of control frames
+// (pings, pongs, close); each of those reaches the connection in a single
+// Write (the library flushes them whole), and Write and appendFrame share
+// the lock, so frames never interleave. The connection must be corked.
+func (c *corkConn) appendFrame(p []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		c.buf = make([]byte, 0, corkLimit+4<<10)
+	}
+	c.buf = appendFrameHeader(c.buf, len(p))
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= corkLimit {
+		return c.flushLocked()
+	}
+	return nil
+}
+
+// appendFrameHeader appends the header of a final, unmasked text frame
+// with an n-byte payload (RFC 6455 section 5.2).
+func appendFrameHeader(b []byte, n int) []byte {
+	const finText = 0x81
+	switch {
+	case n <= 125:
+		return append(b, finText, byte(n))
+	case n <= 0xffff:
+		return append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		return append(b, finText, 127, byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
 // cork holds writes until uncork, and bounds every write until then by
 // deadline.
 func (c *corkConn) cork(deadline time.Time) {

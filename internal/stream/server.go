@@ -466,7 +466,7 @@ func (s *Server) write(ctx context.Context, conn *websocket.Conn, cork *corkConn
 		if envelope {
 			p = ms[i].env
 		}
-		if err = conn.Write(context.Background(), websocket.MessageText, p); err != nil {
+		if err = cork.appendFrame(p); err != nil {
 			break
 		}
 	}

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -426,5 +427,24 @@ func TestPlainHTTPOnTheStreamPath(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUpgradeRequired {
 		t.Fatalf("status %s, want 426", resp.Status)
+	}
+}
+
+// TestFrameHeader checks the frame headers the stream writes itself
+// against RFC 6455's three payload length encodings.
+func TestFrameHeader(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want []byte
+	}{
+		{0, []byte{0x81, 0}},
+		{125, []byte{0x81, 125}},
+		{126, []byte{0x81, 126, 0, 126}},
+		{65535, []byte{0x81, 126, 0xff, 0xff}},
+		{65536, []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+	} {
+		if got := appendFrameHeader(nil, tc.n); !bytes.Equal(got, tc.want) {
+			t.Errorf("header of %d bytes: % x, want % x", tc.n, got, tc.want)
+		}
 	}
 }
