@@ -505,3 +505,39 @@ func TestMissingRouters(t *testing.T) {
 		t.Errorf("MissingRouters after the LSAs arrived = %v, want none", got)
 	}
 }
+
+func TestNetworkEventsCarryTheDR(t *testing.T) {
+	h := newHarness(t, 0)
+	h.load(area0,
+		router("10.0.0.1", transit("10.1.0.1", "10.1.0.1", 5)),
+		router("10.0.0.2", transit("10.1.0.1", "10.1.0.2", 5)),
+	)
+	h.update(area0, network("10.1.0.1", "10.0.0.1", 24, "10.0.0.1", "10.0.0.2"), 0)
+	h.db.Commit()
+	drs := func() map[string]string {
+		got := map[string]string{}
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+			evs, err := h.sub.Read(ctx, nil)
+			cancel()
+			if err != nil {
+				return got
+			}
+			for _, e := range evs {
+				if e.Entity == lsdb.EntityNetwork {
+					got[e.Member.String()] = e.DR.String()
+				}
+			}
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"10.0.0.1": "10.0.0.1", "10.0.0.2": "10.0.0.1"}, drs()); diff != "" {
+		t.Errorf("DR of the attach events (-want +got):\n%s", diff)
+	}
+	h.del(area0, network("10.1.0.1", "10.0.0.1", 24, "10.0.0.1", "10.0.0.2"))
+	h.clk.Advance(2 * time.Second)
+	h.db.Expire()
+	h.db.Commit()
+	if diff := cmp.Diff(map[string]string{"10.0.0.1": "invalid IP", "10.0.0.2": "invalid IP"}, drs()); diff != "" {
+		t.Errorf("DR of the detach events of a network that left (-want +got):\n%s", diff)
+	}
+}

@@ -112,6 +112,11 @@ type Event struct {
 	Link Link
 	// Member is the router a network event attaches or detaches.
 	Member netip.Addr
+	// DR is, for a network event, the network's designated router after
+	// the change; invalid when the network left the view. The seed's
+	// event format has no DR; it is here for consumers that rebuild the
+	// snapshot from events (a relay).
+	DR netip.Addr
 }
 
 // EntityID is the event's entity as the seed writes it.

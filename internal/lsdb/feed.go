@@ -17,8 +17,9 @@ var ErrLagged = errors.New("lsdb: subscriber fell behind the change feed window"
 type Feed struct {
 	mu     sync.Mutex
 	window uint64
-	ring   []Event       // grows to window, then wraps: event seq is at (seq-1) % window
+	ring   []Event       // grows to window, then wraps: event seq is at (seq-floor-1) % window
 	last   uint64        // Seq of the newest event, 0 when none
+	floor  uint64        // the numbering starts after floor (see NewFeedAt)
 	notify chan struct{} // closed and replaced on every publish
 }
 
@@ -29,6 +30,21 @@ func NewFeed(window int) *Feed {
 	}
 	return &Feed{window: uint64(window), notify: make(chan struct{})}
 }
+
+// NewFeedAt returns a feed whose numbering continues another's after
+// last: its first event is last+1, and the events up to last are beyond
+// its window. A relay uses it to re-serve an upstream feed under the
+// upstream's sequence numbers.
+func NewFeedAt(window int, last uint64) *Feed {
+	f := NewFeed(window)
+	f.last, f.floor = last, last
+	return f
+}
+
+// Publish numbers evs in place, continuing the feed's sequence, and
+// appends them. The database publishes its own events; Publish is for a
+// feed made with NewFeed or NewFeedAt.
+func (f *Feed) Publish(evs []Event) { f.publish(evs) }
 
 // LastSeq is the sequence number of the newest event published.
 func (f *Feed) LastSeq() uint64 {
@@ -46,7 +62,7 @@ func (f *Feed) publish(evs []Event) {
 	for i := range evs {
 		f.last++
 		evs[i].Seq = f.last
-		if idx := (f.last - 1) % f.window; idx == uint64(len(f.ring)) {
+		if idx := (f.last - f.floor - 1) % f.window; idx == uint64(len(f.ring)) {
 			f.ring = append(f.ring, evs[i])
 		} else {
 			f.ring[idx] = evs[i]
@@ -65,15 +81,15 @@ func (f *Feed) Subscribe(after uint64) (*Subscription, error) {
 	if after > f.last {
 		return nil, fmt.Errorf("lsdb: sequence %d is in the future (newest is %d)", after, f.last)
 	}
-	if f.last-after > f.window {
+	if after < f.floor || f.last-after > f.window {
 		return nil, fmt.Errorf("%w: sequence %d, window holds %d..%d", ErrLagged, after, f.oldest(), f.last)
 	}
 	return &Subscription{f: f, next: after + 1}, nil
 }
 
 func (f *Feed) oldest() uint64 {
-	if f.last < f.window {
-		return 1
+	if f.last-f.floor < f.window {
+		return f.floor + 1
 	}
 	return f.last - f.window + 1
 }
@@ -100,7 +116,7 @@ func (s *Subscription) Read(ctx context.Context, buf []Event) ([]Event, error) {
 				return buf, fmt.Errorf("%w: at %d, window holds %d..%d", ErrLagged, s.next, f.oldest(), f.last)
 			}
 			for ; s.next <= f.last; s.next++ {
-				buf = append(buf, f.ring[(s.next-1)%f.window])
+				buf = append(buf, f.ring[(s.next-f.floor-1)%f.window])
 			}
 			f.mu.Unlock()
 			return buf, nil

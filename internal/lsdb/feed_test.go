@@ -88,3 +88,41 @@ func TestFeedReadWaitsAndHonoursContext(t *testing.T) {
 		t.Fatal("Read was not woken by publish")
 	}
 }
+
+func TestFeedAtContinuesAnotherNumbering(t *testing.T) {
+	f := NewFeedAt(4, 100)
+	if got := f.LastSeq(); got != 100 {
+		t.Fatalf("LastSeq = %d, want 100", got)
+	}
+	if _, err := f.Subscribe(99); !errors.Is(err, ErrLagged) {
+		t.Fatalf("Subscribe(99) before the floor: err = %v, want ErrLagged", err)
+	}
+	sub, err := f.Subscribe(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for range 3 {
+		f.Publish(events(3))
+		evs, err := sub.Read(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			got = append(got, e.Seq)
+		}
+	}
+	for i, s := range got {
+		if s != 101+uint64(i) {
+			t.Fatalf("event %d has seq %d; sequence %v", i, s, got)
+		}
+	}
+	// The window holds the last 4 (106..109): 105 is the oldest position
+	// that can still subscribe, 104 has left.
+	if _, err := f.Subscribe(105); err != nil {
+		t.Errorf("Subscribe(105): %v", err)
+	}
+	if _, err := f.Subscribe(104); !errors.Is(err, ErrLagged) {
+		t.Errorf("Subscribe(104): err = %v, want ErrLagged", err)
+	}
+}

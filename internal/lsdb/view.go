@@ -315,11 +315,15 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 		old = n.members
 	}
 	if !db.mute {
+		var dr netip.Addr
+		if chosen != nil {
+			dr = addrOf(chosen.k.adv)
+		}
 		for _, r := range multisetMinus(old, members) {
-			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Member: r})
+			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Member: r, DR: dr})
 		}
 		for _, r := range multisetMinus(members, old) {
-			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Added: true, Member: r})
+			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Added: true, Member: r, DR: dr})
 		}
 	}
 	if chosen == nil {
