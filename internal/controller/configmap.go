@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -100,10 +98,7 @@ func (w *snapshotWriter) check(ctx context.Context, log logr.Logger) error {
 		return nil
 	}
 	snap, seq := a.db.Snapshot()
-	norm := *snap
-	norm.Updated = 0
-	sum := sha256.Sum256(norm.AppendJSON(nil))
-	hash := hex.EncodeToString(sum[:])
+	hash := contentHash(snap)
 	if hash == w.lastHash {
 		w.lastSeq, w.checked = seq, true
 		return nil

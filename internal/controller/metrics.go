@@ -30,6 +30,19 @@ type Metrics struct {
 	// SnapshotTooLarge counts snapshots that did not fit in the ConfigMap
 	// even compressed; the ConfigMap keeps the last one that did.
 	SnapshotTooLarge prometheus.Counter
+	// Leader is 1 while this agent leads (writes), else 0.
+	Leader prometheus.Gauge
+	// LeaderTerms counts the terms this agent has led.
+	LeaderTerms prometheus.Counter
+	// StepDowns counts the terms this agent ended itself, by reason
+	// (ospfd: its FRR session was down too long; error; shutdown).
+	StepDowns *prometheus.CounterVec
+	// AgreementAgents is the number of live agents the leader compares,
+	// itself included; 0 on the other agents.
+	AgreementAgents prometheus.Gauge
+	// AgreementMismatched is the number of agents whose LSDB has differed
+	// from the leader's for longer than the grace period.
+	AgreementMismatched prometheus.Gauge
 }
 
 // NewMetrics returns the agent's metrics, unregistered.
@@ -68,13 +81,34 @@ func NewMetrics() *Metrics {
 			Name: "ospf_operator_snapshot_configmap_too_large_total",
 			Help: "LSDB snapshots that did not fit in the ConfigMap even compressed; it keeps the last one that did.",
 		}),
+		Leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ospf_operator_leader",
+			Help: "1 while this agent holds the leader Lease and writes the resources, else 0.",
+		}),
+		LeaderTerms: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ospf_operator_leader_terms_total",
+			Help: "Terms this agent has led.",
+		}),
+		StepDowns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ospf_operator_leader_stepdowns_total",
+			Help: "Terms this agent ended itself, by reason (ospfd: its FRR session was down too long, error, shutdown).",
+		}, []string{"reason"}),
+		AgreementAgents: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ospf_operator_lsdb_agreement_agents",
+			Help: "Live agents whose LSDB digest the leader compares with its own, itself included (0 when not leading).",
+		}),
+		AgreementMismatched: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ospf_operator_lsdb_agreement_mismatched_agents",
+			Help: "Agents whose LSDB has differed from the leader's, in an area both hold, for longer than the grace period.",
+		}),
 	}
 }
 
 // Register registers the metrics.
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.Writes, m.Objects, m.Reconciles, m.ReconcileSeconds,
-		m.KubeEvents, m.KubeEventsSuppressed, m.SnapshotBytes, m.SnapshotTooLarge} {
+		m.KubeEvents, m.KubeEventsSuppressed, m.SnapshotBytes, m.SnapshotTooLarge,
+		m.Leader, m.LeaderTerms, m.StepDowns, m.AgreementAgents, m.AgreementMismatched} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

@@ -1,0 +1,93 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+)
+
+// contentHash is the SHA-256 of a snapshot with its "updated" stamp set to
+// 0: equal hashes, equal topology. The snapshot holds nothing that changes
+// without a change of topology (LS age, sequence numbers, checksums).
+func contentHash(snap *lsdb.Snapshot) string {
+	norm := *snap
+	norm.Updated = 0
+	sum := sha256.Sum256(norm.AppendJSON(nil))
+	return hex.EncodeToString(sum[:])
+}
+
+// Digest is the content hash of an LSDB, per area: agents on routers of
+// the same area hold the same LSDB for it, while an ABR also holds areas
+// that an internal router does not, so agents compare the areas they have
+// in common.
+type Digest map[string]string // area ID -> the first 128 bits of its content hash, in hex
+
+// digestHexLen is the length of a Digest's per-area hashes.
+const digestHexLen = 32
+
+// DigestOf returns the digest of a snapshot.
+func DigestOf(snap *lsdb.Snapshot) Digest {
+	d := make(Digest, len(snap.Areas))
+	for id, a := range snap.Areas {
+		one := lsdb.Snapshot{Areas: map[string]*lsdb.AreaSnapshot{id: a}}
+		d[id] = contentHash(&one)[:digestHexLen]
+	}
+	return d
+}
+
+// String is the digest as the agent Lease's annotation holds it:
+// AREA=HASH pairs, comma-separated, in area order.
+func (d Digest) String() string {
+	areas := make([]string, 0, len(d))
+	for a := range d {
+		areas = append(areas, a)
+	}
+	slices.SortFunc(areas, compareAreas)
+	var b strings.Builder
+	for i, a := range areas {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(a)
+		b.WriteByte('=')
+		b.WriteString(d[a])
+	}
+	return b.String()
+}
+
+// compareAreas orders area IDs numerically (they are dotted quads).
+func compareAreas(a, b string) int {
+	x, errX := netip.ParseAddr(a)
+	y, errY := netip.ParseAddr(b)
+	if errX != nil || errY != nil {
+		return strings.Compare(a, b)
+	}
+	return x.Compare(y)
+}
+
+// ParseDigest reads a digest written by Digest.String.
+func ParseDigest(s string) (Digest, error) {
+	d := Digest{}
+	if s == "" {
+		return d, nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		area, hash, ok := strings.Cut(part, "=")
+		if _, err := netip.ParseAddr(area); !ok || err != nil {
+			return nil, fmt.Errorf("digest %q: %q is not AREA=HASH", s, part)
+		}
+		if len(hash) != digestHexLen {
+			return nil, fmt.Errorf("digest %q: area %s: hash of %d characters, want %d", s, area, len(hash), digestHexLen)
+		}
+		if _, err := hex.DecodeString(hash); err != nil {
+			return nil, fmt.Errorf("digest %q: area %s: %w", s, area, err)
+		}
+		d[area] = hash
+	}
+	return d, nil
+}
