@@ -38,6 +38,11 @@ const (
 	DefaultMaxConfigMapBytes = 1000 << 10
 )
 
+// The Role in the agent's namespace (config/default names it): the
+// snapshot ConfigMap by name; create cannot be restricted by name.
+// +kubebuilder:rbac:groups="",namespace=system,resources=configmaps,resourceNames=ospf-lsdb,verbs=get;patch
+// +kubebuilder:rbac:groups="",namespace=system,resources=configmaps,verbs=create
+
 // snapshotWriter keeps the snapshot ConfigMap up to date. It runs only on
 // the leader.
 type snapshotWriter struct {

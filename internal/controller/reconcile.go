@@ -47,10 +47,12 @@ type written struct {
 	err        error
 }
 
-// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters;ospfnetworks,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters/status;ospfnetworks/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;create;patch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch;update
+// The ClusterRole: the agent's kinds (server-side apply is a patch, and a
+// create for a new object) and Events, which the events API puts in the
+// "default" namespace for cluster-scoped objects such as these.
+// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters;ospfnetworks,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters/status;ospfnetworks/status,verbs=get;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile compares every OSPFRouter and OSPFNetwork in the cluster with
 // the LSDB and writes the differences: server-side applies of the labels or

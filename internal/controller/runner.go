@@ -80,6 +80,9 @@ type RunnerConfig struct {
 	Logger logr.Logger
 }
 
+// The leader Lease and the agent Leases, in the agent's namespace.
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=system,resources=leases,verbs=get;list;create;update;patch;delete
+
 // Runner runs one agent of the DaemonSet. It always publishes the agent's
 // LSDB digest on the agent's Lease. While it leads (always, without
 // leader election), it runs an Agent and the agreement check in a manager
