@@ -29,6 +29,10 @@ type ArchiveConfig struct {
 	RetryInterval time.Duration
 	// Logger receives write errors and recoveries; slog.Default() if nil.
 	Logger *slog.Logger
+	// Written, when set, is called after each successful write with the
+	// last event written and the file's size after it, so that a relay
+	// can record how far its archive got.
+	Written func(last *lsdb.Event, file string, size int64)
 }
 
 // Archive writes the event stream to hourly files, DIR/YYYY/MM/DD/HH.jsonl,
@@ -161,6 +165,9 @@ func (a *Archive) Write(evs []lsdb.Event) error {
 		return a.fail("write", err)
 	}
 	a.size += int64(n)
+	if a.cfg.Written != nil {
+		a.cfg.Written(&evs[len(evs)-1], a.path, a.size)
+	}
 	a.events.Add(uint64(len(evs)))
 	a.batches.Add(1)
 	if a.failing.Swap(false) {

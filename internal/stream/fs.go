@@ -4,10 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // FS is the file system the archive and the snapshot writer write to:
@@ -53,10 +55,19 @@ func (OSFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, ne
 func (OSFS) Remove(name string) error { return os.Remove(name) }
 
 // writeFileAtomic replaces name with data so that a reader sees either
-// the old file or the new one, never a part: it writes a temporary file
-// in the same directory (a rename does not cross file systems), syncs it,
-// and renames it over name.
+// the old file or the new one, never a part, and so that after a crash
+// the new file is there whole: it writes a temporary file in the same
+// directory (a rename does not cross file systems), syncs it, renames it
+// over name and syncs the directory, which makes the rename itself
+// durable.
 func writeFileAtomic(fsys FS, name string, data []byte) error {
+	return replaceFile(fsys, name, data, true)
+}
+
+// replaceFile is writeFileAtomic, without the syncs when durable is not
+// set: readers still never see a part, but a crash of the machine may
+// leave the old file or an empty one.
+func replaceFile(fsys FS, name string, data []byte, durable bool) error {
 	dir := filepath.Dir(name)
 	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -79,7 +90,7 @@ func writeFileAtomic(fsys FS, name string, data []byte) error {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -91,6 +102,29 @@ func writeFileAtomic(fsys FS, name string, data []byte) error {
 	if err != nil {
 		_ = fsys.Remove(tmp)
 		return err
+	}
+	if durable {
+		return syncDir(fsys, dir)
+	}
+	return nil
+}
+
+// syncDir syncs a directory, so that the names it holds survive a crash.
+// File systems that cannot sync a directory (EINVAL) are not an error.
+func syncDir(fsys FS, dir string) error {
+	d, err := fsys.OpenFile(dir, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }

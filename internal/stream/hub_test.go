@@ -22,7 +22,7 @@ func TestAppendMessagesEncodesEnvelopeAroundSeedEvent(t *testing.T) {
 		if string(m.raw) != want[m.seq] {
 			t.Errorf("message %d raw %s, want %s", i, m.raw, want[m.seq])
 		}
-		if env := `{"seq":` + strconv.FormatUint(m.seq, 10) + `,"event":` + want[m.seq] + `}`; string(m.env) != env {
+		if env := `{"seq":` + strconv.FormatUint(m.seq, 10) + `,"area":"0.0.0.0","event":` + want[m.seq] + `}`; string(m.env) != env {
 			t.Errorf("message %d env %s, want %s", i, m.env, env)
 		}
 	}

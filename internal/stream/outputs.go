@@ -23,7 +23,7 @@ type OutputsConfig struct {
 	// snapshots.
 	SnapshotsDir string
 	// Server tunes the WebSocket server; its Source and Logger are
-	// filled in.
+	// filled in, and NonWebSocket defaults to the live page.
 	Server ServerConfig
 	Logger *slog.Logger
 }
@@ -75,6 +75,9 @@ func NewOutputs(ctx context.Context, cfg OutputsConfig) (*Outputs, error) {
 	if cfg.WSListen != "" {
 		sc := cfg.Server
 		sc.Source, sc.Logger = cfg.Source, cfg.Logger
+		if sc.NonWebSocket == nil {
+			sc.NonWebSocket = PageHandler()
+		}
 		if o.server, err = NewServer(sc); err != nil {
 			return nil, err
 		}

@@ -23,7 +23,13 @@ import (
 // "/v1/stream?since=SEQ&epoch=EPOCH": the events after SEQ, one per text
 // message, each in an envelope that carries its sequence number:
 //
-//	{"seq":1235,"event":{…seed event…}}
+//	{"seq":1235,"area":"0.0.0.0","event":{…seed event…}}
+//	{"seq":1236,"area":"0.0.0.0","dr":"10.0.0.1","event":{…network event…}}
+//
+// beside the event, what the seed's format leaves out: its area and, for
+// a network event, the network's designated router after the change
+// (absent when the network left), so that a relay can rebuild the
+// snapshot from the events.
 //
 // Sequence numbers count from 1 and have no gaps, so a client that takes a
 // snapshot and then follows /v1/stream?since=<its seq> sees every later
@@ -65,7 +71,7 @@ func appendMessages(ms []message, evs []lsdb.Event) []message {
 	buf := make([]byte, 0, 320*len(evs))
 	for i := range evs {
 		start := len(buf)
-		buf = appendEnvelopeHead(buf, evs[i].Seq)
+		buf = appendEnvelopeHead(buf, &evs[i])
 		mid := len(buf)
 		buf = evs[i].AppendJSON(buf)
 		end := len(buf)
@@ -77,8 +83,18 @@ func appendMessages(ms []message, evs []lsdb.Event) []message {
 	return ms
 }
 
-func appendEnvelopeHead(b []byte, seq uint64) []byte {
+func appendEnvelopeHead(b []byte, ev *lsdb.Event) []byte {
 	b = append(b, `{"seq":`...)
-	b = strconv.AppendUint(b, seq, 10)
+	b = strconv.AppendUint(b, ev.Seq, 10)
+	if ev.Area.IsValid() {
+		b = append(b, `,"area":"`...)
+		b = ev.Area.AppendTo(b)
+		b = append(b, '"')
+	}
+	if ev.Entity == lsdb.EntityNetwork && ev.DR.IsValid() {
+		b = append(b, `,"dr":"`...)
+		b = ev.DR.AppendTo(b)
+		b = append(b, '"')
+	}
 	return append(b, `,"event":`...)
 }

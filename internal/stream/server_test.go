@@ -82,9 +82,10 @@ type snapshotDoc struct {
 	Snapshot json.RawMessage `json:"snapshot"`
 }
 
-func getSnapshot(t testing.TB, ts *testServer) snapshotDoc {
+// getSnapshot fetches /v1/snapshot from the server at base (http://host:port).
+func getSnapshot(t testing.TB, base string) snapshotDoc {
 	t.Helper()
-	resp, err := http.Get(ts.http.URL + "/v1/snapshot")
+	resp, err := http.Get(base + "/v1/snapshot")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestSnapshotThenStreamFollowsOnWithoutGapOrDuplicate(t *testing.T) {
 	em := &emitter{db: db}
 	em.emit(t, 10)
 	ts := startServer(t, ServerConfig{Source: db, QueueLen: 1000}, nil)
-	doc := getSnapshot(t, ts)
+	doc := getSnapshot(t, ts.http.URL)
 	if doc.Epoch != ts.Epoch() || doc.Seq != 10 {
 		t.Fatalf("snapshot epoch %q seq %d, want %q 10", doc.Epoch, doc.Seq, ts.Epoch())
 	}
@@ -396,10 +397,10 @@ func TestSnapshotIsCachedUntilTheFeedMoves(t *testing.T) {
 	counting := &countingSource{Source: db}
 	ts := startServer(t, ServerConfig{Source: counting}, nil)
 	for range 3 {
-		getSnapshot(t, ts)
+		getSnapshot(t, ts.http.URL)
 	}
 	em.emit(t, 1)
-	doc := getSnapshot(t, ts)
+	doc := getSnapshot(t, ts.http.URL)
 	if counting.n != 2 || doc.Seq != 1 {
 		t.Fatalf("%d snapshots taken, seq %d; want 2, 1", counting.n, doc.Seq)
 	}

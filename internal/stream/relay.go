@@ -1,0 +1,706 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+)
+
+// RelayConfig configures a Relay. Only Upstream is required.
+type RelayConfig struct {
+	// Upstream is the base URL of the upstream's stream listener,
+	// ws://HOST:PORT or wss://HOST:PORT (`stream --ws-listen`, the
+	// agent's loopback listener, or another relay).
+	Upstream string
+	// EventsDir is --events-path-prefix: the root of the hourly archive.
+	// The relay keeps its position in it, in PositionFile, so that it
+	// resumes after a restart where its archive ends.
+	EventsDir string
+	// SnapshotsDir is --snapshots-path-prefix: the root of the minute
+	// snapshots.
+	SnapshotsDir string
+	// Stdout, when set, receives the event stream as JSON lines.
+	Stdout io.Writer
+	// Window is how many recent events the relay keeps for its clients
+	// to resume from. Default 65536.
+	Window int
+	// Backfill is how many events before the upstream's snapshot a
+	// starting relay asks for, so that its clients can resume across its
+	// restart from where they were. Default 4096.
+	Backfill int
+	// Server tunes the relay's WebSocket server; its Source, Epoch and
+	// Logger are filled in, and NonWebSocket defaults to the live page.
+	Server ServerConfig
+	// MinBackoff and MaxBackoff bound the wait between reconnects
+	// (doubling, with jitter). Defaults 250ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// PingInterval is how often the upstream is pinged, and PingTimeout
+	// how long its pong may take. Defaults 30s and 15s.
+	PingInterval, PingTimeout time.Duration
+	// HTTPClient fetches the upstream's snapshot; a client with a 60s
+	// timeout when nil.
+	HTTPClient *http.Client
+	// Logger receives the relay's log; slog.Default() if nil.
+	Logger *slog.Logger
+}
+
+// PositionFile is the file under the archive's root in which a relay
+// records the upstream position of the last event archived.
+const PositionFile = ".relay-position.json"
+
+// Relay follows an upstream's /v1/snapshot and /v1/stream and serves them
+// again, under the upstream's epoch and sequence numbers, with the same
+// archive, snapshots and live page as `stream` (see doc.go).
+//
+// It keeps what it serves in a generation: the upstream's epoch, a graph
+// rebuilt from the upstream's snapshot and the events after it, and a
+// feed numbered as the upstream numbers it. While the upstream keeps its
+// numbering, a lost connection is resumed with since= where the relay
+// stopped. When it cannot be (the upstream restarted with a new epoch, or
+// the relay fell out of its window), the relay takes a new snapshot,
+// emits the difference to its archive and stdout, and serves a new
+// generation: its /v1/stream clients are told to resnapshot (4001) as the
+// upstream's would be, and the clients of the seed's stream reconnect.
+type Relay struct {
+	cfg      RelayConfig
+	log      *slog.Logger
+	upstream *url.URL // ws or wss, path without a trailing slash
+	page     http.Handler
+
+	out     *lsdb.Feed // what the archive and stdout follow, numbered by the relay
+	stdout  *lsdb.Subscription
+	archive *Archive
+	snaps   *SnapshotWriter
+
+	gen atomic.Pointer[relayGen] // the generation served, nil before the first
+	cur *relayGen                // the generation followed (only the follow loop touches it)
+
+	// start is the position recorded by an earlier run's archive.
+	start position
+
+	mu   sync.Mutex
+	segs []segment // out's numbering to the upstream's, for the position file
+
+	connected                               atomic.Bool
+	connects, losses, resnapshots, received atomic.Uint64
+	positionErrors                          atomic.Uint64
+}
+
+// position is a place in an upstream's stream: after the event seq of
+// epoch.
+type position struct {
+	Epoch string `json:"epoch"`
+	Seq   uint64 `json:"seq"`
+}
+
+// positionRecord is the content of PositionFile: the archive held
+// everything up to Epoch/Seq when File was Size bytes long.
+type positionRecord struct {
+	position
+	File string `json:"file"`
+	Size int64  `json:"size"`
+}
+
+// segment maps a run of out's sequence numbers to the upstream's: from
+// first on, out's events are the upstream's from upFirst on, or, for the
+// difference events of a resnapshot (diff), none of them, and the
+// position is before until the last, after from it on.
+type segment struct {
+	first   uint64
+	epoch   string
+	upFirst uint64
+	diff    bool
+	last    uint64
+	before  position
+	after   position
+}
+
+// RelayStats are a Relay's counters.
+type RelayStats struct {
+	Connected   bool   // following the upstream now
+	Epoch       string // the upstream epoch served
+	LastSeq     uint64 // the newest sequence number served
+	Connects    uint64 // upstream stream connections made
+	Losses      uint64 // upstream connections lost
+	Resnapshots uint64 // snapshots taken after the first
+	Received    uint64 // events received from the upstream
+	// PositionErrors counts failed writes of the position file.
+	PositionErrors uint64
+	Server         *ServerStats
+	Archive        *ArchiveStats
+	Snapshots      *SnapshotStats
+}
+
+// NewRelay prepares a relay. It reads the position an earlier run left in
+// the archive, but contacts nobody before Run.
+func NewRelay(cfg RelayConfig) (*Relay, error) {
+	u, err := url.Parse(cfg.Upstream)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, fmt.Errorf("upstream %q: want ws://HOST:PORT or wss://HOST:PORT", cfg.Upstream)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawQuery, u.Fragment = "", ""
+	if cfg.Window <= 0 {
+		cfg.Window = 1 << 16
+	}
+	if cfg.Backfill <= 0 {
+		cfg.Backfill = 4096
+	}
+	cfg.Backfill = min(cfg.Backfill, cfg.Window)
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 250 * time.Millisecond
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
+	if cfg.PingTimeout <= 0 {
+		cfg.PingTimeout = 15 * time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Relay{cfg: cfg, log: cfg.Logger.With("upstream", u.String()), upstream: u, out: lsdb.NewFeed(cfg.Window)}
+	r.page = cfg.Server.NonWebSocket
+	if r.page == nil {
+		r.page = PageHandler()
+	}
+	if cfg.Stdout != nil {
+		r.stdout, _ = r.out.Subscribe(0)
+	}
+	if cfg.EventsDir != "" {
+		if r.start, err = readPosition(OSFS{}, cfg.EventsDir); err != nil {
+			return nil, err
+		}
+		if r.start.Epoch != "" {
+			r.log.Info("Resuming where the archive ends", "epoch", r.start.Epoch, "seq", r.start.Seq)
+		}
+		if r.archive, err = NewArchive(ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.SnapshotsDir != "" {
+		if r.snaps, err = NewSnapshotWriter(SnapshotConfig{Dir: cfg.SnapshotsDir, Source: r, Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Run follows the upstream and runs the outputs until ctx is done. Lost
+// upstreams are reconnected, never returned as errors.
+func (r *Relay) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	fail := func(err error) {
+		if err != nil {
+			cancel(err)
+		}
+	}
+	if r.archive != nil {
+		wg.Go(func() { fail(r.archive.Run(ctx, r.out, 0)) })
+	}
+	if r.stdout != nil {
+		wg.Go(func() { fail(WriteLines(ctx, r.stdout, r.cfg.Stdout)) })
+	}
+	if r.snaps != nil {
+		wg.Go(func() { fail(r.snaps.Run(ctx)) })
+	}
+	r.follow(ctx)
+	if g := r.gen.Swap(nil); g != nil {
+		g.stop()
+	}
+	if r.cur != nil {
+		r.cur.stop()
+	}
+	cancel(nil)
+	wg.Wait()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// Ready reports whether the relay follows the upstream and serves it.
+func (r *Relay) Ready() bool { return r.connected.Load() && r.gen.Load() != nil }
+
+// Stats returns the relay's counters and those of its outputs.
+func (r *Relay) Stats() RelayStats {
+	st := RelayStats{
+		Connected:      r.Ready(),
+		Connects:       r.connects.Load(),
+		Losses:         r.losses.Load(),
+		Resnapshots:    r.resnapshots.Load(),
+		Received:       r.received.Load(),
+		PositionErrors: r.positionErrors.Load(),
+	}
+	if g := r.gen.Load(); g != nil {
+		st.Epoch, st.LastSeq = g.epoch, g.feed.LastSeq()
+		s := g.server.Stats()
+		st.Server = &s
+	}
+	if r.archive != nil {
+		a := r.archive.Stats()
+		st.Archive = &a
+	}
+	if r.snaps != nil {
+		s := r.snaps.Stats()
+		st.Snapshots = &s
+	}
+	return st
+}
+
+// ServeHTTP serves /healthz, /readyz (ready: following the upstream), and
+// everything the generation's Server serves (see protocol.go).
+func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch req.URL.Path {
+	case "/healthz":
+		_, _ = io.WriteString(w, "ok\n")
+		return
+	case "/readyz":
+		if !r.Ready() {
+			http.Error(w, "not following the upstream", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	if g := r.gen.Load(); g != nil {
+		g.server.ServeHTTP(w, req)
+		return
+	}
+	if !strings.HasPrefix(req.URL.Path, "/v1/") && !isUpgrade(req) {
+		r.page.ServeHTTP(w, req)
+		return
+	}
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, "the relay has not reached its upstream yet: try again shortly", http.StatusServiceUnavailable)
+}
+
+// Snapshot and Loaded make the relay the SnapshotWriter's source.
+func (r *Relay) Snapshot() (*lsdb.Snapshot, uint64) {
+	if g := r.gen.Load(); g != nil {
+		return g.Snapshot()
+	}
+	return &lsdb.Snapshot{Areas: map[string]*lsdb.AreaSnapshot{}}, 0
+}
+
+// Loaded reports whether the relay has a snapshot to serve.
+func (r *Relay) Loaded() bool { return r.gen.Load() != nil }
+
+// relayGen is one generation: what the relay serves of one stretch of an
+// upstream's numbering. It is the Source of its Server.
+type relayGen struct {
+	epoch   string
+	feed    *lsdb.Feed
+	snapSeq uint64 // the upstream snapshot's seq: loaded once the feed reaches it
+	outFrom uint64 // events after it go to out as well
+	server  *Server
+
+	mu     sync.Mutex // the graph, and publishing, so that Snapshot is consistent
+	graph  *graph
+	outSeg bool // a segment for this generation's events in out exists
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (g *relayGen) Feed() *lsdb.Feed { return g.feed }
+
+func (g *relayGen) Snapshot() (*lsdb.Snapshot, uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.graph.snapshot(time.Now()), g.feed.LastSeq()
+}
+
+func (g *relayGen) Loaded() bool { return g.feed.LastSeq() >= g.snapSeq }
+
+// stop ends the generation's server, which closes its clients.
+func (g *relayGen) stop() {
+	if g.cancel != nil {
+		g.cancel()
+		<-g.done
+		g.cancel = nil
+	}
+}
+
+// install makes g the generation served, and stops the one before.
+func (r *Relay) install(g *relayGen) error {
+	sc := r.cfg.Server
+	sc.Source, sc.Epoch, sc.Logger = g, g.epoch, r.cfg.Logger
+	if sc.NonWebSocket == nil {
+		sc.NonWebSocket = r.page
+	}
+	srv, err := NewServer(sc)
+	if err != nil {
+		return err
+	}
+	g.server = srv
+	ctx, cancel := context.WithCancel(context.Background())
+	g.cancel, g.done = cancel, make(chan struct{})
+	go func() {
+		defer close(g.done)
+		if err := srv.Run(ctx); err != nil {
+			r.log.Error("Relay server stopped", "err", err)
+		}
+	}()
+	if old := r.gen.Swap(g); old != nil && old != g {
+		old.stop()
+	}
+	r.log.Info("Serving the upstream's stream", "epoch", g.epoch, "seq", g.feed.LastSeq())
+	return nil
+}
+
+// follow keeps a session with the upstream until ctx is done.
+func (r *Relay) follow(ctx context.Context) {
+	backoff := r.cfg.MinBackoff
+	lost := false
+	for ctx.Err() == nil {
+		streamed, err := r.session(ctx, func() {
+			if lost {
+				r.log.Info("Following the upstream again")
+				lost = false
+			}
+		})
+		r.connected.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if streamed {
+			backoff = r.cfg.MinBackoff
+		}
+		if !lost {
+			r.losses.Add(1)
+			r.log.Warn("Lost the upstream; reconnecting with backoff", "err", err)
+			lost = true
+		} else {
+			r.log.Debug("Upstream still unreachable", "err", err)
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		backoff = min(2*backoff, r.cfg.MaxBackoff)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// errResnapshot ends a stream that cannot continue the generation.
+type errResnapshot struct{ why string }
+
+func (e *errResnapshot) Error() string { return e.why }
+
+// session connects to the upstream once and follows it until the
+// connection ends; streamed reports whether the stream got going.
+func (r *Relay) session(ctx context.Context, connected func()) (streamed bool, err error) {
+	var re *errResnapshot
+	if g := r.cur; g != nil {
+		streamed, err = r.stream(ctx, g, g.feed.LastSeq(), connected)
+		if !errors.As(err, &re) {
+			return streamed, err
+		}
+		r.log.Info("Taking a new snapshot of the upstream", "reason", err)
+	}
+	doc, err := r.fetchSnapshot(ctx)
+	if err != nil {
+		return streamed, err
+	}
+	graph, err := graphFromSnapshot(doc.Snapshot)
+	if err != nil {
+		return streamed, fmt.Errorf("upstream /v1/snapshot: %w", err)
+	}
+	outFrom, candidates := r.plan(doc, graph)
+	for i, since := range candidates {
+		g := &relayGen{epoch: doc.Epoch, feed: lsdb.NewFeedAt(r.cfg.Window, since), snapSeq: doc.Seq, outFrom: max(outFrom, since), graph: graph}
+		if r.cur != nil && r.cur != r.gen.Load() {
+			r.cur.stop()
+		}
+		r.cur = g
+		s, err := r.stream(ctx, g, since, connected)
+		streamed = streamed || s
+		if !errors.As(err, &re) || g.feed.LastSeq() > since || i == len(candidates)-1 {
+			return streamed, err
+		}
+		if since < outFrom {
+			continue
+		}
+		r.log.Error("The upstream no longer holds the events after the archive's end; they are missing from it",
+			"epoch", doc.Epoch, "after", outFrom, "until", doc.Seq)
+		outFrom = doc.Seq
+	}
+	return streamed, nil
+}
+
+// plan decides, for a new snapshot of the upstream, from which sequence
+// number on the relay's out feed takes the upstream's events, and from
+// which positions (the earliest first) to ask for the stream. On a
+// resnapshot it first emits the difference from the previous generation.
+func (r *Relay) plan(doc *upstreamSnapshot, graph *graph) (outFrom uint64, candidates []uint64) {
+	if old := r.cur; old != nil {
+		r.resnapshots.Add(1)
+		old.mu.Lock()
+		diffs := diffGraphs(old.graph, graph, time.Now())
+		old.mu.Unlock()
+		if !old.Loaded() {
+			r.log.Error("The relay lost its place before it caught up with its snapshot; the archive misses events",
+				"epoch", old.epoch, "after", old.feed.LastSeq(), "until", old.snapSeq)
+		}
+		r.publishDiff(diffs, position{doc.Epoch, doc.Seq})
+		r.log.Info("Emitted the difference from the previous snapshot", "events", len(diffs), "epoch", doc.Epoch, "seq", doc.Seq)
+		return doc.Seq, []uint64{doc.Seq}
+	}
+	outFrom = doc.Seq
+	switch {
+	case r.start.Epoch == doc.Epoch && r.start.Seq <= doc.Seq:
+		outFrom = r.start.Seq
+	case r.start.Epoch != "":
+		r.log.Warn("The upstream's numbering changed while the relay was down; the archive misses the changes between its end and the upstream's snapshot",
+			"archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
+	}
+	back := doc.Seq - min(doc.Seq, uint64(r.cfg.Backfill))
+	for _, s := range []uint64{min(back, outFrom), outFrom, doc.Seq} {
+		if len(candidates) == 0 || candidates[len(candidates)-1] != s {
+			candidates = append(candidates, s)
+		}
+	}
+	return outFrom, candidates
+}
+
+// publishDiff sends the difference events of a resnapshot to out.
+func (r *Relay) publishDiff(diffs []lsdb.Event, after position) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	before := r.lastPositionLocked()
+	if len(diffs) == 0 {
+		r.segs = append(r.segs, segment{first: r.out.LastSeq() + 1, epoch: after.Epoch, upFirst: after.Seq + 1})
+		return
+	}
+	first := r.out.LastSeq() + 1
+	r.out.Publish(diffs)
+	r.segs = append(r.segs, segment{first: first, diff: true, last: r.out.LastSeq(), before: before, after: after})
+}
+
+// lastPositionLocked is the upstream position of out's newest event.
+func (r *Relay) lastPositionLocked() position {
+	if len(r.segs) == 0 {
+		return r.start
+	}
+	return r.positionLocked(r.out.LastSeq())
+}
+
+func (r *Relay) positionLocked(seq uint64) position {
+	for i := len(r.segs) - 1; i >= 0; i-- {
+		s := &r.segs[i]
+		if s.first > seq {
+			continue
+		}
+		switch {
+		case !s.diff:
+			return position{s.epoch, s.upFirst + (seq - s.first)}
+		case seq >= s.last:
+			return s.after
+		default:
+			return s.before
+		}
+	}
+	return r.start
+}
+
+// archived records the archive's progress in the position file.
+func (r *Relay) archived(last *lsdb.Event, file string, size int64) {
+	r.mu.Lock()
+	pos := r.positionLocked(last.Seq)
+	// Segments wholly before the one of last are done with.
+	for len(r.segs) > 1 && r.segs[1].first <= last.Seq {
+		r.segs = r.segs[1:]
+	}
+	r.mu.Unlock()
+	if pos.Epoch == "" {
+		return
+	}
+	if err := writePosition(OSFS{}, r.cfg.EventsDir, positionRecord{pos, file, size}); err != nil {
+		if r.positionErrors.Add(1) == 1 {
+			r.log.Error("Writing the relay's position file failed", "err", err)
+		}
+	}
+}
+
+// stream follows /v1/stream from since into g until the connection ends.
+func (r *Relay) stream(ctx context.Context, g *relayGen, since uint64, connected func()) (streamed bool, err error) {
+	u := *r.upstream
+	u.Path += "/v1/stream"
+	u.RawQuery = url.Values{"since": {strconv.FormatUint(since, 10)}, "epoch": {g.epoch}}.Encode()
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	conn, resp, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPClient: r.cfg.HTTPClient})
+	cancel()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		return false, fmt.Errorf("connect to %s: %w", u.Redacted(), err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(1 << 20)
+	r.connects.Add(1)
+	if g.Loaded() {
+		if g != r.gen.Load() {
+			if err := r.install(g); err != nil {
+				return false, err
+			}
+		}
+		r.connected.Store(true)
+		connected()
+	}
+
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go r.pingLoop(sctx, conn)
+	for {
+		_, p, err := conn.Read(ctx)
+		if err != nil {
+			switch code := websocket.CloseStatus(err); {
+			case code == CloseResnapshot:
+				var ce websocket.CloseError
+				errors.As(err, &ce)
+				return streamed, &errResnapshot{"upstream: " + ce.Reason}
+			case ctx.Err() != nil:
+				return streamed, ctx.Err()
+			}
+			return streamed, fmt.Errorf("upstream stream: %w", err)
+		}
+		streamed = true
+		ev, err := parseEnvelope(p)
+		if err != nil {
+			return streamed, fmt.Errorf("upstream stream: %w", err)
+		}
+		if err := r.take(g, ev); err != nil {
+			return streamed, err
+		}
+		if !r.connected.Load() && g.Loaded() {
+			if g != r.gen.Load() {
+				if err := r.install(g); err != nil {
+					return streamed, err
+				}
+			}
+			r.connected.Store(true)
+			connected()
+		}
+	}
+}
+
+// take applies and publishes one upstream event.
+func (r *Relay) take(g *relayGen, ev lsdb.Event) error {
+	r.received.Add(1)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if want := g.feed.LastSeq() + 1; ev.Seq != want {
+		return &errResnapshot{fmt.Sprintf("upstream sent seq %d, want %d", ev.Seq, want)}
+	}
+	if ev.Seq > g.snapSeq {
+		if err := g.graph.apply(&ev); err != nil {
+			return &errResnapshot{fmt.Sprintf("seq %d: %v", ev.Seq, err)}
+		}
+	}
+	useq := ev.Seq
+	g.feed.Publish([]lsdb.Event{ev})
+	if useq > g.outFrom {
+		r.mu.Lock()
+		if !g.outSeg {
+			r.segs = append(r.segs, segment{first: r.out.LastSeq() + 1, epoch: g.epoch, upFirst: useq})
+			g.outSeg = true
+		}
+		r.out.Publish([]lsdb.Event{ev})
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+func (r *Relay) pingLoop(ctx context.Context, conn *websocket.Conn) {
+	t := time.NewTicker(r.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.PingTimeout)
+		err := conn.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			r.log.Debug("Upstream did not answer a ping", "err", err)
+			_ = conn.CloseNow()
+			return
+		}
+	}
+}
+
+// upstreamSnapshot is the upstream's /v1/snapshot document.
+type upstreamSnapshot struct {
+	Epoch    string         `json:"epoch"`
+	Seq      uint64         `json:"seq"`
+	Snapshot *lsdb.Snapshot `json:"snapshot"`
+}
+
+func (r *Relay) fetchSnapshot(ctx context.Context) (*upstreamSnapshot, error) {
+	u := *r.upstream
+	u.Scheme = strings.Replace(u.Scheme, "ws", "http", 1)
+	u.Path += "/v1/snapshot"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("upstream snapshot: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return nil, fmt.Errorf("upstream snapshot: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("upstream snapshot: %w", err)
+	}
+	var doc struct {
+		Epoch    string          `json:"epoch"`
+		Seq      *uint64         `json:"seq"`
+		Snapshot json.RawMessage `json:"snapshot"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("upstream snapshot: %w", err)
+	}
+	if !validEpoch(doc.Epoch) || doc.Seq == nil || len(doc.Snapshot) == 0 {
+		return nil, errors.New(`upstream snapshot: want {"epoch": E, "seq": N, "snapshot": {...}}`)
+	}
+	snap, err := lsdb.ParseSnapshot(doc.Snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("upstream snapshot: %w", err)
+	}
+	return &upstreamSnapshot{Epoch: doc.Epoch, Seq: *doc.Seq, Snapshot: snap}, nil
+}

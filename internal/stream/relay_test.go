@@ -1,0 +1,293 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+)
+
+// testRelay runs a Relay behind an httptest server.
+type testRelay struct {
+	*Relay
+	url    string // ws://host:port
+	http   string // http://host:port
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startRelay(t testing.TB, cfg RelayConfig) *testRelay {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
+	}
+	r, err := NewRelay(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(r)
+	ctx, cancel := context.WithCancel(context.Background())
+	tr := &testRelay{Relay: r, url: "ws" + strings.TrimPrefix(hs.URL, "http"), http: hs.URL, cancel: cancel, done: make(chan error, 1)}
+	go func() { tr.done <- r.Run(ctx) }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			tr.stop(t)
+		}
+		hs.Close()
+	})
+	waitFor(t, "the relay to follow its upstream", r.Ready)
+	return tr
+}
+
+func (tr *testRelay) stop(t testing.TB) {
+	t.Helper()
+	if tr.cancel == nil {
+		return
+	}
+	tr.cancel()
+	tr.cancel = nil
+	if err := <-tr.done; err != nil {
+		t.Errorf("relay Run: %v", err)
+	}
+}
+
+// sameGraph fails the test unless the two snapshots hold the same graph.
+func sameGraph(t testing.TB, what string, a, b json.RawMessage) {
+	t.Helper()
+	graphOf := func(raw json.RawMessage) *graph {
+		s, err := lsdb.ParseSnapshot(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := graphFromSnapshot(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	if d := diffGraphs(graphOf(a), graphOf(b), time.Now()); len(d) != 0 {
+		t.Fatalf("%s: the graphs differ by %d events, first %s", what, len(d), d[0].AppendJSON(nil))
+	}
+}
+
+func TestRelayServesTheUpstreamsStreamUnderItsNumbers(t *testing.T) {
+	db := loadFixture(t)
+	up := startServer(t, ServerConfig{Source: db}, nil)
+	em := &emitter{db: db}
+	em.emit(t, 5)
+	relay := startRelay(t, RelayConfig{Upstream: up.url})
+
+	upDoc, relayDoc := getSnapshot(t, up.http.URL), getSnapshot(t, relay.http)
+	if relayDoc.Epoch != upDoc.Epoch || relayDoc.Seq != upDoc.Seq {
+		t.Fatalf("relay snapshot at %s/%d, upstream at %s/%d", relayDoc.Epoch, relayDoc.Seq, upDoc.Epoch, upDoc.Seq)
+	}
+	sameGraph(t, "relay's snapshot against the upstream's", upDoc.Snapshot, relayDoc.Snapshot)
+
+	since := "/v1/stream?since=" + strconv.FormatUint(upDoc.Seq, 10) + "&epoch=" + upDoc.Epoch
+	direct, viaRelay := dial(t, up.url+since), dial(t, relay.url+since)
+	seed := dial(t, relay.url+"/")
+	waitFor(t, "the seed client to join", func() bool { return relay.Stats().Server.Following >= 2 })
+	last := em.emit(t, 50)
+	n := int(last - upDoc.Seq)
+	want, got := readN(t, direct, n), readN(t, viaRelay, n)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("message %d through the relay:\n%s\nwant, as the upstream sends it:\n%s", i, got[i], want[i])
+		}
+	}
+	lines := feedLines(t, db, upDoc.Seq+1, last)
+	for i, m := range readN(t, seed, n) {
+		if m != lines[upDoc.Seq+1+uint64(i)] {
+			t.Fatalf("seed message %d: %s, want %s", i, m, lines[upDoc.Seq+1+uint64(i)])
+		}
+	}
+	waitFor(t, "the relay's snapshot to catch up", func() bool { return getSnapshot(t, relay.http).Seq == last })
+	sameGraph(t, "relay's snapshot after the events", getSnapshot(t, up.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+}
+
+func TestRelayResumesAcrossItsRestartWithoutLossOrRepeat(t *testing.T) {
+	db := newDB(t, 1<<12)
+	up := startServer(t, ServerConfig{Source: db}, nil)
+	em := &emitter{db: db}
+	first := em.emit(t, 3) // before the relay ever ran: not archived
+	events := t.TempDir()
+	cfg := RelayConfig{Upstream: up.url, EventsDir: events}
+
+	relay := startRelay(t, cfg)
+	doc := getSnapshot(t, relay.http)
+	c := dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(doc.Seq, 10)+"&epoch="+doc.Epoch)
+	last := em.emit(t, 20)
+	envs := decodeEnvelopes(t, readN(t, c, int(last-doc.Seq)))
+	read := envs[len(envs)-1].Seq
+	waitFor(t, "the archive to catch up", func() bool { return relay.Stats().Archive.Events == last-first })
+	relay.stop(t)
+	_ = c.CloseNow()
+
+	last = em.emit(t, 15) // while the relay is down
+	relay = startRelay(t, cfg)
+	c = dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(read, 10)+"&epoch="+doc.Epoch)
+	last = em.emit(t, 5)
+	envs = decodeEnvelopes(t, readN(t, c, int(last-read)))
+	for i, e := range envs {
+		if e.Seq != read+1+uint64(i) {
+			t.Fatalf("after the restart, envelope %d has seq %d, want %d", i, e.Seq, read+1+uint64(i))
+		}
+	}
+	waitFor(t, "the archive to catch up", func() bool { return relay.Stats().Archive.Events == last-read })
+
+	sameLines(t, "archive across the restart", archiveTree(t, events), wantLines(t, db, first+1, last))
+}
+
+// archiveTree returns the lines of every hourly file under dir, in order.
+func archiveTree(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".jsonl") {
+			out = append(out, archiveLines(t, path)...)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// listenAgain listens on addr, retrying while the old listener's port is
+// being released.
+func listenAgain(t testing.TB, addr string) net.Listener {
+	t.Helper()
+	var (
+		ln  net.Listener
+		err error
+	)
+	waitFor(t, "the upstream's port to be free", func() bool {
+		ln, err = net.Listen("tcp", addr)
+		return err == nil
+	})
+	return ln
+}
+
+func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
+	db1 := newDB(t, 1<<12)
+	em1 := &emitter{db: db1}
+	em1.emit(t, 10) // routes 1..10
+	up1 := startServer(t, ServerConfig{Source: db1}, nil)
+	addr := up1.http.Listener.Addr().String()
+	events := t.TempDir()
+	stdout := &lockedWriter{w: &strings.Builder{}}
+	relay := startRelay(t, RelayConfig{Upstream: up1.url, EventsDir: events, Stdout: stdout})
+	old := getSnapshot(t, relay.http)
+	c := dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
+
+	// The upstream goes away: the relay says so once and is not ready.
+	up1.stop(t)
+	up1.http.Close()
+	waitFor(t, "the relay to notice", func() bool { return !relay.Ready() })
+	if got := relay.Stats().Losses; got != 1 {
+		t.Errorf("losses = %d, want 1", got)
+	}
+
+	// It comes back with other content and a new numbering: routes
+	// 6..15 instead of 1..10.
+	db2 := newDB(t, 1<<12)
+	em2 := &emitter{db: db2, n: 5}
+	em2.emit(t, 10)
+	ln := listenAgain(t, addr)
+	up2 := startServer(t, ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
+	waitFor(t, "the relay to follow the new upstream", func() bool { return relay.Ready() && relay.Stats().Epoch == up2.Epoch() })
+	if got := relay.Stats().Losses; got != 1 {
+		t.Errorf("losses after the reconnect = %d, want 1", got)
+	}
+	sameGraph(t, "relay's snapshot against the new upstream's", getSnapshot(t, up2.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+
+	// The archive got the difference: 5 routes gone, 5 new.
+	waitFor(t, "the archive to get the difference", func() bool { return relay.Stats().Archive.Events == 10 })
+	added, removed := 0, 0
+	for _, l := range archiveTree(t, events) {
+		switch {
+		case strings.Contains(l, `"added"`):
+			added++
+		case strings.Contains(l, `"removed"`):
+			removed++
+		}
+	}
+	if added != 5 || removed != 5 {
+		t.Errorf("archive: %d added, %d removed, want 5 and 5", added, removed)
+	}
+	waitFor(t, "stdout to get the difference", func() bool { return strings.Count(stdout.String(), "\n") == 10 })
+
+	// The relay served its last state meanwhile; its clients of the old
+	// numbering are closed once the new one is served, and told to
+	// resnapshot when they come back.
+	if ce := readClose(t, c); ce.Code != websocket.StatusGoingAway {
+		t.Errorf("relay client of the old upstream closed with %v, want 1001", ce)
+	}
+	c = dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
+	if ce := readClose(t, c); ce.Code != CloseResnapshot {
+		t.Errorf("old-epoch client closed with %v, want 4001", ce)
+	}
+	// The new upstream's events follow, archived once each.
+	last := em2.emit(t, 3)
+	waitFor(t, "the archive to follow the new upstream", func() bool { return relay.Stats().Archive.Events == 13 })
+	if got := relay.Stats().LastSeq; got != last {
+		t.Errorf("relay at seq %d, upstream at %d", got, last)
+	}
+}
+
+func TestRelayRejectsABadUpstream(t *testing.T) {
+	for _, u := range []string{"", "http://127.0.0.1:9622", "127.0.0.1:9622", "ws://"} {
+		if _, err := NewRelay(RelayConfig{Upstream: u}); err == nil || !strings.Contains(err.Error(), "ws://HOST:PORT") {
+			t.Errorf("NewRelay(%q): err = %v, want one that names ws://HOST:PORT", u, err)
+		}
+	}
+}
+
+func TestRelayHealthAndReadiness(t *testing.T) {
+	relay, err := NewRelay(RelayConfig{Upstream: "ws://127.0.0.1:1", Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503, "/v1/snapshot": 503, "/": 200} {
+		rec := httptest.NewRecorder()
+		relay.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s before the upstream: %d, want %d", path, rec.Code, want)
+		}
+	}
+}
+
+// lockedWriter is a strings.Builder safe for a writer and a reader.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}
