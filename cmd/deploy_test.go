@@ -67,19 +67,7 @@ func renderKustomization(t *testing.T, dir string) []*unstructured.Unstructured 
 // binaries are missing and skips elsewhere.
 func startDeployEnv(t *testing.T) client.Client {
 	t.Helper()
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		dir = filepath.Join("..", "bin", "k8s", "1.37.2")
-	}
-	for _, name := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			msg := fmt.Sprintf("envtest binary %s missing in %s: run hack/build-envtest.sh or set KUBEBUILDER_ASSETS", name, dir)
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
+	dir := envtestAssets(t)
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
@@ -102,6 +90,27 @@ func startDeployEnv(t *testing.T) client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// envtestAssets returns the directory of the envtest binaries
+// (hack/build-envtest.sh, or $KUBEBUILDER_ASSETS). It fails under CI=true
+// when they are missing and skips elsewhere.
+func envtestAssets(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		dir = filepath.Join("..", "bin", "k8s", "1.37.2")
+	}
+	for _, name := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			msg := fmt.Sprintf("envtest binary %s missing in %s: run hack/build-envtest.sh or set KUBEBUILDER_ASSETS", name, dir)
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	return dir
 }
 
 // applyAll server-side applies the objects for real: the Namespace first,

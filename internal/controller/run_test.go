@@ -114,12 +114,18 @@ func (r *agentRun) stop() error {
 // converged reports whether the cluster, read through c, shows exactly
 // what the LSDB asks for, times aside.
 func (r *agentRun) converged(ctx context.Context, c client.Client) error {
-	if !r.db.Loaded() {
+	self, _ := r.mirror.RouterID()
+	return clusterMirrors(ctx, c, r.db, self, r.agent.opts.MaxInlineExternals)
+}
+
+// clusterMirrors reports whether the cluster, read through c, shows
+// exactly what db asks for from the router self, times aside.
+func clusterMirrors(ctx context.Context, c client.Client, db *lsdb.DB, self netip.Addr, maxInline int) error {
+	if !db.Loaded() {
 		return errors.New("LSDB not loaded")
 	}
-	snap, _ := r.db.Snapshot()
-	self, _ := r.mirror.RouterID()
-	d := DesiredState(snap, self, MapOptions{MaxInlineExternals: r.agent.opts.MaxInlineExternals})
+	snap, _ := db.Snapshot()
+	d := DesiredState(snap, self, MapOptions{MaxInlineExternals: maxInline})
 	var routers ospfv1alpha1.OSPFRouterList
 	if err := c.List(ctx, &routers, client.HasLabels{ospfv1alpha1.LabelManagedBy}); err != nil {
 		return err
@@ -168,6 +174,8 @@ func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 			kind = "events"
 		case strings.Contains(p, "/configmaps"):
 			kind = "configmaps"
+		case strings.Contains(p, "/leases"):
+			kind = "leases"
 		}
 		c.mu.Lock()
 		if c.n == nil {
@@ -191,6 +199,13 @@ func (c *requestCounter) writes(kind string) int {
 		}
 	}
 	return n
+}
+
+// deletes is the number of DELETE requests on kind.
+func (c *requestCounter) deletes(kind string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[http.MethodDelete+" "+kind]
 }
 
 func (c *requestCounter) total() int {

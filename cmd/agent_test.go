@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
+	"github.com/ospf-operator/ospf-operator/internal/controller"
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+)
+
+// TestAgentFlags pins the agent's flags and defaults that the DaemonSet,
+// the demo and the README rely on.
+func TestAgentFlags(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "ns-from-env")
+	t.Setenv("POD_NAME", "pod-from-env")
+	root := newRootCommand(&bytes.Buffer{}, &bytes.Buffer{})
+	cmd, _, err := root.Find([]string{"agent"})
+	if err != nil || cmd.Name() != "agent" {
+		t.Fatalf("no agent subcommand: %v", err)
+	}
+	for flag, def := range map[string]string{
+		"server":                    "127.0.0.1",
+		"leader-elect":              "false",
+		"ws-listen":                 "",
+		"metrics-bind-address":      ":9620",
+		"health-probe-bind-address": ":9621",
+		"namespace":                 "ns-from-env",
+		"pod-name":                  "pod-from-env",
+		"kubeconfig":                "",
+		"holddown":                  "10s",
+		"max-inline-externals":      "1000",
+		"snapshot-interval":         "10s",
+		"leader-elect-lease-name":   controller.DefaultLeaseName,
+		"agreement-grace-period":    "30s",
+	} {
+		f := cmd.Flags().Lookup(flag)
+		if f == nil {
+			t.Errorf("agent has no flag --%s", flag)
+			continue
+		}
+		if f.DefValue != def {
+			t.Errorf("--%s: default %q, want %q", flag, f.DefValue, def)
+		}
+	}
+}
+
+// writeKubeconfig writes a kubeconfig for an API server at server, with
+// no credentials, and returns its path.
+func writeKubeconfig(t *testing.T, server string) string {
+	t.Helper()
+	kc := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server +
+		"\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestAgentBadInvocations(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "")
+	t.Setenv("KUBECONFIG", "")
+	dead := closedAddr(t)
+	unreachable := writeKubeconfig(t, "https://"+dead)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"agent"}, "no namespace: set --namespace or POD_NAMESPACE"},
+		{[]string{"agent", "--namespace=ns", "--holddown=-1s"}, "must not be negative"},
+		{[]string{"agent", "--namespace=ns", "--max-inline-externals=20000"}, "at most 10000"},
+		{[]string{"agent", "--namespace=ns", "--kubeconfig=" + unreachable}, "cannot reach the Kubernetes API server at https://" + dead},
+		{[]string{"agent", "--namespace=ns", "--kubeconfig=/no/such/kubeconfig"}, "/no/such/kubeconfig"},
+	}
+	for _, tt := range tests {
+		_, stderr, err := execute(t, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: error %v, stderr %q; want both to contain %q", tt.args, err, stderr, tt.want)
+		}
+	}
+}
+
+// agentEnv is an API server with the CRDs and the agent's namespace, and
+// a kubeconfig for it.
+type agentEnv struct {
+	c          client.Client
+	kubeconfig string
+	namespace  string
+}
+
+func startAgentEnv(t *testing.T) *agentEnv {
+	t.Helper()
+	dir := envtestAssets(t)
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := ospfv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: dir,
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting envtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stopping envtest: %v", err)
+		}
+	})
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &agentEnv{c: c, namespace: "ospf-operator-system"}
+	e.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(e.kubeconfig, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// agentProc is the agent binary running as a subprocess.
+type agentProc struct {
+	pod     string
+	cmd     *exec.Cmd
+	health  string // the probes' base URL
+	metrics string
+	log     *lockedBuffer
+	exited  chan struct{}
+}
+
+func startAgentProc(t *testing.T, bin string, e *agentEnv, pod, server string, extra ...string) *agentProc {
+	t.Helper()
+	p := &agentProc{pod: pod, log: &lockedBuffer{}, exited: make(chan struct{})}
+	health, metrics := closedAddr(t), closedAddr(t)
+	p.health, p.metrics = "http://"+health, "http://"+metrics
+	args := append([]string{"agent", "--server=" + server, "--leader-elect",
+		"--kubeconfig=" + e.kubeconfig, "--pod-name=" + pod,
+		"--metrics-bind-address=" + metrics, "--health-probe-bind-address=" + health,
+		"--leader-elect-lease-duration=3s", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=500ms",
+		"--agreement-interval=250ms", "--snapshot-interval=1s"}, extra...)
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), "POD_NAMESPACE="+e.namespace, "KUBECONFIG=")
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			p.signal(syscall.SIGKILL)
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", pod, p.log)
+		}
+	})
+	return p
+}
+
+func (p *agentProc) signal(s syscall.Signal) { _ = p.cmd.Process.Signal(s) }
+
+// probe returns the status code and body of a GET, 0 when nothing answers.
+func probe(url string) (int, string) {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool, procs ...*agentProc) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			for _, p := range procs {
+				t.Logf("%s log:\n%s", p.pod, p.log)
+			}
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (e *agentEnv) leaseHolder(name string) string {
+	var l coordinationv1.Lease
+	if err := e.c.Get(context.Background(), client.ObjectKey{Namespace: e.namespace, Name: name}, &l); err != nil || l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
+
+// nycRouters is the number of OSPFRouters the NYC LSDB makes.
+func nycRouters(t *testing.T) int {
+	t.Helper()
+	js, err := os.ReadFile(nycPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := lsdb.ParseSnapshot(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, a := range snap.Areas {
+		for id := range a.Routers {
+			ids[id] = true
+		}
+	}
+	return len(ids)
+}
+
+// TestAgentBinary runs the built binary twice against a real API server
+// and the fake ospfd serving the NYC LSDB, as the DaemonSet runs it: not
+// ready until synced, the resources and the ConfigMap appear, one leader,
+// and the other takes over when the leader is killed.
+func TestAgentBinary(t *testing.T) {
+	e := startAgentEnv(t)
+	bin := buildOperator(t)
+	ctx := context.Background()
+	srv := nycServer(t, ospfapitest.Config{RouterID: netip.MustParseAddr("10.69.2.27")})
+	addr := srv.Addr()
+	srv.Stop() // ospfd is not there yet
+
+	a := startAgentProc(t, bin, e, "agent-0", addr)
+	eventually(t, 30*time.Second, "/healthz", func() bool { code, _ := probe(a.health + "/healthz"); return code == http.StatusOK }, a)
+	if code, body := probe(a.health + "/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz before ospfd answers: %d %q, want 503", code, body)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "/readyz once synced", func() bool { code, _ := probe(a.health + "/readyz"); return code == http.StatusOK }, a)
+
+	want := nycRouters(t)
+	eventually(t, 60*time.Second, fmt.Sprintf("%d OSPFRouters", want), func() bool {
+		var routers ospfv1alpha1.OSPFRouterList
+		return e.c.List(ctx, &routers) == nil && len(routers.Items) == want
+	}, a)
+	eventually(t, 30*time.Second, "the ospf-lsdb ConfigMap", func() bool {
+		var cm corev1.ConfigMap
+		return e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: controller.DefaultConfigMapName}, &cm) == nil
+	}, a)
+	if holder := e.leaseHolder(controller.DefaultLeaseName); !strings.HasPrefix(holder, "agent-0_") {
+		t.Errorf("leader Lease held by %q, want agent-0", holder)
+	}
+	_, metrics := probe(a.metrics + "/metrics")
+	for _, line := range []string{"ospf_operator_leader 1", "ospf_operator_ospfd_session_up 1", `ospf_operator_lsas{area="0.0.0.0",type="router"}`} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+
+	b := startAgentProc(t, bin, e, "agent-1", addr)
+	eventually(t, 30*time.Second, "agent-1 ready", func() bool { code, _ := probe(b.health + "/readyz"); return code == http.StatusOK }, b)
+	eventually(t, 10*time.Second, "agent-1's Lease", func() bool {
+		var l coordinationv1.Lease
+		return e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: "agent-1"}, &l) == nil && l.Annotations[controller.AnnotationSynced] == "true"
+	}, b)
+	if _, m := probe(b.metrics + "/metrics"); !strings.Contains(m, "ospf_operator_leader 0") {
+		t.Errorf("agent-1 leads next to agent-0")
+	}
+
+	killed := time.Now()
+	a.signal(syscall.SIGKILL)
+	<-a.exited
+	eventually(t, 3*time.Second+5*time.Second, "agent-1 leading after agent-0 was killed", func() bool {
+		return strings.HasPrefix(e.leaseHolder(controller.DefaultLeaseName), "agent-1_")
+	}, b)
+	t.Logf("agent-1 took over %v after agent-0 was killed", time.Since(killed).Round(time.Millisecond))
+	eventually(t, 10*time.Second, "agent-1's metrics saying it leads", func() bool {
+		_, m := probe(b.metrics + "/metrics")
+		return strings.Contains(m, "ospf_operator_leader 1")
+	}, b)
+	eventually(t, 30*time.Second, "the Lease of the killed agent deleted once expired", func() bool {
+		var l coordinationv1.Lease
+		err := e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: "agent-0"}, &l)
+		return err != nil && strings.Contains(err.Error(), "not found")
+	}, b)
+}
