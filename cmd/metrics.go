@@ -23,12 +23,18 @@ type metricsServer struct {
 }
 
 // newMetricsServer listens on addr at once, so that a bad address is an
-// error of the command rather than of a goroutine.
-func newMetricsServer(ctx context.Context, addr string, m *mirror.Metrics, ready func() bool) (*metricsServer, error) {
+// error of the command rather than of a goroutine. extra are further
+// collectors (the stream's).
+func newMetricsServer(ctx context.Context, addr string, m *mirror.Metrics, ready func() bool, extra ...prometheus.Collector) (*metricsServer, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := m.Register(reg); err != nil {
 		return nil, err
+	}
+	for _, c := range extra {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

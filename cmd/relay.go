@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/ospf-operator/ospf-operator/internal/stream"
+)
+
+// relayOptions are the relay's flags: the stream's outputs, fed by an
+// upstream stream listener instead of ospfd.
+type relayOptions struct {
+	upstream            string
+	wsListen            string
+	eventsPathPrefix    string
+	snapshotsPathPrefix string
+	muteStdoutStream    bool
+}
+
+func newRelayCommand() *cobra.Command {
+	var opts relayOptions
+	cmd := &cobra.Command{
+		Use:   "relay",
+		Short: "Follow another stream listener's /v1/stream and serve it again, with the archive and snapshots",
+		Long: "relay follows the /v1/snapshot and /v1/stream of an upstream stream listener (the agent's,\n" +
+			"or `stream --ws-listen`) and serves them again on --ws-listen under the upstream's epoch and\n" +
+			"sequence numbers, with the seed's stream on /, the live page, /healthz, /readyz (ready:\n" +
+			"following the upstream) and /metrics. It resumes where it stopped after a restart of\n" +
+			"either side.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRelay(cmd, &opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.upstream, "upstream", "ws://127.0.0.1:9622",
+		"Base URL of the upstream stream listener, ws://HOST:PORT")
+	f.StringVar(&opts.wsListen, "ws-listen", ":9623",
+		"Serve the stream, the live page, /healthz, /readyz and /metrics on ADDRESS:PORT")
+	f.StringVar(&opts.eventsPathPrefix, "events-path-prefix", "",
+		"Write the event stream to hourly files under this directory (and the relay's position in it)")
+	f.StringVar(&opts.snapshotsPathPrefix, "snapshots-path-prefix", "",
+		"Write an LSDB snapshot every minute under this directory")
+	f.BoolVar(&opts.muteStdoutStream, "mute-stdout-stream", false,
+		"Do not write the event stream to stdout")
+	return cmd
+}
+
+func runRelay(cmd *cobra.Command, opts *relayOptions) error {
+	if opts.wsListen == "" {
+		return errors.New("--ws-listen: an ADDRESS:PORT is needed")
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := stream.RelayConfig{
+		Upstream:     opts.upstream,
+		EventsDir:    opts.eventsPathPrefix,
+		SnapshotsDir: opts.snapshotsPathPrefix,
+		Logger:       slog.Default(),
+	}
+	if !opts.muteStdoutStream {
+		cfg.Stdout = cmd.OutOrStdout()
+	}
+	relay, err := stream.NewRelay(cfg)
+	if err != nil {
+		return fmt.Errorf("--upstream: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&streamCollector{outputs: func() stream.OutputsStats {
+			st := relay.Stats()
+			return stream.OutputsStats{Server: st.Server, Archive: st.Archive, Snapshots: st.Snapshots}
+		}, relay: relay.Stats})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", relay)
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opts.wsListen)
+	if err != nil {
+		return fmt.Errorf("--ws-listen: %w", err)
+	}
+	slog.Info("Relay listening", "addr", ln.Addr().String(), "upstream", opts.upstream)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		stop := context.AfterFunc(ctx, func() {
+			sctx, done := context.WithTimeout(context.Background(), 5*time.Second)
+			defer done()
+			_ = srv.Shutdown(sctx)
+		})
+		defer stop()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cancel(fmt.Errorf("relay server: %w", err))
+		}
+	})
+	err = relay.Run(ctx)
+	cancel(nil)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
