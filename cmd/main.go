@@ -48,6 +48,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	root.AddCommand(
 		newStreamCommand(),
+		newRelayCommand(),
 		newAgentCommand(),
 		newSnapshotCommand(),
 		newVersionCommand(),
