@@ -470,7 +470,6 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool,
 type e2e struct {
 	t      *testing.T
 	l      *frrlab.Lab
-	bin    string
 	router string // the router the stream is attached to
 	s      *streamProc
 	// diagRouters are asked for their LSDB and neighbours when a step fails.
@@ -631,7 +630,7 @@ func (e *e2e) run(st step) []event {
 				st.name, strings.Join(d.lines(), "\n  "))
 		}
 	}
-	t.Logf("%s: %d events in %v", st.name, len(evs), time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: %d events in %v:\n%s", st.name, len(evs), time.Since(start).Round(time.Millisecond), formatEvents(evs))
 	return evs
 }
 
@@ -753,7 +752,7 @@ func TestE2EStreamFRR(t *testing.T) {
 	}
 
 	s := startStream(t, l, bin, "r1", "--holddown", e2eHoldDown.String())
-	e := &e2e{t: t, l: l, bin: bin, router: "r1", s: s, diagRouters: []string{"r1", "r2", "r3"}}
+	e := &e2e{t: t, l: l, router: "r1", s: s, diagRouters: []string{"r1", "r2", "r3"}}
 	waitFor(t, 30*time.Second, "LSDB loaded", func() bool { return strings.Contains(s.stderr.String(), "LSDB loaded") }, e.diag)
 	if evs, _ := s.since(0); len(evs) > 0 {
 		t.Fatalf("events for the first load:\n%s", formatEvents(evs))
@@ -769,7 +768,6 @@ func TestE2EStreamFRR(t *testing.T) {
 	// a stub): r2's two links over it are replaced with the new metric.
 	p2p, _ := topo.Link("r2-r3")
 	ifR2R3, _ := topo.Interface("r2", "r2-r3")
-	ifR3R2, _ := topo.Interface("r3", "r2-r3")
 	const cost = 47
 	onLink := func(router, peer string) func(fact) bool {
 		return func(f fact) bool {
@@ -827,7 +825,6 @@ func TestE2EStreamFRR(t *testing.T) {
 		do:   func() error { return l.Configure("r2", "interface "+ifR2R3, "no shutdown") },
 		want: changes(1, p2pLinks...),
 	})...)
-	_ = ifR3R2
 
 	// On the LAN, r2 leaves: its transit link goes and the DR's
 	// Network-LSA no longer lists it. When it comes back its interface is
@@ -964,6 +961,32 @@ func TestE2EOversizedRouterLSA(t *testing.T) {
 	named := rb.ID.String() + " (area 0.0.0.0, "
 	if !strings.Contains(warn[2], named) {
 		t.Errorf("the warning names %q, want %s among them", warn[2], named)
+	}
+	// Those said to reference r2 must do so in ospfd's own LSDB: a
+	// point-to-point link to it, or the DR of a network it is on. (Which of
+	// them are named depends on which other LSAs FRR lost with r2's.)
+	g := ospfdGraph(db).facts[frrlab.Backbone.String()]
+	var refs []string
+	for f := range g {
+		switch {
+		case f.Entity == "router" && f.Kind == "router" && f.Link == rb.ID.String():
+			refs = append(refs, f.ID)
+		case f.Entity == "network" && f.Kind == "router" && f.Link == rb.ID.String():
+			for d := range g {
+				if d.Entity == "network" && d.ID == f.ID && d.Kind == "dr" {
+					refs = append(refs, d.Link)
+				}
+			}
+		}
+	}
+	if m := regexp.MustCompile(regexp.QuoteMeta(named) + `referenced by ([0-9.,]+)\)`).FindStringSubmatch(warn[2]); m == nil {
+		t.Errorf("the warning does not say who references %s: %s", big, warn[2])
+	} else {
+		for _, r := range strings.Split(m[1], ",") {
+			if !slices.Contains(refs, r) {
+				t.Errorf("the warning says %s references %s; in ospfd's LSDB only %v do", r, big, refs)
+			}
+		}
 	}
 	if a := snap.Areas[frrlab.Backbone.String()]; a != nil {
 		if r := a.Routers[rb.ID.String()]; r != nil && (len(r.Links.Stubnet) > 0 || len(r.Links.Router) > 0) {
