@@ -153,7 +153,8 @@ func (o *Options) setDefaults(db *lsdb.DB) {
 // Agent publishes an LSDB to Kubernetes: OSPFRouter and OSPFNetwork
 // objects, the snapshot ConfigMap and Events. Create it with NewAgent and
 // add it to a manager with SetupWithManager; everything it starts needs
-// leader election, so that only the leader writes.
+// leader election, so that only the leader writes (a Runner gives each
+// term a manager of its own, started only while it leads).
 type Agent struct {
 	db      *lsdb.DB
 	opts    Options
