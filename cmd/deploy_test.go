@@ -67,15 +67,21 @@ func renderKustomization(t *testing.T, dir string) []*unstructured.Unstructured 
 // binaries are missing and skips elsewhere.
 func startDeployEnv(t *testing.T) client.Client {
 	t.Helper()
-	dir := envtestAssets(t)
+	return startEnvtest(t, &envtest.Environment{}, clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme)
+}
+
+// startEnvtest starts env with the envtest binaries (envtestAssets) and a
+// scheme of addToScheme, stops it when the test ends, and returns a client.
+func startEnvtest(t *testing.T, env *envtest.Environment, addToScheme ...func(*runtime.Scheme) error) client.Client {
+	t.Helper()
+	env.BinaryAssetsDirectory = envtestAssets(t)
 	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
+	for _, add := range addToScheme {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: dir, Scheme: scheme}
+	env.Scheme = scheme
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting envtest: %v", err)
