@@ -138,9 +138,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	hostIf := opts.Prefix + "-host"
-	if err := hostLink(ctx, hostIf, router); err != nil {
+	if err := hostLink(ctx, hostIf, router, hostAddr, routerAddr); err != nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, removeLink(hostIf)) }()
 
 	say("Starting a local Kubernetes API server and etcd ...")
 	scheme := runtime.NewScheme()
@@ -344,16 +345,23 @@ func localAddr(listen string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// hostLink connects the host to router with a veth pair outside OSPF, so
-// that the agent on the host reaches its ospfd's API server, and ospfd the
-// agent's reverse-channel port. Removing the lab's namespaces removes it.
-func hostLink(ctx context.Context, hostIf string, r frrlab.Router) error {
+// hostLink connects the host (hostAddr) to router (routerAddr) with a veth
+// pair outside OSPF, so that an agent on the host reaches its ospfd's API
+// server, and ospfd the agent's reverse-channel port. Removing the lab's
+// namespaces removes it.
+func hostLink(ctx context.Context, hostIf string, r frrlab.Router, hostAddr, routerAddr netip.Prefix) error {
 	script := fmt.Sprintf("link add %s type veth peer name host netns %s\n"+
 		"address add %s dev %s\nlink set %s up\n", hostIf, r.Namespace, hostAddr, hostIf, hostIf)
 	if err := ip(ctx, script); err != nil {
 		return err
 	}
 	return ip(ctx, fmt.Sprintf("address add %s dev host\nlink set host up\n", routerAddr), "-n", r.Namespace)
+}
+
+// removeLink deletes a host link now, both ends: the namespace removal
+// would too, but the kernel tears namespaces down in the background.
+func removeLink(name string) error {
+	return ip(context.Background(), "link del "+name+"\n")
 }
 
 func ip(ctx context.Context, script string, args ...string) error {

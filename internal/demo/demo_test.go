@@ -26,26 +26,7 @@ import (
 // snapshot ConfigMap, the live page, and a vtysh change followed into the
 // resources, an Event and the archive. Then it checks the cleanup.
 func TestDemo(t *testing.T) {
-	if err := frrlab.Check(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v (CI=true: the demo must run)", err)
-		}
-		t.Skip(err)
-	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join("..", "..", "bin", "k8s", "1.37.2")
-	}
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("envtest binaries missing: %v", err)
-		}
-		t.Skip(err)
-	}
-	bin := filepath.Join(t.TempDir(), "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin, assets := requireDemoMachine(t)
 	dir := t.TempDir()
 	var out strings.Builder
 	const prefix = "oodemotest"
@@ -183,6 +164,34 @@ func checkMirrored(ctx context.Context, t *testing.T, info *Info) {
 		}
 		return fmt.Errorf("archive files %v hold no event of r2's cost 50", files)
 	})
+}
+
+// requireDemoMachine skips the test when this machine cannot run the
+// demo (no root, FRR or envtest binaries), or fails it under CI=true; it
+// returns the freshly built binary and the envtest assets directory.
+func requireDemoMachine(t *testing.T) (bin, assets string) {
+	t.Helper()
+	if err := frrlab.Check(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v (CI=true: the demo must run)", err)
+		}
+		t.Skip(err)
+	}
+	assets = os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join("..", "..", "bin", "k8s", "1.37.2")
+	}
+	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("envtest binaries missing: %v", err)
+		}
+		t.Skip(err)
+	}
+	bin = filepath.Join(t.TempDir(), "ospf-operator")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin, assets
 }
 
 // waitFor polls check until it succeeds or 60 s pass.
