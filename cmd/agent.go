@@ -31,8 +31,12 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/controller"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
+
+// agentProbeInterval is how often the agent checks that ospfd answers.
+const agentProbeInterval = 5 * time.Second
 
 // agentOptions are the flags of the agent subcommand.
 type agentOptions struct {
@@ -182,6 +186,9 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 	m := mirror.New(mirror.Config{
 		Server: opts.server, DB: db, Logger: slog.Default(), Metrics: mirrorMetrics,
 		OnSynced: func(mirror.SyncReport) { runner.Trigger() }, // the router ID may have changed
+		// A leader must notice soon that ospfd froze, not only that it
+		// closed the session, to give up leadership in time.
+		DialOptions: []ospfapi.Option{ospfapi.WithProbeInterval(agentProbeInterval)},
 	})
 	runnerCfg := controller.RunnerConfig{
 		Config: restCfg,
