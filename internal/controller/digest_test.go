@@ -1,0 +1,52 @@
+package controller
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDigest(t *testing.T) {
+	snap := parseSnapshot(t, mappingTopology)
+	d := DigestOf(snap)
+	if len(d) != 2 || len(d["0.0.0.0"]) != digestHexLen || len(d["0.0.0.1"]) != digestHexLen || d["0.0.0.0"] == d["0.0.0.1"] {
+		t.Fatalf("digest %v: want two distinct area hashes", d)
+	}
+
+	// The stamp does not count; a change counts only in its area.
+	snap.Updated = 12345
+	if got := DigestOf(snap); !cmp.Equal(got, d) {
+		t.Errorf("digest moved with the time stamp: %v, was %v", got, d)
+	}
+	snap.Areas["0.0.0.1"].Routers["10.0.0.3"].Links.Router[0].Metric = 8
+	changed := DigestOf(snap)
+	if changed["0.0.0.0"] != d["0.0.0.0"] || changed["0.0.0.1"] == d["0.0.0.1"] {
+		t.Errorf("a metric change in area 0.0.0.1: digest %v, was %v", changed, d)
+	}
+
+	s := d.String()
+	if !strings.HasPrefix(s, "0.0.0.0=") || !strings.Contains(s, ",0.0.0.1=") {
+		t.Errorf("String() = %q, want areas in order", s)
+	}
+	back, err := ParseDigest(s)
+	if err != nil || !cmp.Equal(back, d) {
+		t.Errorf("ParseDigest(%q) = %v, %v; want %v", s, back, err, d)
+	}
+	if empty, err := ParseDigest(""); err != nil || len(empty) != 0 {
+		t.Errorf("ParseDigest(\"\") = %v, %v", empty, err)
+	}
+}
+
+func TestParseDigestErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"0.0.0.0": "is not AREA=HASH",
+		"area0=" + strings.Repeat("a", digestHexLen): "is not AREA=HASH",
+		"0.0.0.0=abc": "hash of 3 characters",
+		"0.0.0.0=" + strings.Repeat("z", digestHexLen): "invalid byte",
+	} {
+		if _, err := ParseDigest(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseDigest(%q): error %v, want %q", in, err, want)
+		}
+	}
+}
