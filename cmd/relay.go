@@ -24,11 +24,9 @@ import (
 // relayOptions are the relay's flags: the stream's outputs, fed by an
 // upstream stream listener instead of ospfd.
 type relayOptions struct {
-	upstream            string
-	wsListen            string
-	eventsPathPrefix    string
-	snapshotsPathPrefix string
-	muteStdoutStream    bool
+	upstream string
+	wsListen string
+	outputs  fileOutputFlags
 }
 
 func newRelayCommand() *cobra.Command {
@@ -51,12 +49,7 @@ func newRelayCommand() *cobra.Command {
 		"Base URL of the upstream stream listener, ws://HOST:PORT")
 	f.StringVar(&opts.wsListen, "ws-listen", ":9623",
 		"Serve the stream, the live page, /healthz, /readyz and /metrics on ADDRESS:PORT")
-	f.StringVar(&opts.eventsPathPrefix, "events-path-prefix", "",
-		"Write the event stream to hourly files under this directory (and the relay's position in it)")
-	f.StringVar(&opts.snapshotsPathPrefix, "snapshots-path-prefix", "",
-		"Write an LSDB snapshot every minute under this directory")
-	f.BoolVar(&opts.muteStdoutStream, "mute-stdout-stream", false,
-		"Do not write the event stream to stdout")
+	opts.outputs.register(f, "Write the event stream to hourly files under this directory (and the relay's position in it)")
 	return cmd
 }
 
@@ -68,11 +61,11 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	defer stop()
 	cfg := stream.RelayConfig{
 		Upstream:     opts.upstream,
-		EventsDir:    opts.eventsPathPrefix,
-		SnapshotsDir: opts.snapshotsPathPrefix,
+		EventsDir:    opts.outputs.eventsPathPrefix,
+		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
 		Logger:       slog.Default(),
 	}
-	if !opts.muteStdoutStream {
+	if !opts.outputs.muteStdoutStream {
 		cfg.Stdout = cmd.OutOrStdout()
 	}
 	relay, err := stream.NewRelay(cfg)

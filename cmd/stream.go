@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
@@ -21,13 +22,28 @@ import (
 // streamOptions are the flags of the Python ospf-stream-client, unchanged,
 // plus the withdrawal hold-down.
 type streamOptions struct {
-	server              string
-	wsListen            string
+	server        string
+	wsListen      string
+	outputs       fileOutputFlags
+	holddown      time.Duration
+	metricsListen string
+}
+
+// fileOutputFlags are the seed's flags for the stream's outputs other than
+// WebSocket, shared by stream and relay.
+type fileOutputFlags struct {
 	eventsPathPrefix    string
 	snapshotsPathPrefix string
 	muteStdoutStream    bool
-	holddown            time.Duration
-	metricsListen       string
+}
+
+// register adds the flags to f; eventsHelp describes --events-path-prefix.
+func (o *fileOutputFlags) register(f *pflag.FlagSet, eventsHelp string) {
+	f.StringVar(&o.eventsPathPrefix, "events-path-prefix", "", eventsHelp)
+	f.StringVar(&o.snapshotsPathPrefix, "snapshots-path-prefix", "",
+		"Write an LSDB snapshot every minute under this directory")
+	f.BoolVar(&o.muteStdoutStream, "mute-stdout-stream", false,
+		"Do not write the event stream to stdout")
 }
 
 func newStreamCommand() *cobra.Command {
@@ -45,12 +61,7 @@ func newStreamCommand() *cobra.Command {
 		"Address of the FRR OSPF API server (ospfd), HOST[:PORT]")
 	f.StringVar(&opts.wsListen, "ws-listen", "",
 		"Serve the event stream to WebSocket clients on ADDRESS:PORT")
-	f.StringVar(&opts.eventsPathPrefix, "events-path-prefix", "",
-		"Write the event stream to hourly files under this directory")
-	f.StringVar(&opts.snapshotsPathPrefix, "snapshots-path-prefix", "",
-		"Write an LSDB snapshot every minute under this directory")
-	f.BoolVar(&opts.muteStdoutStream, "mute-stdout-stream", false,
-		"Do not write the event stream to stdout")
+	opts.outputs.register(f, "Write the event stream to hourly files under this directory")
 	f.DurationVar(&opts.holddown, "holddown", 10*time.Second,
 		"Delay the removal events of a withdrawn LSA by this long, dropping them if it returns unchanged (0 disables)")
 	f.StringVar(&opts.metricsListen, "metrics-listen", "",
@@ -73,8 +84,8 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	outputs, err := stream.NewOutputs(ctx, stream.OutputsConfig{
 		Source:       db,
 		WSListen:     opts.wsListen,
-		EventsDir:    opts.eventsPathPrefix,
-		SnapshotsDir: opts.snapshotsPathPrefix,
+		EventsDir:    opts.outputs.eventsPathPrefix,
+		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
 		Logger:       slog.Default(),
 	})
 	if err != nil {
@@ -101,7 +112,7 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 			cancel(err)
 		}
 	})
-	if !opts.muteStdoutStream {
+	if !opts.outputs.muteStdoutStream {
 		wg.Go(func() {
 			if err := stream.WriteLines(ctx, sub, cmd.OutOrStdout()); err != nil {
 				cancel(err)
