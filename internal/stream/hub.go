@@ -203,8 +203,10 @@ func (h *hub) kickLocked(c *client, why error) {
 
 // join registers c to receive the messages from next on (0: from the next
 // one published). It reports false when next is older than the ring holds
-// or would put c over its queue at once: the caller then sends the events
-// up to the ring from the feed itself and tries again.
+// or would fill more than half of c's queue at once: the caller then sends
+// the events up to the ring from the feed itself and tries again. The free
+// half is for what is published while c drains the rest; a client that
+// joined with a full queue would be cut off by the next publish.
 func (h *hub) join(c *client, next uint64) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -214,7 +216,7 @@ func (h *hub) join(c *client, next uint64) (bool, error) {
 	if next == 0 {
 		next = h.head + 1
 	}
-	if next <= h.base || (h.head >= next && h.head-(next-1) > h.maxLag) {
+	if next <= h.base || (h.head >= next && h.head-(next-1) > h.maxLag/2) {
 		return false, nil
 	}
 	c.next = next

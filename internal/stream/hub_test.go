@@ -86,7 +86,8 @@ func TestHubJoinAsksForCatchUpBeyondTheQueue(t *testing.T) {
 	}{
 		{1, false},        // before the hub's start: from the feed
 		{last - 4, false}, // in the ring, but five behind: over the queue
-		{last - 3, true},
+		{last - 2, false}, // three behind: over half the queue
+		{last - 1, true},  // two behind: half the queue
 		{last + 1, true},
 		{last + 5, true}, // ahead of the hub (it read the feed first): waits
 	} {

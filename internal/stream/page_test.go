@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,10 +143,17 @@ func (c *cdp) waitPage(what, expr, want string) {
 // session with its page.
 func openChromium(t *testing.T, chromium, url string) *cdp {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+	// The profile is ours to remove: Chromium's helper processes may still
+	// write to it for a moment after the browser is gone, which would fail
+	// t.TempDir's cleanup.
+	profile, err := os.MkdirTemp("", "ospf-operator-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-dev-shm-usage", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-		"--user-data-dir="+t.TempDir(), "--window-size=1200,800", "about:blank")
+		"--user-data-dir="+profile, "--window-size=1200,800", "about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the browser and its helpers, killed together
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -154,8 +162,18 @@ func openChromium(t *testing.T, chromium, url string) *cdp {
 		t.Fatalf("start chromium: %v", err)
 	}
 	t.Cleanup(func() {
-		cancel()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
+		for i := 0; ; i++ {
+			err := os.RemoveAll(profile)
+			if err == nil || i == 50 {
+				if err != nil {
+					t.Logf("removing Chromium's profile: %v", err)
+				}
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	browser := make(chan string, 1)
 	go func() {
