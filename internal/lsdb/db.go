@@ -35,15 +35,19 @@ type entry struct {
 	raw []byte // the newest instance ospfd told us about, as received
 	// originMs is the newest instance's origination time (arrival - age).
 	originMs int64
-	// withdrawn is set when ospfd deleted the LSA or flushed it (MaxAge);
-	// withdrawnMs is when, withdrawAt when the view drops it.
-	withdrawn   bool
+	// withdrawnMs is when ospfd deleted the LSA or flushed it (MaxAge),
+	// withdrawAt when the view drops it.
 	withdrawnMs int64
 	withdrawAt  int64 // unix nanoseconds
-	// viewRaw is the instance the graph view reflects, nil when none.
+	// viewRaw is the instance the graph view reflects, nil when none;
+	// viewMs is the origination time of the first instance with its
+	// content (a refresh does not move it).
 	viewRaw []byte
+	viewMs  int64
 	seenGen uint64
-	dirty   bool
+	// withdrawn is set when ospfd deleted the LSA or flushed it.
+	withdrawn bool
+	dirty     bool
 	// For summary, external and NSSA LSAs in the view: the link they add to
 	// their router, and their index in that router's list.
 	link Link

@@ -21,6 +21,9 @@ type area struct {
 	// routers whose Router-LSA has transit links: their network links
 	// depend on the area's Network-LSAs.
 	transit map[uint32]struct{}
+	// contested are the prefixes with more than one Network-LSA: which
+	// one is their network depends on the routers' transit links too.
+	contested map[netip.Prefix]struct{}
 }
 
 // routerNode is one router of an area.
@@ -38,6 +41,7 @@ func (n *routerNode) empty() bool {
 // netNode is a transit network: the Network-LSA chosen for its prefix.
 type netNode struct {
 	chosen  *entry
+	raw     []byte // chosen's view when it was chosen
 	dr      netip.Addr
 	members []netip.Addr
 }
@@ -52,6 +56,7 @@ func (db *DB) area(id uint32) *area {
 			netByLSID:   make(map[uint32][]*entry),
 			netByPrefix: make(map[netip.Prefix][]*entry),
 			transit:     make(map[uint32]struct{}),
+			contested:   make(map[netip.Prefix]struct{}),
 		}
 		db.areas[id] = a
 	}
@@ -87,9 +92,12 @@ func (db *DB) routerEvent(a *area, router uint32, added bool, l Link, ts int64) 
 func (db *DB) applyView(e *entry, want []byte, ts int64) {
 	old := e.viewRaw
 	e.viewRaw = want
+	if want != nil {
+		e.viewMs = e.originMs
+	}
 	switch e.k.typ {
 	case RouterLSAType:
-		db.applyRouterLSA(e, ts)
+		db.applyRouterLSA(e, old, ts)
 	case NetworkLSAType:
 		db.applyNetworkLSA(e, old, ts)
 	case SummaryLSAType, ASBRSummaryLSAType, NSSAExternalLSAType:
@@ -155,18 +163,28 @@ func removeSlot(list *[]*entry, e *entry) {
 	e.slot = -1
 }
 
-// applyRouterLSA recomputes the links of the Router-LSA's router.
-func (db *DB) applyRouterLSA(e *entry, ts int64) {
+// applyRouterLSA recomputes the links of the Router-LSA's router, whose
+// view was old, and the networks of the prefixes its transit links decide.
+func (db *DB) applyRouterLSA(e *entry, old []byte, ts int64) {
 	a := db.area(e.k.area)
 	id := e.k.adv
 	n := a.router(id)
 	hadLSA := n.lsa != nil
+	var prev []byte
+	if n.lsa == e {
+		prev = old
+	} else if n.lsa != nil {
+		prev = n.lsa.viewRaw
+	}
 	if e.viewRaw != nil {
 		n.lsa = e
 	} else {
 		n.lsa = nil
 	}
 	db.relink(a, id, n, ts)
+	if len(a.contested) > 0 {
+		db.recontest(a, prev, e.viewRaw, ts)
+	}
 	if hadLSA != (n.lsa != nil) {
 		if _, ok := db.placement[id]; ok {
 			db.replace(id, ts)
@@ -242,7 +260,7 @@ func sameLinks(a, b []Link) bool {
 // its Network-LSA arrives).
 func (a *area) resolveTransit(id uint32) (netip.Prefix, bool) {
 	if es := a.netByLSID[id]; len(es) > 0 {
-		return networkPrefix(bestNetwork(es).viewRaw), true
+		return networkPrefix(newestNetwork(es).viewRaw), true
 	}
 	var best netip.Prefix
 	ip := addrOf(id)
@@ -254,16 +272,108 @@ func (a *area) resolveTransit(id uint32) (netip.Prefix, bool) {
 	return best, best.IsValid()
 }
 
-// bestNetwork chooses among Network-LSAs for one LSID or prefix: the most
-// recently originated, ties broken by the higher advertising router.
-func bestNetwork(es []*entry) *entry {
+// newerNetwork reports whether Network-LSA x takes precedence over y when
+// nothing else decides: the one whose content was originated more
+// recently, ties broken by the higher advertising router. A refresh (same
+// content, next sequence number) does not make an LSA newer: it emits
+// nothing, so it must not move the choice either.
+func newerNetwork(x, y *entry) bool {
+	return x.viewMs > y.viewMs || (x.viewMs == y.viewMs && x.k.adv > y.k.adv)
+}
+
+// newestNetwork is the Network-LSA of es that newerNetwork ranks first.
+// It resolves a transit link's LSID: which network a router's own link
+// leads to then depends on that router's LSA and the Network-LSAs named by
+// its LSID only, never on other routers' links.
+func newestNetwork(es []*entry) *entry {
 	best := es[0]
 	for _, e := range es[1:] {
-		if e.originMs > best.originMs || (e.originMs == best.originMs && e.k.adv > best.k.adv) {
+		if newerNetwork(e, best) {
 			best = e
 		}
 	}
 	return best
+}
+
+// chooseNetwork chooses among the Network-LSAs of one prefix the one that
+// is the network, as OSPF's shortest-path calculation sees it (RFC 2328
+// 16.1): a router reaches a transit network through a transit link that
+// names the DR's interface address, which is the Network-LSA's LSID, and
+// the network counts only if its LSA lists that router back. So the chosen
+// LSA is the one with the most such two-way edges: attached routers whose
+// Router-LSA has a transit link to its LSID. A Network-LSA that nobody
+// points at (FRR 8.4's brief self-election of a router that is leaving the
+// LAN floods one) or whose routers have moved on to another (the old DR
+// after a DR change) loses against the one the routers use, however new it
+// is. Ties, as when the routers' links are not there yet, go to
+// newerNetwork. With one candidate, the common case, nothing is counted.
+func (a *area) chooseNetwork(es []*entry) *entry {
+	if len(es) == 1 {
+		return es[0]
+	}
+	best, most := es[0], a.edges(es[0])
+	for _, e := range es[1:] {
+		if n := a.edges(e); n > most || n == most && newerNetwork(e, best) {
+			best, most = e, n
+		}
+	}
+	return best
+}
+
+// edges counts the routers listed in Network-LSA e whose Router-LSA has a
+// transit link to e's LSID.
+func (a *area) edges(e *entry) int {
+	count := 0
+	for body := e.viewRaw[HeaderLen+4:]; len(body) >= 4; body = body[4:] {
+		if n := a.routers[be32(body)]; n != nil && n.lsa != nil && pointsAt(n.lsa.viewRaw, e.k.lsid) {
+			count++
+		}
+	}
+	return count
+}
+
+// pointsAt reports whether a Router-LSA (nil: none) has a transit link to lsid.
+func pointsAt(raw []byte, lsid uint32) bool {
+	if raw == nil {
+		return false
+	}
+	it := newRouterLinks(raw)
+	for {
+		typ, id, _, _, ok := it.next()
+		if !ok {
+			return false
+		}
+		if typ == LinkTransit && id == lsid {
+			return true
+		}
+	}
+}
+
+// recontest re-chooses the network of each contested prefix to one of
+// whose Network-LSAs a router's Router-LSA, from prev to cur (nil: none),
+// added or removed its transit link: only those edges changed.
+func (db *DB) recontest(a *area, prev, cur []byte, ts int64) {
+	for _, raw := range [2][]byte{prev, cur} {
+		if raw == nil {
+			continue
+		}
+		it := newRouterLinks(raw)
+		for {
+			typ, id, _, _, ok := it.next()
+			if !ok {
+				break
+			}
+			if typ != LinkTransit {
+				continue
+			}
+			for _, c := range a.netByLSID[id] {
+				p := networkPrefix(c.viewRaw)
+				if _, ok := a.contested[p]; ok && pointsAt(prev, id) != pointsAt(cur, id) {
+					db.renet(a, p, ts)
+				}
+			}
+		}
+	}
 }
 
 // applyNetworkLSA updates the networks of the old and new prefix and the
@@ -278,14 +388,20 @@ func (db *DB) applyNetworkLSA(e *entry, old []byte, ts int64) {
 			delete(a.netByLSID, e.k.lsid)
 		}
 		a.netByPrefix[oldP] = removeEntry(a.netByPrefix[oldP], e)
-		if len(a.netByPrefix[oldP]) == 0 {
+		switch len(a.netByPrefix[oldP]) {
+		case 0:
 			delete(a.netByPrefix, oldP)
+		case 1:
+			delete(a.contested, oldP)
 		}
 	}
 	if e.viewRaw != nil {
 		newP = networkPrefix(e.viewRaw)
 		a.netByLSID[e.k.lsid] = append(a.netByLSID[e.k.lsid], e)
 		a.netByPrefix[newP] = append(a.netByPrefix[newP], e)
+		if len(a.netByPrefix[newP]) > 1 {
+			a.contested[newP] = struct{}{}
+		}
 	}
 	if oldP.IsValid() {
 		db.renet(a, oldP, ts)
@@ -307,7 +423,10 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 	var members []netip.Addr
 	var chosen *entry
 	if es := a.netByPrefix[p]; len(es) > 0 {
-		chosen = bestNetwork(es)
+		chosen = a.chooseNetwork(es)
+		if n != nil && n.chosen == chosen && sameSlice(n.raw, chosen.viewRaw) {
+			return
+		}
 		_, members = networkOf(chosen.viewRaw)
 	}
 	var old []netip.Addr
@@ -334,7 +453,7 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 		n = &netNode{}
 		a.networks[p] = n
 	}
-	n.chosen, n.dr, n.members = chosen, addrOf(chosen.k.adv), members
+	n.chosen, n.raw, n.dr, n.members = chosen, chosen.viewRaw, addrOf(chosen.k.adv), members
 }
 
 func removeEntry(es []*entry, e *entry) []*entry {
