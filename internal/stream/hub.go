@@ -203,20 +203,26 @@ func (h *hub) kickLocked(c *client, why error) {
 
 // join registers c to receive the messages from next on (0: from the next
 // one published). It reports false when next is older than the ring holds
-// or would fill more than half of c's queue at once: the caller then sends
-// the events up to the ring from the feed itself and tries again. The free
-// half is for what is published while c drains the rest; a client that
-// joined with a full queue would be cut off by the next publish.
+// or would fill more than half of c's queue at once with what the hub or
+// the feed already holds: the caller then sends the events up to the ring
+// from the feed itself and tries again. The free half is for what is
+// published while c drains the rest; a client that joined with a full
+// queue would be cut off by the next publish.
 func (h *hub) join(c *client, next uint64) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped != nil {
 		return false, h.stopped
 	}
+	newest := h.head
 	if next == 0 {
 		next = h.head + 1
+	} else {
+		// The hub may lag the feed, and then publish all it missed at
+		// once: the client is measured against the newest event of both.
+		newest = max(newest, h.feed.LastSeq())
 	}
-	if next <= h.base || (h.head >= next && h.head-(next-1) > h.maxLag/2) {
+	if next <= h.base || (newest >= next && newest-(next-1) > h.maxLag/2) {
 		return false, nil
 	}
 	c.next = next

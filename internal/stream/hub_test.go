@@ -96,4 +96,23 @@ func TestHubJoinAsksForCatchUpBeyondTheQueue(t *testing.T) {
 			t.Errorf("join at %d: %v %v, want %v", tc.next, ok, err, tc.ok)
 		}
 	}
+	// Three more events that the hub has not read yet: it will publish
+	// them at once, so they count as queued already.
+	newest := em.emit(t, 3)
+	for _, tc := range []struct {
+		next uint64
+		ok   bool
+	}{
+		{last + 1, false}, // three behind the feed: over half the queue
+		{newest - 1, true},
+		{newest + 1, true},
+	} {
+		ok, err := h.join(newClient(), tc.next)
+		if ok != tc.ok || err != nil {
+			t.Errorf("join at %d with the feed at %d: %v %v, want %v", tc.next, newest, ok, err, tc.ok)
+		}
+	}
+	if ok, err := h.join(newClient(), 0); !ok || err != nil {
+		t.Errorf("join at the hub's next: %v %v", ok, err)
+	}
 }
