@@ -35,8 +35,14 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
 
-// agentProbeInterval is how often the agent checks that ospfd answers.
-const agentProbeInterval = 5 * time.Second
+// agentProbeInterval is how often the agent checks that ospfd answers,
+// and agentReplyTimeout how long a reply may take. A leader whose ospfd
+// freezes notices within their sum (8 s) and then steps down after
+// --leader-elect-step-down-after (5 s): another agent leads within 15 s.
+const (
+	agentProbeInterval = 2 * time.Second
+	agentReplyTimeout  = 6 * time.Second
+)
 
 // agentOptions are the flags of the agent subcommand.
 type agentOptions struct {
@@ -188,7 +194,7 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 		OnSynced: func(mirror.SyncReport) { runner.Trigger() }, // the router ID may have changed
 		// A leader must notice soon that ospfd froze, not only that it
 		// closed the session, to give up leadership in time.
-		DialOptions: []ospfapi.Option{ospfapi.WithProbeInterval(agentProbeInterval)},
+		DialOptions: []ospfapi.Option{ospfapi.WithProbeInterval(agentProbeInterval), ospfapi.WithTimeout(agentReplyTimeout)},
 	})
 	runnerCfg := controller.RunnerConfig{
 		Config: restCfg,

@@ -13,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -248,6 +250,39 @@ func TestAgentsOnFRR(t *testing.T) {
 	}
 	mustWait(ctx, t, "every lab router mirrored after the restart of an ospfd", func() error { return routersMirrored(ctx, c, lab) })
 
+	// 4b. The leader's ospfd freezes (SIGSTOP) rather than exits: the
+	// session's probes notice, and the leader still gives up within 15 s.
+	frozen := back
+	if frozen.procs == follower.procs {
+		t.Fatal("internal: the frozen agent is the follower")
+	}
+	fr, _ := lab.Router(frozen.router)
+	pid := ospfdPID(t, fr)
+	stopped = time.Now()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			thawed = true
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer thaw()
+	next := waitLeader(ctx, t, c, agents, frozen)
+	if took := time.Since(stopped); took > 15*time.Second+2*time.Second {
+		t.Errorf("%s gave up leadership %v after its ospfd froze, want within 15 s", frozen.name, took.Round(100*time.Millisecond))
+	}
+	t.Logf("%s leads %v after %s's ospfd froze", next.name, time.Since(stopped).Round(100*time.Millisecond), frozen.router)
+	thaw()
+	if err := lab.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustWait(ctx, t, "every lab router mirrored after ospfd thawed", func() error { return routersMirrored(ctx, c, lab) })
+
 	// 5. The API server stops while the network changes; once it is back,
 	// the agents converge on the change.
 	api := env.ControlPlane.APIServer
@@ -276,6 +311,20 @@ func TestAgentsOnFRR(t *testing.T) {
 		return fmt.Errorf("externals %+v", r.Status.Externals)
 	})
 	waitLeader(ctx, t, c, agents, nil)
+}
+
+// ospfdPID reads the pid of router's ospfd from its pid file.
+func ospfdPID(t *testing.T, r frrlab.Router) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(r.Dir, "ospfd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("ospfd pid file of %s: %q", r.Name, data)
+	}
+	return pid
 }
 
 // mustWait is waitFor that ends the test on a timeout.
