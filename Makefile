@@ -100,7 +100,10 @@ build: ## Build the ospf-operator binary (bin/ospf-operator).
 
 .PHONY: demo
 demo: demo-preflight build envtest ## The main job: a live FRR network mirrored into a local API server, the stream and its live page (root, FRR).
-	go run ./hack/demo $(DEMO_ARGS)
+	@# The built program, not `go run`, which exits 1 on Ctrl-C even when
+	@# the demo stopped and cleaned up as asked.
+	go build -o "$(LOCALBIN)/ospf-operator-demo" ./hack/demo
+	"$(LOCALBIN)/ospf-operator-demo" $(DEMO_ARGS)
 
 .PHONY: demo-preflight
 demo-preflight: # Say what the demo lacks (root, FRR) before minutes of building.
