@@ -135,7 +135,7 @@ func applyAll(ctx context.Context, t *testing.T, c client.Client, objs []*unstru
 	sorted := slices.Clone(objs)
 	slices.SortStableFunc(sorted, func(a, b *unstructured.Unstructured) int { return rank(a) - rank(b) })
 	for _, u := range sorted {
-		if err := c.Patch(ctx, u.DeepCopy(), client.Apply, client.FieldOwner("deploy-test"), client.ForceOwnership); err != nil {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u.DeepCopy()), client.FieldOwner("deploy-test"), client.ForceOwnership); err != nil {
 			t.Fatalf("apply %s %s/%s: %v", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 		}
 		if u.GetKind() != "CustomResourceDefinition" {
@@ -234,11 +234,11 @@ func checkSamples(ctx context.Context, t *testing.T, c client.Client) {
 		status := u.Object["status"]
 		obj := u.DeepCopy()
 		delete(obj.Object, "status")
-		if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner("deploy-test")); err != nil {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("deploy-test")); err != nil {
 			t.Fatalf("apply sample %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 		withStatus := u.DeepCopy()
-		if err := c.Status().Patch(ctx, withStatus, client.Apply, client.FieldOwner("deploy-test")); err != nil {
+		if err := c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(withStatus), client.FieldOwner("deploy-test")); err != nil {
 			t.Fatalf("apply sample %s %s status: %v", u.GetKind(), u.GetName(), err)
 		}
 		got := &unstructured.Unstructured{}

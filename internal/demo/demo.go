@@ -368,7 +368,7 @@ func ip(ctx context.Context, script string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "ip", append(args, "-batch", "-")...)
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("demo: ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+		return fmt.Errorf("demo: ip %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	return nil
 }
@@ -440,11 +440,14 @@ func (p *processes) start(ctx context.Context, name, bin string, args, env []str
 	p.mu.Unlock()
 	go func() {
 		werr := cmd.Wait()
+		if werr == nil {
+			werr = errors.New("exit status 0")
+		}
 		logf.Close()
 		close(done)
 		if ctx.Err() == nil {
 			select {
-			case p.exited <- fmt.Errorf("demo: the %s exited (%v); its log %s ends:\n%s", name, werr, logPath, tail(logPath, 20)):
+			case p.exited <- fmt.Errorf("demo: the %s exited (%w); its log %s ends:\n%s", name, werr, logPath, tail(logPath, 20)):
 			default:
 			}
 		}

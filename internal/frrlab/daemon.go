@@ -69,6 +69,9 @@ func startDaemon(ctx context.Context, bin string, r Router, name string) (*daemo
 	d := &daemon{router: r.Name, name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		d.err = cmd.Wait()
+		if d.err == nil {
+			d.err = errors.New("exit status 0")
+		}
 		close(d.done)
 	}()
 	ready := []string{vtySock(r, name)}
@@ -85,7 +88,7 @@ func startDaemon(ctx context.Context, bin string, r Router, name string) (*daemo
 		}
 		select {
 		case <-d.done:
-			return nil, &DaemonError{Router: r.Name, Daemon: name, Err: fmt.Errorf("exited during start: %v", d.err), Output: daemonOutput(r, name)}
+			return nil, &DaemonError{Router: r.Name, Daemon: name, Err: fmt.Errorf("exited during start: %w", d.err), Output: daemonOutput(r, name)}
 		case <-ctx.Done():
 			d.stop(time.Second)
 			return nil, &DaemonError{Router: r.Name, Daemon: name, Err: fmt.Errorf("no vty socket: %w", ctx.Err()), Output: daemonOutput(r, name)}

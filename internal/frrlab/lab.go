@@ -471,7 +471,7 @@ func (l *Lab) checkDaemons() error {
 	for _, d := range l.daemons {
 		if d.exited() {
 			r, _ := l.topo.Router(d.router)
-			return &DaemonError{Router: d.router, Daemon: d.name, Err: fmt.Errorf("exited: %v", d.err), Output: daemonOutput(r, d.name)}
+			return &DaemonError{Router: d.router, Daemon: d.name, Err: fmt.Errorf("exited: %w", d.err), Output: daemonOutput(r, d.name)}
 		}
 	}
 	return nil

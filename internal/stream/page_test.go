@@ -193,7 +193,10 @@ func openChromium(t *testing.T, chromium, url string) *cdp {
 	dial := func(u string) *websocket.Conn {
 		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer dcancel()
-		c, _, err := websocket.Dial(dctx, u, nil)
+		c, resp, err := websocket.Dial(dctx, u, nil)
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
 		if err != nil {
 			t.Fatalf("DevTools %s: %v", u, err)
 		}

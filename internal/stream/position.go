@@ -90,7 +90,7 @@ func linesAfter(fsys FS, dir, file string, size int64) (uint64, error) {
 			k, err := f.ReadAt(buf, off)
 			n += uint64(bytes.Count(buf[:k], []byte{'\n'}))
 			off += int64(k)
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

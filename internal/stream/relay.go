@@ -563,7 +563,7 @@ func (r *Relay) stream(ctx context.Context, g *relayGen, since uint64, connected
 	if err != nil {
 		return false, fmt.Errorf("connect to %s: %w", u.Redacted(), err)
 	}
-	defer conn.CloseNow()
+	defer func() { _ = conn.CloseNow() }()
 	conn.SetReadLimit(1 << 20)
 	r.connects.Add(1)
 	if g.Loaded() {
