@@ -39,6 +39,7 @@ var (
 	descUpLosses    = desc("relay_upstream_losses_total", "Times the relay lost its upstream.")
 	descUpResnaps   = desc("relay_resnapshots_total", "Snapshots the relay took after its first.")
 	descUpReceived  = desc("relay_events_received_total", "Events the relay received from its upstream.")
+	descUpFixes     = desc("relay_snapshot_corrections_total", "Times the relay's snapshot differed from its upstream's in state no event carries, and was replaced by it.")
 )
 
 func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -48,7 +49,7 @@ func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	if c.relay != nil {
-		for _, d := range []*prometheus.Desc{descUpConnected, descUpConnects, descUpLosses, descUpResnaps, descUpReceived} {
+		for _, d := range []*prometheus.Desc{descUpConnected, descUpConnects, descUpLosses, descUpResnaps, descUpReceived, descUpFixes} {
 			ch <- d
 		}
 	}
@@ -93,6 +94,7 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descUpLosses, r.Losses)
 		counter(descUpResnaps, r.Resnapshots)
 		counter(descUpReceived, r.Received)
+		counter(descUpFixes, r.Corrections)
 	}
 }
 

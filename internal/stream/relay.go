@@ -52,6 +52,12 @@ type RelayConfig struct {
 	// PingInterval is how often the upstream is pinged, and PingTimeout
 	// how long its pong may take. Defaults 30s and 15s.
 	PingInterval, PingTimeout time.Duration
+	// VerifyInterval is how often the relay compares the snapshot it
+	// rebuilt from the events with the upstream's and, where they differ,
+	// takes the upstream's: events carry neither a router without any
+	// link nor a DR change that changes no membership. Default 5m;
+	// negative disables.
+	VerifyInterval time.Duration
 	// HTTPClient fetches the upstream's snapshot; a client with a 60s
 	// timeout when nil.
 	HTTPClient *http.Client
@@ -98,7 +104,7 @@ type Relay struct {
 
 	connected                               atomic.Bool
 	connects, losses, resnapshots, received atomic.Uint64
-	positionErrors                          atomic.Uint64
+	positionErrors, verified, corrections   atomic.Uint64
 }
 
 // position is a place in an upstream's stream: after the event seq of
@@ -139,6 +145,10 @@ type RelayStats struct {
 	Losses      uint64 // upstream connections lost
 	Resnapshots uint64 // snapshots taken after the first
 	Received    uint64 // events received from the upstream
+	// Verified counts the comparisons of the relay's snapshot with the
+	// upstream's, and Corrections the times the relay's rebuilt snapshot differed
+	// from the upstream's and was replaced by it (see VerifyInterval).
+	Verified, Corrections uint64
 	// PositionErrors counts failed writes of the position file.
 	PositionErrors uint64
 	Server         *ServerStats
@@ -173,6 +183,9 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	}
 	if cfg.PingTimeout <= 0 {
 		cfg.PingTimeout = 15 * time.Second
+	}
+	if cfg.VerifyInterval == 0 {
+		cfg.VerifyInterval = 5 * time.Minute
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
@@ -227,6 +240,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	if r.snaps != nil {
 		wg.Go(func() { fail(r.snaps.Run(ctx)) })
 	}
+	if r.cfg.VerifyInterval > 0 {
+		wg.Go(func() { r.verifyLoop(ctx) })
+	}
 	r.follow(ctx)
 	if g := r.gen.Swap(nil); g != nil {
 		g.stop()
@@ -253,6 +269,8 @@ func (r *Relay) Stats() RelayStats {
 		Losses:         r.losses.Load(),
 		Resnapshots:    r.resnapshots.Load(),
 		Received:       r.received.Load(),
+		Verified:       r.verified.Load(),
+		Corrections:    r.corrections.Load(),
 		PositionErrors: r.positionErrors.Load(),
 	}
 	if g := r.gen.Load(); g != nil {
@@ -407,6 +425,77 @@ func (r *Relay) follow(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// verifyLoop runs verify every VerifyInterval until ctx is done.
+func (r *Relay) verifyLoop(ctx context.Context) {
+	t := time.NewTicker(r.cfg.VerifyInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if g := r.gen.Load(); g != nil && g.Loaded() {
+			if err := r.verify(ctx, g); err != nil && ctx.Err() == nil {
+				r.log.Debug("Could not compare the relay's snapshot with the upstream's", "err", err)
+			}
+		}
+	}
+}
+
+// verify compares g's graph with the upstream's snapshot brought to g's
+// position by the events after it that g's feed still holds, and takes
+// the upstream's when they differ. It emits nothing: every difference an
+// event can express has been emitted already, and what is left is state
+// the events do not carry. An upstream in another epoch, or a snapshot
+// that g's feed cannot bring to its position, is left to the next round
+// (the follow loop handles a new epoch).
+func (r *Relay) verify(ctx context.Context, g *relayGen) error {
+	doc, err := r.fetchSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if doc.Epoch != g.epoch {
+		return nil
+	}
+	fresh, err := graphFromSnapshot(doc.Snapshot)
+	if err != nil {
+		return fmt.Errorf("upstream /v1/snapshot: %w", err)
+	}
+	g.mu.Lock() // the feed grows only under g.mu (take): it stands still here
+	defer g.mu.Unlock()
+	last := g.feed.LastSeq()
+	if doc.Seq < g.snapSeq || doc.Seq > last {
+		return nil
+	}
+	if doc.Seq < last {
+		sub, err := g.feed.Subscribe(doc.Seq)
+		if err != nil {
+			return nil // the events after the snapshot left the window
+		}
+		evs, err := sub.Read(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			if err := fresh.apply(&evs[i]); err != nil {
+				return fmt.Errorf("upstream snapshot at %d and event %d disagree: %w", doc.Seq, evs[i].Seq, err)
+			}
+		}
+	}
+	now := time.Now()
+	have, want := g.graph.snapshot(now).AppendJSON(nil), fresh.snapshot(now).AppendJSON(nil)
+	r.verified.Add(1)
+	if string(have) == string(want) {
+		return nil
+	}
+	g.graph = fresh
+	r.corrections.Add(1)
+	r.log.Warn("The relay's snapshot differed from the upstream's (state the events do not carry); took the upstream's",
+		"epoch", g.epoch, "seq", last)
+	return nil
 }
 
 // errResnapshot ends a stream that cannot continue the generation.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -290,4 +291,63 @@ func (l *lockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.String()
+}
+
+func TestRelayTakesTheUpstreamsSnapshotForWhatEventsDoNotCarry(t *testing.T) {
+	db := loadFixture(t)
+	up := startServer(t, ServerConfig{Source: db}, nil)
+	em := &emitter{db: db}
+	em.emit(t, 3)
+	relay := startRelay(t, RelayConfig{Upstream: up.url, VerifyInterval: 20 * time.Millisecond})
+	last := em.emit(t, 3)
+	waitFor(t, "the relay to catch up", func() bool { return relay.Stats().LastSeq == last })
+	waitFor(t, "two comparisons with the upstream", func() bool { return relay.Stats().Verified >= 2 })
+	if n := relay.Stats().Corrections; n != 0 {
+		t.Fatalf("%d corrections of a relay that followed every event", n)
+	}
+
+	// A router whose Router-LSA has no link: in the upstream's snapshot,
+	// but no event says so.
+	lonely := netip.MustParseAddr("10.255.255.1")
+	raw, err := lsdb.Marshal(&lsdb.RouterLSA{Header: lsdb.Header{Age: 1, Options: 0x02, Type: lsdb.RouterLSAType,
+		LSID: lonely, AdvRouter: lonely, SeqNum: lsdb.InitialSeqNum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(area0, raw, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.Commit(); n != 0 {
+		t.Fatalf("a router without links made %d events; the test needs state no event carries", n)
+	}
+	hasLonely := func(raw json.RawMessage) bool {
+		s, err := lsdb.ParseSnapshot(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := s.Areas[area0.String()].Routers[lonely.String()]
+		return ok
+	}
+	if snap, _ := db.Snapshot(); snap.Areas[area0.String()].Routers[lonely.String()] == nil {
+		t.Fatal("the database's snapshot lacks the router without links")
+	}
+	waitFor(t, "the upstream's /v1/snapshot to show the router without links", func() bool { return hasLonely(getSnapshot(t, up.http.URL).Snapshot) })
+	waitFor(t, "the relay's snapshot to take the router without links", func() bool { return hasLonely(getSnapshot(t, relay.http).Snapshot) })
+	st := relay.Stats()
+	if st.Corrections != 1 || st.LastSeq != last {
+		t.Errorf("after the correction: %d corrections, last seq %d; want 1 and %d (no event)", st.Corrections, st.LastSeq, last)
+	}
+	sameGraph(t, "relay's snapshot after the correction", getSnapshot(t, up.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+
+	// The relay follows on from the corrected graph, and the correction
+	// holds: later comparisons find nothing.
+	last = em.emit(t, 2)
+	waitFor(t, "the relay to follow on", func() bool { return relay.Stats().LastSeq == last })
+	waitFor(t, "the relay's snapshot to reach the new events", func() bool { return getSnapshot(t, relay.http).Seq == last })
+	sameGraph(t, "relay's snapshot after more events", getSnapshot(t, up.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+	v := relay.Stats().Verified
+	waitFor(t, "two more comparisons", func() bool { return relay.Stats().Verified >= v+2 })
+	if n := relay.Stats().Corrections; n != 1 {
+		t.Errorf("%d corrections, want the one", n)
+	}
 }

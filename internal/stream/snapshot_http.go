@@ -4,26 +4,34 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
-// snapshotCache holds the /v1/snapshot document of the newest state. Every
-// change of the view publishes an event, so the document stays valid while
-// the feed's newest sequence number does not move: a crowd of clients
-// asking at once costs one snapshot, not one each.
+// snapshotCache holds the /v1/snapshot document of the newest state, so
+// that a crowd of clients asking at once costs one snapshot, not one each.
+// A document is reused while the feed's newest sequence number stands and
+// for at most snapshotCacheTTL: a few changes of the state publish no
+// event (a router without links, a DR change that changes no membership),
+// and those must not wait for the next event to show.
 type snapshotCache struct {
 	src   Source
 	epoch string
 
 	mu   sync.Mutex
 	seq  uint64
+	at   time.Time
 	body []byte
 }
+
+// snapshotCacheTTL bounds how long a cached /v1/snapshot document is
+// served.
+const snapshotCacheTTL = time.Second
 
 // get returns the document and the sequence number it reflects.
 func (c *snapshotCache) get() ([]byte, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.body != nil && c.src.Feed().LastSeq() == c.seq {
+	if c.body != nil && c.src.Feed().LastSeq() == c.seq && time.Since(c.at) < snapshotCacheTTL {
 		return c.body, c.seq
 	}
 	snap, seq := c.src.Snapshot()
@@ -35,7 +43,7 @@ func (c *snapshotCache) get() ([]byte, uint64) {
 	b = append(b, `,"snapshot":`...)
 	b = snap.AppendJSON(b)
 	b = append(b, "}\n"...)
-	c.body, c.seq = b, seq
+	c.body, c.seq, c.at = b, seq, time.Now()
 	return b, seq
 }
 
