@@ -2,69 +2,119 @@ package stream
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 )
 
-// corkConn lets a batch of WebSocket messages leave in one write(2). The
-// WebSocket library flushes every message to the connection on its own;
-// while corked, those flushes collect here and uncork sends them together.
-// At a few events a second a batch is one message and nothing changes;
-// under load a client catching up gets its backlog in a few large writes
-// instead of one system call per event.
+// corkConn lets a batch of WebSocket messages leave in one system call.
+// The stream's data frames are framed once, when the hub publishes them,
+// and written from that shared memory with writev(2) by writeFrames: the
+// WebSocket library would frame, lock, copy and flush each message on its
+// own, for each client, which at thousands of clients times thousands of
+// events a second costs more than everything else together. The library
+// remains the only writer of control frames (pings, pongs, close); each of
+// those reaches the connection in a single Write (the library flushes
+// them whole), and Write and writeFrames share mu, so frames never
+// interleave.
 type corkConn struct {
 	net.Conn
-	// dmu orders the write deadline's changes; busy is set between cork
-	// and uncork. Neither waits for a blocked write.
-	dmu  sync.Mutex
-	busy bool
+	// dmu orders the write deadline's changes; busy is set while
+	// writeFrames runs, stopped once interrupt was called. Neither waits
+	// for a blocked write.
+	dmu           sync.Mutex
+	busy, stopped bool
 
-	mu     sync.Mutex
-	corked bool
-	buf    []byte
+	mu sync.Mutex
+	// rest is the end of a data frame that a failed write left unsent:
+	// it goes out before the next control frame, so that the close frame
+	// that explains the end still arrives as a frame of its own.
+	rest net.Buffers
+	iov  net.Buffers // room for writeFrames' copy of its slices, which writev consumes
 }
 
-// corkLimit is how much a corked connection holds before it writes anyway.
-const corkLimit = 64 << 10
+// errInterrupted is what writeFrames returns once interrupt was called.
+var errInterrupted = errors.New("write interrupted")
 
+// Write writes p, a control frame of the library, after the rest of an
+// interrupted data frame.
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.corked {
-		return c.Conn.Write(p)
-	}
-	c.buf = append(c.buf, p...)
-	if len(c.buf) >= corkLimit {
-		if err := c.flushLocked(); err != nil {
+	if len(c.rest) > 0 {
+		if _, err := c.rest.WriteTo(c.Conn); err != nil {
 			return 0, err
 		}
 	}
-	return len(p), nil
+	return c.Conn.Write(p)
 }
 
-// appendFrame queues p as one unfragmented, unmasked text frame, as a
-// server sends it, behind whatever the WebSocket library wrote before.
-// The stream's data frames are framed here rather than by the library:
-// the library frames, locks and copies each message on its own, which at
-// thousands of clients times thousands of events a second costs more than
-// everything else together. It remains the only writer of control frames
-// (pings, pongs, close); each of those reaches the connection in a single
-// Write (the library flushes them whole), and Write and appendFrame share
-// the lock, so frames never interleave. The connection must be corked.
-func (c *corkConn) appendFrame(p []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.buf == nil {
-		c.buf = make([]byte, 0, corkLimit+4<<10)
+// writeFrames writes frames, whole frames end to end, and gives up at
+// deadline. They are only read, never kept: when the write fails, the
+// unsent end of the frame it stopped in is copied to rest.
+func (c *corkConn) writeFrames(deadline time.Time, frames net.Buffers) error {
+	c.dmu.Lock()
+	if c.stopped {
+		c.dmu.Unlock()
+		return errInterrupted
 	}
-	c.buf = appendFrameHeader(c.buf, len(p))
-	c.buf = append(c.buf, p...)
-	if len(c.buf) >= corkLimit {
-		return c.flushLocked()
+	c.busy = true
+	_ = c.SetWriteDeadline(deadline)
+	c.dmu.Unlock()
+
+	c.mu.Lock()
+	c.iov = append(c.iov[:0], frames...)
+	iov := c.iov
+	n, err := iov.WriteTo(c.Conn)
+	clear(c.iov) // the shared chunks are not the connection's to keep
+	if err != nil {
+		c.rest = frameRest(frames, n)
+	}
+	c.mu.Unlock()
+
+	c.dmu.Lock()
+	c.busy = false
+	_ = c.SetWriteDeadline(time.Time{})
+	c.dmu.Unlock()
+	return err
+}
+
+// frameRest is a copy of what remains of the frame that the first n bytes
+// of frames end in; nil when they end between two frames.
+func frameRest(frames net.Buffers, n int64) net.Buffers {
+	for _, b := range frames {
+		if n >= int64(len(b)) {
+			n -= int64(len(b))
+			continue
+		}
+		for off := 0; off < len(b); {
+			end := off + frameLen(b[off:])
+			if int64(end) > n {
+				if int64(off) == n {
+					return nil
+				}
+				return net.Buffers{bytes.Clone(b[n:end])}
+			}
+			off = end
+		}
 	}
 	return nil
+}
+
+// interrupt makes a batch that is being written now fail at once, and
+// every later one. It leaves the library's writes alone, so that the
+// close frame that explains the end can still be written.
+func (c *corkConn) interrupt() {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.stopped = true
+	if c.busy {
+		_ = c.SetWriteDeadline(time.Unix(1, 0))
+	}
 }
 
 // appendFrameHeader appends the header of a final, unmasked text frame
@@ -82,53 +132,30 @@ func appendFrameHeader(b []byte, n int) []byte {
 	}
 }
 
-// cork holds writes until uncork, and bounds every write until then by
-// deadline.
-func (c *corkConn) cork(deadline time.Time) {
-	c.dmu.Lock()
-	c.busy = true
-	_ = c.SetWriteDeadline(deadline)
-	c.dmu.Unlock()
-	c.mu.Lock()
-	c.corked = true
-	c.mu.Unlock()
-}
-
-// uncork writes what collected and lifts the deadline.
-func (c *corkConn) uncork() error {
-	c.mu.Lock()
-	c.corked = false
-	var err error
-	if len(c.buf) > 0 {
-		err = c.flushLocked()
-	}
-	c.mu.Unlock()
-	c.dmu.Lock()
-	c.busy = false
-	_ = c.SetWriteDeadline(time.Time{})
-	c.dmu.Unlock()
-	return err
-}
-
-// interrupt makes a batch that is being written now fail at once. It
-// leaves an idle connection alone, so that the close frame that explains
-// the end can still be written.
-func (c *corkConn) interrupt() {
-	c.dmu.Lock()
-	defer c.dmu.Unlock()
-	if c.busy {
-		_ = c.SetWriteDeadline(time.Unix(1, 0))
+// frameHeaderLen is the length of appendFrameHeader's header for an
+// n-byte payload.
+func frameHeaderLen(n int) int {
+	switch {
+	case n <= 125:
+		return 2
+	case n <= 0xffff:
+		return 4
+	default:
+		return 10
 	}
 }
 
-func (c *corkConn) flushLocked() error {
-	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > 4*corkLimit {
-		c.buf = nil
-	} else {
-		c.buf = c.buf[:0]
+// frameLen is the length, header included, of the frame that b starts
+// with: one that appendFrameHeader began, whole in b.
+func frameLen(b []byte) int {
+	switch n := int(b[1] & 0x7f); n {
+	case 126:
+		return 4 + int(binary.BigEndian.Uint16(b[2:]))
+	case 127:
+		return 10 + int(binary.BigEndian.Uint64(b[2:]))
+	default:
+		return 2 + n
 	}
-	return err
 }
 
 // corkWriter hands the WebSocket library a corkConn when it hijacks the

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -17,13 +18,15 @@ func TestAppendMessagesEncodesEnvelopeAroundSeedEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := appendMessages(nil, evs)
+	var fr framer
+	ms := fr.appendMessages(nil, evs)
 	for i, m := range ms {
-		if string(m.raw) != want[m.seq] {
-			t.Errorf("message %d raw %s, want %s", i, m.raw, want[m.seq])
+		if raw := string(appendFrameHeader(nil, len(want[m.seq]))) + want[m.seq]; string(m.raw.bytes()) != raw {
+			t.Errorf("message %d raw %q, want %q", i, m.raw.bytes(), raw)
 		}
-		if env := `{"seq":` + strconv.FormatUint(m.seq, 10) + `,"area":"0.0.0.0","event":` + want[m.seq] + `}`; string(m.env) != env {
-			t.Errorf("message %d env %s, want %s", i, m.env, env)
+		env := `{"seq":` + strconv.FormatUint(m.seq, 10) + `,"area":"0.0.0.0","event":` + want[m.seq] + `}`
+		if env = string(appendFrameHeader(nil, len(env))) + env; string(m.env.bytes()) != env {
+			t.Errorf("message %d env %q, want %q", i, m.env.bytes(), env)
 		}
 	}
 }
@@ -51,7 +54,7 @@ func TestHubStartsOverWhenItLosesItsPlaceInTheFeed(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the client of the lost position was not dropped")
 	}
-	if _, _, err := h.collect(old, nil, 10); !errors.Is(err, errHubLagged) {
+	if _, _, _, err := h.collect(old, nil, 10, true); !errors.Is(err, errHubLagged) {
 		t.Fatalf("collect after reset: %v, want errHubLagged", err)
 	}
 	if h.resets.Load() != 1 {
@@ -62,13 +65,13 @@ func TestHubStartsOverWhenItLosesItsPlaceInTheFeed(t *testing.T) {
 		t.Fatalf("join after reset: %v %v", ok, err)
 	}
 	em.emit(t, 1)
-	var got []message
+	var got net.Buffers
 	waitFor(t, "the next event", func() bool {
-		got, _, _ = h.collect(fresh, got, 10)
+		got, _, _, _ = h.collect(fresh, got, 10, true)
 		return len(got) > 0
 	})
-	if got[0].seq != 11 {
-		t.Fatalf("after reset the next message has seq %d, want 11", got[0].seq)
+	if s := seqOf(framePayload(got[0])); s != 11 {
+		t.Fatalf("after reset the next message has seq %d, want 11", s)
 	}
 }
 
@@ -79,7 +82,8 @@ func TestHubJoinAsksForCatchUpBeyondTheQueue(t *testing.T) {
 	last := em.emit(t, 10)
 	sub, _ := db.Feed().Subscribe(0)
 	evs, _ := sub.Read(context.Background(), nil)
-	h.publish(appendMessages(nil, evs))
+	var fr framer
+	h.publish(fr.appendMessages(nil, evs))
 	for _, tc := range []struct {
 		next uint64
 		ok   bool

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"net"
 	"strconv"
 
 	"github.com/coder/websocket"
@@ -56,31 +57,104 @@ const (
 	CloseTooSlow websocket.StatusCode = 4002
 )
 
-// message is one event, encoded once for every client: env is the
-// /v1/stream envelope and raw the seed's event inside it.
+// message is one event, framed once for every client: raw is the seed's
+// event and env its /v1/stream envelope, each a whole WebSocket text
+// frame (header and payload) as a server sends it. Every client of an
+// endpoint receives the same bytes, so they are written straight from
+// here, and consecutive messages lie end to end in a shared chunk: a
+// client's batch leaves in one writev(2) of one or two slices.
 type message struct {
-	seq uint64
-	env []byte
-	raw []byte
+	seq      uint64
+	raw, env frame
 }
 
-// appendMessages encodes evs into one buffer (one allocation per batch;
-// the messages share it and it lives as long as the newest of them is
-// referenced) and appends their messages to ms.
-func appendMessages(ms []message, evs []lsdb.Event) []message {
-	buf := make([]byte, 0, 320*len(evs))
+// frame is where a message's frame lies in a chunk.
+type frame struct {
+	c        *chunk
+	off, end int
+}
+
+func (f frame) bytes() []byte { return f.c.data[f.off:f.end] }
+
+// chunk holds frames end to end. data never changes once written and is
+// never reallocated: the framer appends after the frames that clients may
+// be writing, so that readers and writer never touch the same bytes.
+type chunk struct {
+	data []byte // full length; the framer fills it from the start
+	fill int    // bytes written, seen only by the framer
+}
+
+// chunkSize is the size of a chunk; a frame that does not fit one gets a
+// chunk of its own.
+const chunkSize = 128 << 10
+
+// framer encodes and frames events into chunks. One goroutine uses it; the
+// frames it returns stay valid and unchanged for as long as they are
+// referenced.
+type framer struct {
+	raw, env *chunk
+	scratch  []byte
+}
+
+// appendMessages frames evs and appends their messages to ms.
+func (f *framer) appendMessages(ms []message, evs []lsdb.Event) []message {
 	for i := range evs {
-		start := len(buf)
-		buf = appendEnvelopeHead(buf, &evs[i])
-		mid := len(buf)
-		buf = evs[i].AppendJSON(buf)
-		end := len(buf)
-		buf = append(buf, '}')
-		// Full slice expressions: a later append to buf must not be able
-		// to reach into an earlier message, even after a reallocation.
-		ms = append(ms, message{seq: evs[i].Seq, env: buf[start:len(buf):len(buf)], raw: buf[mid:end:end]})
+		b := appendEnvelopeHead(f.scratch[:0], &evs[i])
+		mid := len(b)
+		b = evs[i].AppendJSON(b)
+		end := len(b)
+		b = append(b, '}')
+		f.scratch = b
+		ms = append(ms, message{seq: evs[i].Seq, raw: f.frame(&f.raw, b[mid:end]), env: f.frame(&f.env, b)})
 	}
 	return ms
+}
+
+// frame copies p, framed, to the end of *cur, or to a new chunk when it
+// does not fit.
+func (f *framer) frame(cur **chunk, p []byte) frame {
+	n := frameHeaderLen(len(p)) + len(p)
+	c := *cur
+	if c == nil || len(c.data)-c.fill < n {
+		c = &chunk{data: make([]byte, max(chunkSize, n))}
+		*cur = c
+	}
+	off := c.fill
+	b := appendFrameHeader(c.data[off:off], len(p))
+	b = append(b, p...)
+	c.fill += len(b)
+	return frame{c: c, off: off, end: c.fill}
+}
+
+// frame is m's frame for the seed's stream or, with envelope set, for
+// /v1/stream.
+func (m *message) frame(envelope bool) frame {
+	if envelope {
+		return m.env
+	}
+	return m.raw
+}
+
+// appendFrames appends to bufs the frames of ms for the seed's stream or,
+// with envelope set, /v1/stream, as few slices as they allow.
+func appendFrames(bufs net.Buffers, ms []message, envelope bool) net.Buffers {
+	var run frame
+	for i := range ms {
+		bufs = joinFrame(bufs, &run, ms[i].frame(envelope))
+	}
+	return bufs
+}
+
+// joinFrame appends f to bufs, as part of its last slice when f follows
+// that slice's frames (run) end to end, and updates run.
+func joinFrame(bufs net.Buffers, run *frame, f frame) net.Buffers {
+	if run.c == f.c && run.end == f.off && len(bufs) > 0 {
+		run.end = f.end
+		bufs[len(bufs)-1] = run.bytes()
+		return bufs
+	}
+	*run = f
+	return append(bufs, f.bytes())
 }
 
 func appendEnvelopeHead(b []byte, ev *lsdb.Event) []byte {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,11 +46,12 @@ type ServerConfig struct {
 	MaxClients int
 	// QueueLen is how many events a client may fall behind (published
 	// but not yet written to its socket) before it is closed with
-	// CloseTooSlow. The clients share one ring of that many encoded
-	// events (about 250 bytes each), so it costs memory once, not per
-	// client; it should exceed the largest burst the database publishes
-	// at once (a resync's differences), or every client of the seed's
-	// stream is cut off by the burst. Default 16384.
+	// CloseTooSlow. The clients share one ring of up to twice that many
+	// framed events (about 400 bytes each, in both encodings), so it
+	// costs memory once, not per client; it should exceed the largest
+	// burst the database publishes at once (a resync's differences), or
+	// every client of the seed's stream is cut off by the burst. Default
+	// 16384.
 	QueueLen int
 	// PingInterval is how often an idle-looking connection is pinged, and
 	// PingTimeout how long the pong may take before the connection is
@@ -327,12 +329,13 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, envelope bo
 	}
 
 	stopInterrupt := context.AfterFunc(connCtx, cw.conn.interrupt)
+	c.interrupt = cw.conn.interrupt
 	err = perr
 	if err == nil && resume {
-		err = s.catchUp(connCtx, conn, cw.conn, c, since)
+		err = s.catchUp(connCtx, cw.conn, c, since)
 	}
 	if err == nil {
-		err = s.follow(connCtx, conn, cw.conn, c, envelope)
+		err = s.follow(connCtx, cw.conn, c, envelope)
 	}
 	s.hub.leave(c)
 	stopInterrupt()
@@ -387,7 +390,7 @@ func (s *Server) pingLoop(ctx context.Context, conn *websocket.Conn, cancel cont
 
 // catchUp sends the events after since that the hub's ring no longer
 // holds, straight from the feed, then joins the hub right after them.
-func (s *Server) catchUp(ctx context.Context, conn *websocket.Conn, cork *corkConn, c *client, since uint64) error {
+func (s *Server) catchUp(ctx context.Context, conn *corkConn, c *client, since uint64) error {
 	feed := s.cfg.Source.Feed()
 	if last := feed.LastSeq(); since > last {
 		return &resnapshotError{fmt.Sprintf("since=%d is ahead of the newest event (%d): take /v1/snapshot", since, last)}
@@ -397,8 +400,10 @@ func (s *Server) catchUp(ctx context.Context, conn *websocket.Conn, cork *corkCo
 		return &resnapshotError{fmt.Sprintf("since=%d has left the window of recent events: take /v1/snapshot", since)}
 	}
 	var (
-		evs []lsdb.Event
-		ms  []message
+		evs  []lsdb.Event
+		ms   []message
+		bufs net.Buffers
+		fr   framer // this client's own: nobody else needs these frames
 	)
 	for {
 		ok, err := s.hub.join(c, sub.Next())
@@ -412,32 +417,48 @@ func (s *Server) catchUp(ctx context.Context, conn *websocket.Conn, cork *corkCo
 		if err != nil {
 			return context.Cause(ctx)
 		}
-		ms = appendMessages(ms[:0], evs)
-		if err := s.write(ctx, conn, cork, ms, true, nil); err != nil {
-			return err
+		ms = fr.appendMessages(ms[:0], evs)
+		for i := 0; i < len(ms); {
+			n, size := 0, 0
+			for ; i+n < len(ms) && size < maxBatch; n++ {
+				size += ms[i+n].env.end - ms[i+n].env.off
+			}
+			bufs = appendFrames(bufs[:0], ms[i:i+n], true)
+			if err := s.write(ctx, conn, bufs, n, nil); err != nil {
+				return err
+			}
+			i += n
 		}
 	}
 }
 
+// maxBatch is about the most bytes one write takes (it ends with the
+// message that reaches it). A control frame the library writes meanwhile
+// waits for the write, so that it cannot land inside a data frame: the
+// batch must leave in much less than the library's 5 s control frame
+// timeout even to a slow client.
+const maxBatch = 64 << 10
+
 // follow writes the hub's messages to the client until something ends the
 // connection, and returns what did.
-func (s *Server) follow(ctx context.Context, conn *websocket.Conn, cork *corkConn, c *client, envelope bool) error {
+func (s *Server) follow(ctx context.Context, conn *corkConn, c *client, envelope bool) error {
 	if c.next == 0 {
 		if _, err := s.hub.join(c, 0); err != nil {
 			return err
 		}
 	}
-	var batch []message
+	var bufs net.Buffers
 	for {
 		var (
+			n    int
 			wait <-chan struct{}
 			err  error
 		)
-		batch, wait, err = s.hub.collect(c, batch[:0], 256)
+		bufs, n, wait, err = s.hub.collect(c, bufs[:0], maxBatch, envelope)
 		if err != nil {
 			return err
 		}
-		if len(batch) == 0 {
+		if n == 0 {
 			select {
 			case <-wait:
 			case <-c.kicked:
@@ -446,43 +467,37 @@ func (s *Server) follow(ctx context.Context, conn *websocket.Conn, cork *corkCon
 			}
 			continue
 		}
-		if err := s.write(ctx, conn, cork, batch, envelope, c); err != nil {
+		err = s.write(ctx, conn, bufs, n, c)
+		clear(bufs) // the hub's chunks: let them go once the ring does
+		if err != nil {
 			return err
 		}
-		clear(batch)
 	}
 }
 
-// write writes ms to conn within WriteTimeout, in as few system calls as
-// the cork allows, and records the progress in c. The library's own
-// context-based timeout would cost a timer per message; the cork's write
-// deadline bounds the batch instead, and serveStream interrupts it when
-// the connection's context ends.
-func (s *Server) write(ctx context.Context, conn *websocket.Conn, cork *corkConn, ms []message, envelope bool, c *client) error {
-	cork.cork(time.Now().Add(s.cfg.WriteTimeout))
-	var err error
-	for i := range ms {
-		p := ms[i].raw
-		if envelope {
-			p = ms[i].env
-		}
-		if err = cork.appendFrame(p); err != nil {
-			break
-		}
-	}
-	if uerr := cork.uncork(); err == nil {
-		err = uerr
-	}
-	if err != nil {
+// write writes frames, n messages, to conn within WriteTimeout and
+// records the progress in c. The library's own context-based timeout
+// would cost a timer per message; a write deadline bounds the batch
+// instead, and serveStream interrupts it when the connection's context
+// ends or the hub drops c.
+func (s *Server) write(ctx context.Context, conn *corkConn, frames net.Buffers, n int, c *client) error {
+	if err := conn.writeFrames(time.Now().Add(s.cfg.WriteTimeout), frames); err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			return cause
+		}
+		if c != nil {
+			select {
+			case <-c.kicked:
+				return c.err
+			default:
+			}
 		}
 		return fmt.Errorf("write: %w", err)
 	}
 	if c != nil {
-		c.sent.Store(ms[len(ms)-1].seq)
+		c.sent.Store(c.next - 1)
 	}
-	s.messages.Add(uint64(len(ms)))
+	s.messages.Add(uint64(n))
 	return nil
 }
 
