@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/bits"
@@ -122,26 +123,30 @@ func benchFanout(b *testing.B, clients, stalled, rate int) {
 	for _, c := range conns {
 		wg.Go(func() {
 			defer c.Close()
-			var local [histBuckets]uint64
-			defer lat.merge(&local)
-			var now int64
-			for n := 0; n < b.N; n++ {
-				// Every frame that one read(2) brought arrived at the
-				// same time: the clock is read once per read.
-				fresh := c.r.Buffered() == c.pending
-				p, err := c.next()
+			var (
+				local [histBuckets]uint64
+				next  uint64 = 1 // the seq every client must see next
+				now   int64
+			)
+			defer func() {
+				lat.merge(&local)
+				received.Add(int64(next - 1))
+			}()
+			for next <= uint64(b.N) {
+				err := c.read(func(p []byte) error {
+					if s := seqOf(p); s != next {
+						return fmt.Errorf("message %d has seq %d", next, s)
+					}
+					local[bucketOf(time.Duration(now-sent[next].Load()))]++
+					next++
+					return nil
+				}, &now)
 				if err != nil {
+					if !errors.Is(err, errCutOff) {
+						b.Errorf("client: after %d messages: %v", next-1, err)
+					}
 					return
 				}
-				if fresh || now == 0 {
-					now = time.Now().UnixNano()
-				}
-				s := seqOf(p)
-				if s == 0 || s > uint64(b.N) {
-					return
-				}
-				local[bucketOf(time.Duration(now-sent[s].Load()))]++
-				received.Add(1)
 			}
 		})
 	}
@@ -195,13 +200,20 @@ func processCPU() time.Duration {
 }
 
 // rawClient is a minimal WebSocket client for the benchmark: a handshake
-// and a frame reader over a bare TCP connection, so that the clients'
-// share of the CPU stays small next to the server's.
+// and a frame parser over a bare TCP connection, reading as a good client
+// does (large reads, every frame of a read parsed in place), so that the
+// clients' share of the CPU stays small next to the server's.
 type rawClient struct {
 	net.Conn
-	r       *bufio.Reader
-	pending int // bytes of the frame last returned, still in r
+	buf []byte // buf[:n] was read and not yet parsed: the start of a frame
+	n   int
 }
+
+// errCutOff is what a benchmark client's read returns at a close frame.
+var errCutOff = errors.New("closed by the server")
+
+// rawClientBuffer is a client's read buffer: the most one read takes.
+const rawClientBuffer = 256 << 10
 
 func dialRaw(b testing.TB, addr string) *rawClient {
 	b.Helper()
@@ -211,7 +223,7 @@ func dialRaw(b testing.TB, addr string) *rawClient {
 	}
 	fmt.Fprintf(nc, "GET /v1/stream HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
-	r := bufio.NewReaderSize(nc, 64<<10)
+	r := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -220,46 +232,56 @@ func dialRaw(b testing.TB, addr string) *rawClient {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		b.Fatalf("handshake: %s", resp.Status)
 	}
-	return &rawClient{Conn: nc, r: r}
+	c := &rawClient{Conn: nc, buf: make([]byte, rawClientBuffer)}
+	c.n, _ = r.Read(c.buf[:r.Buffered()]) // what came right after the response
+	return c
 }
 
-// next reads one unfragmented server frame and returns its payload, which
-// stays valid until the next call: it points into the read buffer, so
-// that the clients spend as little of the shared CPU as possible.
-func (c *rawClient) next() ([]byte, error) {
-	if c.pending > 0 {
-		if _, err := c.r.Discard(c.pending); err != nil {
-			return nil, err
+// read reads from the connection once, stores the time it returned in
+// *now, and calls frame with the payload of every unfragmented server
+// text frame that read completed, in order. The payload is valid during
+// the call only.
+func (c *rawClient) read(frame func(p []byte) error, now *int64) error {
+	n, err := c.Conn.Read(c.buf[c.n:])
+	if n == 0 {
+		if err == nil {
+			err = io.ErrNoProgress
 		}
-		c.pending = 0
+		return err
 	}
-	h, err := c.r.Peek(2)
-	if err != nil {
-		return nil, err
-	}
-	if h[0]&0x0f != 1 {
-		return nil, fmt.Errorf("frame opcode %d", h[0]&0x0f)
-	}
-	hl, n := 2, int(h[1]&0x7f)
-	switch n {
-	case 126:
-		e, err := c.r.Peek(4)
-		if err != nil {
-			return nil, err
+	*now = time.Now().UnixNano()
+	c.n += n
+	b := c.buf[:c.n]
+	for len(b) >= 2 {
+		if b[0] == 0x88 {
+			return errCutOff // the server closed: counted as undelivered
 		}
-		hl, n = 4, int(binary.BigEndian.Uint16(e[2:]))
-	case 127:
-		return nil, errors.New("frame over 64 KiB")
+		if b[0] != 0x81 || b[1]&0x80 != 0 {
+			return fmt.Errorf("frame header % x, want a final, unmasked text frame", b[:2])
+		}
+		hl, pl := 2, int(b[1])
+		if pl == 127 {
+			return errors.New("frame over 64 KiB")
+		}
+		if pl == 126 {
+			if len(b) < 4 {
+				break
+			}
+			hl, pl = 4, int(binary.BigEndian.Uint16(b[2:]))
+		}
+		if len(b) < hl+pl {
+			if hl+pl > len(c.buf) {
+				return fmt.Errorf("frame of %d bytes exceeds the read buffer", pl)
+			}
+			break
+		}
+		if err := frame(b[hl : hl+pl]); err != nil {
+			return err
+		}
+		b = b[hl+pl:]
 	}
-	if hl+n > c.r.Size() {
-		return nil, fmt.Errorf("frame of %d bytes exceeds the read buffer", n)
-	}
-	f, err := c.r.Peek(hl + n)
-	if err != nil {
-		return nil, err
-	}
-	c.pending = hl + n
-	return f[hl:], nil
+	c.n = copy(c.buf, b) // the start of the next frame, rarely more than a few hundred bytes
+	return nil
 }
 
 // TestLatencyBuckets checks the benchmark's histogram: every latency falls
@@ -274,6 +296,48 @@ func TestLatencyBuckets(t *testing.T) {
 		}
 		if i > 0 && upperBound(i-1) >= d {
 			t.Errorf("%v: bucket %d, but the bucket below ends at %v", d, i, upperBound(i-1))
+		}
+	}
+}
+
+// TestRawClientReadsEveryFrame checks the benchmark's client: every frame
+// is parsed once and whole, however the reads split the stream.
+func TestRawClientReadsEveryFrame(t *testing.T) {
+	var (
+		stream []byte
+		want   []string
+	)
+	for i, n := range []int{0, 1, 125, 126, 300, 65535, 7, 200} {
+		p := strings.Repeat(string(rune('a'+i)), n)
+		want = append(want, p)
+		stream = append(stream, appendFrameHeader(nil, n)...)
+		stream = append(stream, p...)
+	}
+	for _, step := range []int{1, 2, 3, 7, 100, 4096, len(stream)} {
+		srv, cli := net.Pipe()
+		go func() {
+			defer srv.Close()
+			for b := stream; len(b) > 0; b = b[min(step, len(b)):] {
+				if _, err := srv.Write(b[:min(step, len(b))]); err != nil {
+					return
+				}
+			}
+		}()
+		c := &rawClient{Conn: cli, buf: make([]byte, rawClientBuffer)}
+		var (
+			got []string
+			now int64
+		)
+		for len(got) < len(want) {
+			if err := c.read(func(p []byte) error { got = append(got, string(p)); return nil }, &now); err != nil {
+				t.Fatalf("reads of %d bytes: after %d frames: %v", step, len(got), err)
+			}
+		}
+		cli.Close()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("reads of %d bytes: frame %d has %d bytes, want %d", step, i, len(got[i]), len(want[i]))
+			}
 		}
 	}
 }
