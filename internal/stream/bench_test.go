@@ -242,7 +242,7 @@ func dialRaw(b testing.TB, addr string) *rawClient {
 // text frame that read completed, in order. The payload is valid during
 // the call only.
 func (c *rawClient) read(frame func(p []byte) error, now *int64) error {
-	n, err := c.Conn.Read(c.buf[c.n:])
+	n, err := c.Read(c.buf[c.n:])
 	if n == 0 {
 		if err == nil {
 			err = io.ErrNoProgress

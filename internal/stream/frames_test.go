@@ -105,7 +105,7 @@ func frameServer(t *testing.T, bufs net.Buffers) *httptest.Server {
 			t.Errorf("accept: %v", err)
 			return
 		}
-		defer conn.CloseNow()
+		defer func() { _ = conn.CloseNow() }()
 		if err := cw.conn.writeFrames(time.Now().Add(10*time.Second), bufs); err != nil {
 			t.Errorf("writeFrames: %v", err)
 			return
@@ -241,7 +241,7 @@ func TestInterruptedConnWritesNoMoreFramesButTheClose(t *testing.T) {
 	sc := &stingyConn{limit: 1 << 30}
 	cc := &corkConn{Conn: sc}
 	cc.interrupt()
-	if err := cc.writeFrames(time.Now(), net.Buffers{rfc6455Text([]byte("x"))}); err != errInterrupted {
+	if err := cc.writeFrames(time.Now(), net.Buffers{rfc6455Text([]byte("x"))}); !errors.Is(err, errInterrupted) {
 		t.Fatalf("writeFrames after interrupt: %v, want errInterrupted", err)
 	}
 	if _, err := cc.Write([]byte{0x88, 0}); err != nil || !bytes.Equal(sc.out, []byte{0x88, 0}) {
@@ -264,7 +264,7 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 	if resp.Body != nil {
 		resp.Body.Close()
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	waitFor(t, "the client to follow", func() bool { return ts.Stats().Following == 1 })
 
 	const total, burst = 20_000, 4_000
@@ -279,12 +279,12 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 		for want := uint64(1); want <= total; want++ {
 			_, p, err := c.Read(ctx)
 			if err != nil {
-				readErr = fmt.Errorf("message %d: %v", want, err)
+				readErr = fmt.Errorf("message %d: %w", want, err)
 				return
 			}
 			var e envelope
 			if err := json.Unmarshal(p, &e); err != nil || e.Seq != want {
-				readErr = fmt.Errorf("message %d: seq %d (%v)", want, e.Seq, err)
+				readErr = fmt.Errorf("message %d: seq %d (%w)", want, e.Seq, err)
 				return
 			}
 			latest.Store(want)
