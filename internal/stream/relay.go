@@ -729,22 +729,9 @@ func (r *Relay) take(g *relayGen, ev lsdb.Event) error {
 }
 
 func (r *Relay) pingLoop(ctx context.Context, conn *websocket.Conn) {
-	t := time.NewTicker(r.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, r.cfg.PingTimeout)
-		err := conn.Ping(pctx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			r.log.Debug("Upstream did not answer a ping", "err", err)
-			_ = conn.CloseNow()
-			return
-		}
+	if err := pingUntilFailure(ctx, conn, r.cfg.PingInterval, r.cfg.PingTimeout); err != nil && ctx.Err() == nil {
+		r.log.Debug("Upstream did not answer a ping", "err", err)
+		_ = conn.CloseNow()
 	}
 }
 

@@ -368,22 +368,28 @@ func (s *Server) readLoop(conn *websocket.Conn, cancel context.CancelCauseFunc) 
 }
 
 func (s *Server) pingLoop(ctx context.Context, conn *websocket.Conn, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(s.cfg.PingInterval)
+	if err := pingUntilFailure(ctx, conn, s.cfg.PingInterval, s.cfg.PingTimeout); err != nil && ctx.Err() == nil {
+		cancel(errPingTimeout)
+	}
+}
+
+// pingUntilFailure pings conn every interval, each ping answered within
+// timeout, until ctx is done (nil) or a ping fails (its error). The
+// server's clients and the relay's upstream are kept honest by it.
+func pingUntilFailure(ctx context.Context, conn *websocket.Conn, interval, timeout time.Duration) error {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
-		pctx, done := context.WithTimeout(ctx, s.cfg.PingTimeout)
+		pctx, done := context.WithTimeout(ctx, timeout)
 		err := conn.Ping(pctx)
 		done()
 		if err != nil {
-			if ctx.Err() == nil {
-				cancel(errPingTimeout)
-			}
-			return
+			return err
 		}
 	}
 }
