@@ -62,9 +62,17 @@ type DB struct {
 	cfg Config
 
 	entries map[ukey]*entry
-	dirty   []*entry
+	dirty   list
 	pending map[*entry]struct{} // withdrawals waiting for their deadline
-	raw     slab
+	raw     slab[byte]
+	links   slab[Link] // routers' links in the view
+
+	// Entries and router nodes come from pools; those a commit drops go
+	// back when it ends, once nothing of that commit can still reach them.
+	entryPool   pool[entry]
+	nodePool    pool[routerNode]
+	dropped     []*entry
+	droppedNode []*routerNode
 
 	areas     map[uint32]*area
 	placement map[uint32]uint32 // area under which a router's externals are published, while it has any
@@ -72,6 +80,7 @@ type DB struct {
 	syncing bool
 	loaded  bool
 	gen     uint64
+	seen    int // entries the current dump has carried
 
 	out     []Event // events of the current commit
 	scratch []Link
@@ -136,6 +145,7 @@ func (db *DB) BeginSync() {
 	defer db.mu.Unlock()
 	db.syncing = true
 	db.gen++
+	db.seen = 0
 }
 
 // SyncResult describes a completed dump.
@@ -155,10 +165,13 @@ func (db *DB) EndSync() SyncResult {
 	now := db.cfg.Now()
 	var res SyncResult
 	for _, e := range db.entries {
+		if db.seen == len(db.entries) {
+			break // the dump carried every LSA held, as on a first load
+		}
 		if e.seenGen == db.gen || e.withdrawn {
 			continue
 		}
-		if e.k.typ == NSSAExternalLSAType {
+		if e.k.typ() == NSSAExternalLSAType {
 			// Not in any dump: keep it until it would have reached MaxAge.
 			if e.withdrawAt == 0 && instance(e.raw).Age&DoNotAge == 0 {
 				e.withdrawn = true
@@ -176,6 +189,7 @@ func (db *DB) EndSync() SyncResult {
 	}
 	db.syncing = false
 	if !db.loaded {
+		db.presize()
 		db.mute = true
 		db.commitLocked(now, true)
 		db.mute = false
@@ -219,11 +233,15 @@ func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
 		return nil
 	}
 	if e == nil {
-		e = &entry{k: k}
+		e = db.entryPool.get()
+		e.k = k
 		db.entries[k] = e
 	}
-	e.seenGen = db.gen
-	e.raw = db.raw.copy(lsa[:h.Length])
+	if e.seenGen != db.gen {
+		e.seenGen = db.gen
+		db.seen++
+	}
+	e.raw = db.raw.copy(lsa[:h.Length], slabBlock)
 	e.originMs = arrival.UnixMilli() - int64(h.EffectiveAge())*1000
 	if h.IsMaxAge() {
 		if !e.withdrawn {
@@ -273,10 +291,48 @@ func (db *DB) Delete(area netip.Addr, lsa []byte, arrival time.Time) error {
 	return nil
 }
 
+// presize makes the maps of the first view, which the first commit builds
+// from nothing, as large as the dump needs, so that they are not rehashed
+// over and over as they grow.
+func (db *DB) presize() {
+	type counts struct{ routers, networks int }
+	per := make(map[uint32]*counts)
+	externals, routers := 0, 0
+	for e := range db.dirty.all {
+		if e.withdrawn {
+			continue
+		}
+		switch e.k.typ() {
+		case RouterLSAType, NetworkLSAType:
+			c := per[e.k.area]
+			if c == nil {
+				c = &counts{}
+				per[e.k.area] = c
+			}
+			if e.k.typ() == RouterLSAType {
+				c.routers++
+				routers++
+			} else {
+				c.networks++
+			}
+		case ASExternalLSAType:
+			externals++
+		}
+	}
+	for id, c := range per {
+		if db.areas[id] == nil {
+			db.areas[id] = newArea(id, c.routers, c.networks)
+		}
+	}
+	if len(db.placement) == 0 {
+		db.placement = make(map[uint32]uint32, min(externals, routers))
+	}
+}
+
 func (db *DB) markDirty(e *entry) {
 	if !e.dirty {
 		e.dirty = true
-		db.dirty = append(db.dirty, e)
+		db.dirty.add(e)
 	}
 }
 
@@ -329,18 +385,27 @@ func (db *DB) Expire() int {
 func (db *DB) commitLocked(now time.Time, initial bool) int {
 	db.out = db.out[:0]
 	// Networks first: routers' transit links resolve against them.
-	for _, e := range db.dirty {
-		if e.k.typ == NetworkLSAType {
+	for e := range db.dirty.all {
+		if e.k.typ() == NetworkLSAType {
 			db.commitEntry(e, now, initial)
 		}
 	}
-	for _, e := range db.dirty {
-		if e.k.typ != NetworkLSAType {
+	for e := range db.dirty.all {
+		if e.k.typ() != NetworkLSAType {
 			db.commitEntry(e, now, initial)
 		}
 	}
-	clear(db.dirty)
-	db.dirty = db.dirty[:0]
+	db.dirty.reset()
+	for i, e := range db.dropped {
+		db.entryPool.put(e)
+		db.dropped[i] = nil
+	}
+	db.dropped = db.dropped[:0]
+	for i, n := range db.droppedNode {
+		db.nodePool.put(n)
+		db.droppedNode[i] = nil
+	}
+	db.droppedNode = db.droppedNode[:0]
 	n := len(db.out)
 	if !db.mute {
 		db.feed.publish(db.out)
@@ -375,6 +440,7 @@ func (db *DB) commitEntry(e *entry, now time.Time, initial bool) {
 	if e.withdrawn && e.viewRaw == nil {
 		if _, held := db.pending[e]; !held {
 			delete(db.entries, e.k)
+			db.dropped = append(db.dropped, e)
 		}
 	}
 }
@@ -421,7 +487,7 @@ func (db *DB) Counts() []TypeCount {
 	m := make(map[[2]uint32]int)
 	for k, e := range db.entries {
 		if !e.withdrawn {
-			m[[2]uint32{k.area, uint32(k.typ)}]++
+			m[[2]uint32{k.area, k.t}]++
 		}
 	}
 	db.mu.Unlock()

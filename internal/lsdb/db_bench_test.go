@@ -35,7 +35,8 @@ func synthetic(tb testing.TB, routers int) [][]byte {
 			lsdb.RouterLink{ID: netip.AddrFrom4([4]byte{100, byte(i >> 14), byte(i >> 6), byte(i << 2)}), Data: netip.AddrFrom4([4]byte{255, 255, 255, 252}), Type: lsdb.LinkStub, Metric: 1},
 		)
 		if i%100 == 0 {
-			dr := netip.AddrFrom4([4]byte{192, byte(i >> 16), byte(i >> 8), 1})
+			n := i / 100
+			dr := netip.AddrFrom4([4]byte{192, byte(n >> 8), byte(n), 1})
 			r.Links = append(r.Links, lsdb.RouterLink{ID: dr, Data: dr, Type: lsdb.LinkTransit, Metric: 10})
 			enc(&lsdb.NetworkLSA{Header: lsdb.Header{Type: lsdb.NetworkLSAType, LSID: dr, AdvRouter: id},
 				Mask: netip.AddrFrom4([4]byte{255, 255, 255, 0}), Attached: []netip.Addr{id}})

@@ -4,11 +4,15 @@ import "net/netip"
 
 // ukey is an LSA's identity inside the database: the public Key and its
 // area packed into 16 pointer-free bytes, cheap to hash and invisible to the
-// garbage collector. AS-scoped LSAs have area 0.
+// garbage collector. AS-scoped LSAs have area 0. The type takes a whole
+// uint32 so that the key has no padding: a key of plain memory is hashed
+// and compared as 16 bytes at once rather than field by field.
 type ukey struct {
 	area, lsid, adv uint32
-	typ             LSType
+	t               uint32
 }
+
+func (k ukey) typ() LSType { return LSType(k.t) }
 
 func u32(a netip.Addr) uint32 {
 	b := a.As4()
@@ -20,7 +24,7 @@ func addrOf(v uint32) netip.Addr {
 }
 
 func keyOf(area netip.Addr, h *Header) ukey {
-	k := ukey{lsid: u32(h.LSID), adv: u32(h.AdvRouter), typ: h.Type}
+	k := ukey{lsid: u32(h.LSID), adv: u32(h.AdvRouter), t: uint32(h.Type)}
 	if !h.Type.ASScoped() && area.Is4() {
 		k.area = u32(area)
 	}
@@ -29,21 +33,24 @@ func keyOf(area netip.Addr, h *Header) ukey {
 
 // Key is the public identity of the LSA.
 func (k ukey) Key() Key {
-	return Key{Type: k.typ, LSID: addrOf(k.lsid), AdvRouter: addrOf(k.adv)}
+	return Key{Type: k.typ(), LSID: addrOf(k.lsid), AdvRouter: addrOf(k.adv)}
 }
 
-// slab hands out copies of LSA bytes from large blocks, so that a dump of
-// 50,000 LSAs costs a few allocations rather than 50,000.
-type slab struct{ block []byte }
+// slab hands out copies of pointer-free values (LSA bytes, links) from
+// large blocks, so that a dump of 50,000 LSAs costs a few allocations
+// rather than 50,000. Each copy is capped at its length: appending to it
+// reallocates rather than overwriting its neighbours.
+type slab[T any] struct{ block []T }
 
+// slabBlock is the number of values per block.
 const slabBlock = 64 << 10
 
-func (s *slab) copy(b []byte) []byte {
-	if len(b) > slabBlock/4 {
-		return append([]byte(nil), b...)
+func (s *slab[T]) copy(b []T, block int) []T {
+	if len(b) > block/4 {
+		return append([]T(nil), b...)
 	}
 	if cap(s.block)-len(s.block) < len(b) {
-		s.block = make([]byte, 0, slabBlock)
+		s.block = make([]T, 0, block)
 	}
 	n := len(s.block)
 	s.block = append(s.block, b...)

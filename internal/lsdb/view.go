@@ -32,6 +32,8 @@ type routerNode struct {
 	links []Link   // links from the Router-LSA, transit links resolved to prefixes
 	ext   []*entry // AS-external LSAs, when published under this area
 	sum   []*entry // summary, ASBR-summary and NSSA LSAs it originates into the area
+	// room for the first of ext and sum, which is all most routers have
+	inl [2]*entry
 }
 
 func (n *routerNode) empty() bool {
@@ -49,24 +51,30 @@ type netNode struct {
 func (db *DB) area(id uint32) *area {
 	a := db.areas[id]
 	if a == nil {
-		a = &area{
-			id:          id,
-			routers:     make(map[uint32]*routerNode),
-			networks:    make(map[netip.Prefix]*netNode),
-			netByLSID:   make(map[uint32][]*entry),
-			netByPrefix: make(map[netip.Prefix][]*entry),
-			transit:     make(map[uint32]struct{}),
-			contested:   make(map[netip.Prefix]struct{}),
-		}
+		a = newArea(id, 0, 0)
 		db.areas[id] = a
 	}
 	return a
 }
 
-func (a *area) router(id uint32) *routerNode {
+// newArea returns an empty area whose maps have room for the given numbers
+// of routers and Network-LSAs.
+func newArea(id uint32, routers, networks int) *area {
+	return &area{
+		id:          id,
+		routers:     make(map[uint32]*routerNode, routers),
+		networks:    make(map[netip.Prefix]*netNode, networks),
+		netByLSID:   make(map[uint32][]*entry, networks),
+		netByPrefix: make(map[netip.Prefix][]*entry, networks),
+		transit:     make(map[uint32]struct{}),
+		contested:   make(map[netip.Prefix]struct{}),
+	}
+}
+
+func (db *DB) router(a *area, id uint32) *routerNode {
 	n := a.routers[id]
 	if n == nil {
-		n = &routerNode{}
+		n = db.nodePool.get()
 		a.routers[id] = n
 	}
 	return n
@@ -75,6 +83,7 @@ func (a *area) router(id uint32) *routerNode {
 func (db *DB) dropIfEmpty(a *area, id uint32) {
 	if n := a.routers[id]; n != nil && n.empty() {
 		delete(a.routers, id)
+		db.droppedNode = append(db.droppedNode, n)
 	}
 	if len(a.routers) == 0 && len(a.networks) == 0 && len(a.netByLSID) == 0 {
 		delete(db.areas, a.id)
@@ -95,14 +104,17 @@ func (db *DB) applyView(e *entry, want []byte, ts int64) {
 	if want != nil {
 		e.viewMs = e.originMs
 	}
-	switch e.k.typ {
+	switch e.k.typ() {
 	case RouterLSAType:
 		db.applyRouterLSA(e, old, ts)
 	case NetworkLSAType:
 		db.applyNetworkLSA(e, old, ts)
 	case SummaryLSAType, ASBRSummaryLSAType, NSSAExternalLSAType:
 		a := db.area(e.k.area)
-		n := a.router(e.k.adv)
+		n := db.router(a, e.k.adv)
+		if n.sum == nil {
+			n.sum = n.inl[1:1:2]
+		}
 		db.setContribution(a, e.k.adv, &n.sum, e, old != nil, ts)
 		db.dropIfEmpty(a, e.k.adv)
 	case ASExternalLSAType:
@@ -113,7 +125,10 @@ func (db *DB) applyView(e *entry, want []byte, ts int64) {
 			db.placement[adv] = pa
 		}
 		a := db.area(pa)
-		n := a.router(adv)
+		n := db.router(a, adv)
+		if n.ext == nil {
+			n.ext = n.inl[0:0:1]
+		}
 		db.setContribution(a, adv, &n.ext, e, old != nil, ts)
 		if len(n.ext) == 0 {
 			delete(db.placement, adv)
@@ -168,7 +183,7 @@ func removeSlot(list *[]*entry, e *entry) {
 func (db *DB) applyRouterLSA(e *entry, old []byte, ts int64) {
 	a := db.area(e.k.area)
 	id := e.k.adv
-	n := a.router(id)
+	n := db.router(a, id)
 	hadLSA := n.lsa != nil
 	var prev []byte
 	if n.lsa == e {
@@ -239,7 +254,7 @@ func (db *DB) relink(a *area, id uint32, n *routerNode, ts int64) {
 		n.links = nil
 		return
 	}
-	n.links = append(n.links[:0:0], links...)
+	n.links = db.links.copy(links, slabBlock/16)
 }
 
 func sameLinks(a, b []Link) bool {
@@ -493,7 +508,7 @@ func (db *DB) replace(id uint32, ts int64) {
 	}
 	db.placement[id] = to
 	fa, ta := db.area(from), db.area(to)
-	fn, tn := fa.router(id), ta.router(id)
+	fn, tn := db.router(fa, id), db.router(ta, id)
 	moved := fn.ext
 	fn.ext = nil
 	for _, e := range moved {
@@ -502,6 +517,7 @@ func (db *DB) replace(id uint32, ts int64) {
 		e.slot = int32(len(tn.ext))
 		tn.ext = append(tn.ext, e)
 	}
+	clear(moved)
 	db.dropIfEmpty(fa, id)
 	db.dropIfEmpty(ta, id)
 }

@@ -165,7 +165,7 @@ func (m *Mirror) session(ctx context.Context, attempt int) error {
 	dumped := false
 	h := ospfapi.Handlers{
 		LSA: func(n *ospfapi.LSANotify) error {
-			apply(db, m.log, n, time.Now())
+			apply(db, m.log, n)
 			if dumped {
 				db.Commit()
 				m.poke()
@@ -199,10 +199,15 @@ func (m *Mirror) session(ctx context.Context, attempt int) error {
 	return err
 }
 
-// apply feeds one notification to the database. A malformed LSA is logged
-// and counted; it does not end the session (the rest of the stream is
-// still framed correctly).
-func apply(db *lsdb.DB, log *slog.Logger, n *ospfapi.LSANotify, now time.Time) {
+// apply feeds one notification to the database, as arrived at n.Arrival
+// (now when the decoder did not note it). A malformed LSA is logged and
+// counted; it does not end the session (the rest of the stream is still
+// framed correctly).
+func apply(db *lsdb.DB, log *slog.Logger, n *ospfapi.LSANotify) {
+	now := n.Arrival
+	if now.IsZero() {
+		now = time.Now()
+	}
 	var err error
 	if n.Delete {
 		err = db.Delete(n.Area, n.LSA, now)
@@ -354,7 +359,7 @@ func Once(ctx context.Context, server string, db *lsdb.DB, opts ...ospfapi.Optio
 	db.BeginSync()
 	err = conn.Sync(ctx, ospfapi.Handlers{
 		LSA: func(n *ospfapi.LSANotify) error {
-			apply(db, slog.Default(), n, time.Now())
+			apply(db, slog.Default(), n)
 			return nil
 		},
 		DumpDone: func(d ospfapi.Dump) error {

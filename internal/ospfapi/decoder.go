@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"time"
 )
 
 // decoderBufSize holds the largest possible message, so that every message
@@ -16,6 +17,7 @@ const decoderBufSize = 1 << 17
 // keep an LSA copy its bytes.
 type Decoder struct {
 	r     *bufio.Reader
+	src   stampReader
 	lsa   LSANotify
 	bytes int64
 	count int64
@@ -23,7 +25,26 @@ type Decoder struct {
 
 // NewDecoder returns a decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, decoderBufSize)}
+	d := &Decoder{src: stampReader{r: r}}
+	d.r = bufio.NewReaderSize(&d.src, decoderBufSize)
+	return d
+}
+
+// stampReader notes when its last read returned data. The decoder reads
+// only when it needs more bytes to complete a message, so when a message
+// is complete, that read is the one that brought its last byte: the time
+// the message arrived, taken once per read rather than once per message.
+type stampReader struct {
+	r    io.Reader
+	last time.Time
+}
+
+func (s *stampReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.last = time.Now()
+	}
+	return n, err
 }
 
 // Next reads the next message. It returns io.EOF when the stream ends
@@ -51,7 +72,7 @@ func (d *Decoder) Next() (Message, error) {
 	body := b[HeaderLen:]
 	if h.Type == MsgLSAUpdateNotify || h.Type == MsgLSADeleteNotify {
 		m := &d.lsa
-		*m = LSANotify{Seq: h.Seq, Delete: h.Type == MsgLSADeleteNotify}
+		*m = LSANotify{Seq: h.Seq, Delete: h.Type == MsgLSADeleteNotify, Arrival: d.src.last}
 		if err := m.parseBody(body); err != nil {
 			return nil, &ProtocolError{Type: h.Type, Seq: h.Seq, Reason: err.Error()}
 		}

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -75,7 +77,10 @@ var golden = []struct {
 }
 
 // cmpMsg compares messages: addresses by value, nil and empty slices alike.
-var cmpMsg = cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.Addr{})}
+// cmpMsg compares messages as encoded: the arrival time the decoder notes
+// is not part of a message.
+var cmpMsg = cmp.Options{cmpopts.EquateEmpty(), cmpopts.EquateComparable(netip.Addr{}),
+	cmpopts.IgnoreFields(ospfapi.LSANotify{}, "Arrival")}
 
 func TestMessageRoundTrip(t *testing.T) {
 	for _, tt := range golden {
@@ -244,6 +249,58 @@ func TestDecoderNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Decoder.Next allocates %v times per LSA notification, want 0", allocs)
+	}
+}
+
+// chunkReader hands out one chunk per Read, waiting for its turn.
+type chunkReader struct {
+	chunks [][]byte
+	before func(i int) // called before chunk i is returned
+	i      int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if r.i == len(r.chunks) {
+		return 0, io.EOF
+	}
+	r.before(r.i)
+	n := copy(p, r.chunks[r.i])
+	r.i++
+	return n, nil
+}
+
+// An LSA notification's Arrival is when the read that brought its last
+// byte returned: not when its first bytes came, nor when Next was called.
+func TestDecoderArrival(t *testing.T) {
+	msg := unhex("01 0c 0024 00000002  00000000 00000000 01 000000" + hex.EncodeToString(testLSA))
+	var readAt []time.Time
+	r := &chunkReader{
+		// message 1 whole and the first 10 bytes of message 2; the rest of
+		// message 2 later, with message 3
+		chunks: [][]byte{append(slices.Clip(msg), msg[:10]...), append(slices.Clip(msg[10:]), msg...)},
+		before: func(int) {
+			time.Sleep(20 * time.Millisecond)
+			readAt = append(readAt, time.Now())
+		},
+	}
+	d := ospfapi.NewDecoder(r)
+	var got []time.Time
+	for range 3 {
+		m, err := d.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // a slow handler must not move the next message's arrival
+		got = append(got, m.(*ospfapi.LSANotify).Arrival)
+	}
+	if len(readAt) != 2 {
+		t.Fatalf("%d reads, want 2", len(readAt))
+	}
+	for i, want := range []time.Time{readAt[0], readAt[1], readAt[1]} {
+		// the stamp is taken just after the read returns
+		if lag := got[i].Sub(want); lag < 0 || lag > 10*time.Millisecond {
+			t.Errorf("message %d: Arrival %v after its read, want within 10ms", i+1, lag)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // Messages from ospfd: the reply on the synchronous channel, notifications
@@ -94,6 +95,9 @@ type LSANotify struct {
 	// LSA is the whole LSA as ospfd holds it, header included, with its
 	// raw age (which may carry the DoNotAge bit). It is not decoded here.
 	LSA []byte
+	// Arrival is when the message's last byte was read from the network
+	// (set by Decoder; zero for a message built otherwise).
+	Arrival time.Time
 }
 
 // MsgType is MsgLSADeleteNotify when Delete is set, else MsgLSAUpdateNotify.
