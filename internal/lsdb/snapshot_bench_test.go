@@ -1,0 +1,58 @@
+package lsdb_test
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+)
+
+// nycx40 is a database loaded with the NYC LSDB cloned 40 times (51,480 LSAs).
+func nycx40(b *testing.B) *lsdb.DB {
+	b.Helper()
+	lsas, err := ospfapitest.LoadSnapshotFile("../../testdata/nycmesh-lsdb-2023-04-29.json", ospfapitest.EncodeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if lsas, err = ospfapitest.Clone(lsas, 40); err != nil {
+		b.Fatal(err)
+	}
+	db := lsdb.New(lsdb.Config{})
+	db.BeginSync()
+	now := time.Now()
+	for _, l := range lsas {
+		raw, err := lsdb.Marshal(l.LSA)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Update(l.Area, raw, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db.EndSync()
+	return db
+}
+
+// BenchmarkSnapshotNYCx40 is the snapshot of the NYC LSDB × 40 (23,680
+// routers), taken from the view and written as JSON: the part of the
+// snapshot command after the load.
+func BenchmarkSnapshotNYCx40(b *testing.B) {
+	db := nycx40(b)
+	b.Run("take", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			db.Snapshot()
+		}
+	})
+	b.Run("write", func(b *testing.B) {
+		s, _ := db.Snapshot()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.WriteJSON(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
