@@ -25,19 +25,6 @@ import (
 func TestChurnMatchesRebuild(t *testing.T) {
 	area1 := ip("0.0.0.1")
 	routers := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"}
-	type held struct {
-		area    netip.Addr
-		lsa     lsdb.LSA
-		content string
-		origin  time.Time
-	}
-	content := func(l lsdb.LSA) string {
-		b, err := lsdb.Marshal(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b[lsdb.HeaderLen:])
-	}
 	randomLSA := func(rng *rand.Rand) (netip.Addr, lsdb.LSA) {
 		r := routers[rng.IntN(len(routers))]
 		switch rng.IntN(6) {
@@ -88,7 +75,7 @@ func TestChurnMatchesRebuild(t *testing.T) {
 			area netip.Addr
 			key  lsdb.Key
 		}
-		lsas, committed := map[akey]held{}, map[akey]held{}
+		lsas, committed := map[akey]heldLSA{}, map[akey]heldLSA{}
 		for step := range 600 {
 			h.clk.Advance(time.Second)
 			if len(lsas) > 0 && rng.IntN(3) == 0 {
@@ -105,33 +92,14 @@ func TestChurnMatchesRebuild(t *testing.T) {
 					k.area = area0
 				}
 				h.update(area, l, 0)
-				lsas[k] = held{area, l, content(l), h.clk.Now()}
+				lsas[k] = h.held(area, l)
 			}
 			if rng.IntN(3) > 0 {
 				continue // several changes in one commit
 			}
 			h.events()
-			next := map[akey]held{}
-			for k, x := range lsas {
-				if c, ok := committed[k]; ok && c.content == x.content {
-					x.origin = c.origin
-				}
-				next[k] = x
-			}
-			committed = next
-			fresh := newHarness(t, 0)
-			fresh.clk.now = h.clk.Now()
-			fresh.db.BeginSync()
-			for _, x := range committed {
-				fresh.update(x.area, x.lsa, uint16(h.clk.Now().Sub(x.origin)/time.Second))
-			}
-			fresh.db.EndSync()
-			if got, want := snapshotJSON(h.db), snapshotJSON(fresh.db); got != want {
-				t.Fatalf("seed %d, step %d: view differs from the rebuilt one:\n%s\nrebuilt:\n%s", seed, step, got, want)
-			}
-			if got, want := h.db.Counts(), fresh.db.Counts(); !slices.Equal(got, want) {
-				t.Fatalf("seed %d, step %d: counts %v, rebuilt %v", seed, step, got, want)
-			}
+			committed = afterCommit(lsas, committed)
+			matchesRebuild(h, committed, fmt.Sprintf("seed %d, step %d", seed, step))
 		}
 	}
 }

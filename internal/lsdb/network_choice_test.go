@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -342,25 +343,11 @@ func orderName(order []int) string {
 func TestViewMatchesRebuild(t *testing.T) {
 	routers := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"}
 	lans := []string{"10.1.0.", "10.2.0."}
-	content := func(l lsdb.LSA) string {
-		switch l := l.(type) {
-		case *lsdb.RouterLSA:
-			return fmt.Sprint(l.Links)
-		case *lsdb.NetworkLSA:
-			return fmt.Sprint(l.Mask, l.Attached)
-		}
-		return ""
-	}
-	type held struct {
-		lsa     lsdb.LSA
-		content string
-		origin  time.Time
-	}
 	for seed := range uint64(8) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		h := newHarness(t, 0)
 		h.load(area0)
-		lsas, committed := map[lsdb.Key]held{}, map[lsdb.Key]held{}
+		lsas, committed := map[lsdb.Key]heldLSA{}, map[lsdb.Key]heldLSA{}
 		for step := range 400 {
 			h.clk.Advance(time.Second)
 			var l lsdb.LSA
@@ -394,30 +381,66 @@ func TestViewMatchesRebuild(t *testing.T) {
 			}
 			if l != nil {
 				h.update(area0, l, 0)
-				lsas[l.Hdr().Key()] = held{l, content(l), h.clk.Now()}
+				lsas[l.Hdr().Key()] = h.held(area0, l)
 			}
 			if rng.IntN(3) > 0 {
 				continue // several changes in one commit
 			}
 			h.events()
-			next := map[lsdb.Key]held{}
-			for k, x := range lsas {
-				if c, ok := committed[k]; ok && c.content == x.content {
-					x.origin = c.origin
-				}
-				next[k] = x
-			}
-			committed = next
-			fresh := newHarness(t, 0)
-			fresh.clk.now = h.clk.Now()
-			fresh.db.BeginSync()
-			for _, x := range committed {
-				fresh.update(area0, x.lsa, uint16(h.clk.Now().Sub(x.origin)/time.Second))
-			}
-			fresh.db.EndSync()
-			if got, want := snapshotJSON(h.db), snapshotJSON(fresh.db); got != want {
-				t.Fatalf("seed %d, step %d: view differs from the rebuilt one:\n%s\nrebuilt:\n%s", seed, step, got, want)
-			}
+			committed = afterCommit(lsas, committed)
+			matchesRebuild(h, committed, fmt.Sprintf("seed %d, step %d", seed, step))
 		}
+	}
+}
+
+// heldLSA is an LSA a test has put in the database: its area, its content
+// (all but the header) and when that content was first originated.
+type heldLSA struct {
+	area    netip.Addr
+	lsa     lsdb.LSA
+	content string
+	origin  time.Time
+}
+
+// held is l as just sent in area.
+func (h *harness) held(area netip.Addr, l lsdb.LSA) heldLSA {
+	h.t.Helper()
+	b, err := lsdb.Marshal(l)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return heldLSA{area, l, string(b[lsdb.HeaderLen:]), h.clk.Now()}
+}
+
+// afterCommit is what the view reflects once lsas are committed on top of
+// committed: an LSA whose content did not change keeps its origin, as a
+// refresh does not move the time of its links.
+func afterCommit[K comparable](lsas, committed map[K]heldLSA) map[K]heldLSA {
+	next := make(map[K]heldLSA, len(lsas))
+	for k, x := range lsas {
+		if c, ok := committed[k]; ok && c.content == x.content {
+			x.origin = c.origin
+		}
+		next[k] = x
+	}
+	return next
+}
+
+// matchesRebuild checks h's view and counts against those of a database
+// loaded from nothing with committed, each LSA with the age it has now.
+func matchesRebuild[K comparable](h *harness, committed map[K]heldLSA, where string) {
+	h.t.Helper()
+	fresh := newHarness(h.t, 0)
+	fresh.clk.now = h.clk.Now()
+	fresh.db.BeginSync()
+	for _, x := range committed {
+		fresh.update(x.area, x.lsa, uint16(h.clk.Now().Sub(x.origin)/time.Second))
+	}
+	fresh.db.EndSync()
+	if got, want := snapshotJSON(h.db), snapshotJSON(fresh.db); got != want {
+		h.t.Fatalf("%s: view differs from the rebuilt one:\n%s\nrebuilt:\n%s", where, got, want)
+	}
+	if got, want := h.db.Counts(), fresh.db.Counts(); !slices.Equal(got, want) {
+		h.t.Fatalf("%s: counts %v, rebuilt %v", where, got, want)
 	}
 }

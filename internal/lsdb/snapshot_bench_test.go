@@ -20,18 +20,9 @@ func nycx40(b *testing.B) *lsdb.DB {
 		b.Fatal(err)
 	}
 	db := lsdb.New(lsdb.Config{})
-	db.BeginSync()
-	now := time.Now()
-	for _, l := range lsas {
-		raw, err := lsdb.Marshal(l.LSA)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := db.Update(l.Area, raw, now); err != nil {
-			b.Fatal(err)
-		}
+	if err := ospfapitest.LoadDB(db, lsas, time.Now()); err != nil {
+		b.Fatal(err)
 	}
-	db.EndSync()
 	return db
 }
 

@@ -42,18 +42,9 @@ func loadFixture(t testing.TB) *lsdb.DB {
 		t.Fatal(err)
 	}
 	db := lsdb.New(lsdb.Config{})
-	db.BeginSync()
-	now := time.Now()
-	for _, l := range lsas {
-		raw, err := lsdb.Marshal(l.LSA)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Update(l.Area, raw, now); err != nil {
-			t.Fatal(err)
-		}
+	if err := ospfapitest.LoadDB(db, lsas, time.Now()); err != nil {
+		t.Fatal(err)
 	}
-	db.EndSync()
 	return db
 }
 

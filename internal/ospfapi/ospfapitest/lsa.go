@@ -3,6 +3,7 @@ package ospfapitest
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
@@ -36,3 +37,21 @@ func (k Key) String() string {
 }
 
 var zero4 = netip.IPv4Unspecified()
+
+// LoadDB applies lsas to db as one full dump arriving at now, without a
+// server: for tests and benchmarks that need a loaded database. On an
+// error the dump is left unfinished.
+func LoadDB(db *lsdb.DB, lsas []AreaLSA, now time.Time) error {
+	db.BeginSync()
+	for _, l := range lsas {
+		raw, err := lsdb.Marshal(l.LSA)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", KeyOf(l.Area, l.LSA), err)
+		}
+		if err := db.Update(l.Area, raw, now); err != nil {
+			return fmt.Errorf("apply %s: %w", KeyOf(l.Area, l.LSA), err)
+		}
+	}
+	db.EndSync()
+	return nil
+}
