@@ -164,13 +164,19 @@ func (db *DB) EndSync() SyncResult {
 	defer db.mu.Unlock()
 	now := db.cfg.Now()
 	var res SyncResult
+	var gone []*entry
 	for _, e := range db.entries {
 		if db.seen == len(db.entries) {
 			break // the dump carried every LSA held, as on a first load
 		}
-		if e.seenGen == db.gen || e.withdrawn {
-			continue
+		if e.seenGen != db.gen && !e.withdrawn {
+			gone = append(gone, e)
 		}
+	}
+	// In key order, so that the resync's events come in the same order
+	// whatever the order of the map.
+	slices.SortFunc(gone, func(x, y *entry) int { return x.k.compare(y.k) })
+	for _, e := range gone {
 		if e.k.typ() == NSSAExternalLSAType {
 			// Not in any dump: keep it until it would have reached MaxAge.
 			if e.withdrawAt == 0 && instance(e.raw).Age&DoNotAge == 0 {
@@ -372,10 +378,19 @@ func (db *DB) Expire() int {
 		return 0
 	}
 	now := db.cfg.Now()
+	var due []*entry
 	for e := range db.pending {
 		if now.UnixNano() >= e.withdrawAt {
-			db.markDirty(e)
+			due = append(due, e)
 		}
+	}
+	// In the order they were withdrawn, then by key: the same events in
+	// the same order whatever the order of the map.
+	slices.SortFunc(due, func(x, y *entry) int {
+		return cmp.Or(cmp.Compare(x.withdrawAt, y.withdrawAt), x.k.compare(y.k))
+	})
+	for _, e := range due {
+		db.markDirty(e)
 	}
 	return db.commitLocked(now, false)
 }

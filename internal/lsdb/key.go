@@ -1,6 +1,9 @@
 package lsdb
 
-import "net/netip"
+import (
+	"cmp"
+	"net/netip"
+)
 
 // ukey is an LSA's identity inside the database: the public Key and its
 // area packed into 16 pointer-free bytes, cheap to hash and invisible to the
@@ -13,6 +16,12 @@ type ukey struct {
 }
 
 func (k ukey) typ() LSType { return LSType(k.t) }
+
+// compare orders keys by area, type, LSID and advertising router.
+func (k ukey) compare(o ukey) int {
+	return cmp.Or(cmp.Compare(k.area, o.area), cmp.Compare(k.t, o.t),
+		cmp.Compare(k.lsid, o.lsid), cmp.Compare(k.adv, o.adv))
+}
 
 func u32(a netip.Addr) uint32 {
 	b := a.As4()

@@ -1,7 +1,9 @@
 package lsdb
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 )
 
 // The graph view is what the snapshot shows and what events describe:
@@ -424,7 +426,9 @@ func (db *DB) applyNetworkLSA(e *entry, old []byte, ts int64) {
 	if newP.IsValid() && newP != oldP {
 		db.renet(a, newP, ts)
 	}
-	for id := range a.transit {
+	// In router order, so that the events come in the same order whatever
+	// the order of the map.
+	for _, id := range slices.Sorted(maps.Keys(a.transit)) {
 		db.relink(a, id, a.routers[id], ts)
 	}
 	if len(a.routers) == 0 && len(a.networks) == 0 && len(a.netByLSID) == 0 {
