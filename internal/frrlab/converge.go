@@ -24,12 +24,52 @@ type ConvergeError struct {
 	Prefix   string
 	Waited   time.Duration
 	Problems []string
-	Logs     string
+	// State is what ospfd and the kernel say of the routers whose own
+	// LSAs were wrong: their interfaces, addresses and self-originated
+	// Router-LSAs.
+	State string
+	Logs  string
 }
 
 func (e *ConvergeError) Error() string {
-	return fmt.Sprintf("frrlab: %s not converged after %v:\n  %s\n%s",
-		e.Prefix, e.Waited.Round(time.Millisecond), strings.Join(e.Problems, "\n  "), e.Logs)
+	return fmt.Sprintf("frrlab: %s not converged after %v:\n  %s\n%s%s",
+		e.Prefix, e.Waited.Round(time.Millisecond), strings.Join(e.Problems, "\n  "), e.State, e.Logs)
+}
+
+// originators are the routers whose Router-LSA a problem line names.
+func (l *Lab) originators(problems []string) []Router {
+	var out []Router
+	for _, r := range l.topo.Routers {
+		for _, p := range problems {
+			if strings.Contains(p, "router LSA of "+r.ID.String()+" ") {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// diagnose describes the state of the routers whose own LSAs are wrong.
+func (l *Lab) diagnose(problems []string) string {
+	var b strings.Builder
+	for _, r := range l.originators(problems) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		for _, c := range []string{"show ip ospf interface", "show ip ospf database router self-originate"} {
+			out, err := l.VtyshContext(ctx, r.Name, c)
+			if err != nil {
+				out = err.Error()
+			}
+			fmt.Fprintf(&b, "--- %s: %s\n%s\n", r.Name, c, strings.TrimSpace(out))
+		}
+		out, err := l.ExecContext(ctx, r.Name, "ip", "-br", "addr").CombinedOutput()
+		if err != nil {
+			out = append(out, err.Error()...)
+		}
+		fmt.Fprintf(&b, "--- %s: ip -br addr\n%s\n", r.Name, bytes.TrimSpace(out))
+		cancel()
+	}
+	return b.String()
 }
 
 // WaitConverged polls every router until all its adjacencies are Full and
@@ -59,7 +99,8 @@ func (l *Lab) WaitConverged(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return &ConvergeError{Prefix: l.opts.Prefix, Waited: time.Since(start), Problems: problems, Logs: l.LogTails()}
+			return &ConvergeError{Prefix: l.opts.Prefix, Waited: time.Since(start), Problems: problems,
+				State: l.diagnose(problems), Logs: l.LogTails()}
 		case <-tick.C:
 		}
 	}

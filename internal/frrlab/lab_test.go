@@ -429,3 +429,36 @@ func TestSweepStaleRemovesLabsOfDeadProcesses(t *testing.T) {
 		t.Errorf("SweepStale removed %s of this live process", mine)
 	}
 }
+
+// A lab that stops converging says which router's LSA is wrong and shows
+// that router's interfaces, addresses and own Router-LSA.
+func TestConvergeErrorDescribesTheRouter(t *testing.T) {
+	t.Parallel()
+	l := Start(t, Options{})
+	if out, err := l.Exec("r3", "ip", "addr", "del", "10.0.0.3/32", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("remove r3's loopback address: %v: %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	err := l.WaitConverged(ctx)
+	ce, ok := err.(*ConvergeError)
+	if !ok {
+		t.Fatalf("WaitConverged: %v, want a *ConvergeError", err)
+	}
+	msg := ce.Error()
+	for _, want := range []string{
+		"router LSA of 10.0.0.3 has",
+		"--- r3: show ip ospf interface",
+		"--- r3: show ip ospf database router self-originate",
+		"Link State ID: 10.0.0.3",
+		"--- r3: ip -br addr",
+		"lan0",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("ConvergeError lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(ce.State, "--- r1:") {
+		t.Errorf("ConvergeError describes r1, whose LSAs are right:\n%s", ce.State)
+	}
+}
