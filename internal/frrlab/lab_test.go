@@ -2,6 +2,7 @@ package frrlab
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -441,7 +442,7 @@ func TestConvergeErrorDescribesTheRouter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	err := l.WaitConverged(ctx)
-	ce, ok := err.(*ConvergeError)
+	ce, ok := errors.AsType[*ConvergeError](err)
 	if !ok {
 		t.Fatalf("WaitConverged: %v, want a *ConvergeError", err)
 	}

@@ -38,14 +38,17 @@ func TestEventOrderIsDeterministic(t *testing.T) {
 		}
 		return out
 	}
-	// with no hold-down, but for the one about its end
-	scenarios := map[string]func(h *harness) []string{
-		"LAN mask changes": func(h *harness) []string {
+	type scenario struct {
+		hold time.Duration
+		run  func(h *harness) []string
+	}
+	scenarios := map[string]scenario{
+		"LAN mask changes": {0, func(h *harness) []string {
 			h.load(area0, append(routers(), lan(24))...)
 			h.update(area0, lan(25), 0)
 			return h.events()
-		},
-		"resync without the externals": func(h *harness) []string {
+		}},
+		"resync without the externals": {0, func(h *harness) []string {
 			h.load(area0, append(append(routers(), lan(24)), externals()...)...)
 			h.db.BeginSync()
 			for _, l := range append(routers(), lan(24)) {
@@ -53,9 +56,8 @@ func TestEventOrderIsDeterministic(t *testing.T) {
 			}
 			h.db.EndSync()
 			return h.drain()
-		},
-		"hold-downs end together": func(h *harness) []string {
-			h = newHarness(t, 10*time.Second)
+		}},
+		"hold-downs end together": {10 * time.Second, func(h *harness) []string {
 			h.load(area0, append(append(routers(), lan(24)), externals()...)...)
 			for _, l := range externals() {
 				h.update(area0, l, lsdb.MaxAge)
@@ -66,16 +68,16 @@ func TestEventOrderIsDeterministic(t *testing.T) {
 			h.clk.Advance(11 * time.Second)
 			h.db.Expire()
 			return h.drain()
-		},
+		}},
 	}
-	for name, run := range scenarios {
+	for name, sc := range scenarios {
 		t.Run(name, func(t *testing.T) {
-			first := run(newHarness(t, 0))
+			first := sc.run(newHarness(t, sc.hold))
 			if len(first) < n {
 				t.Fatalf("%d events, want at least %d:\n%v", len(first), n, first)
 			}
 			for range 10 {
-				if got := run(newHarness(t, 0)); !slices.Equal(got, first) {
+				if got := sc.run(newHarness(t, sc.hold)); !slices.Equal(got, first) {
 					t.Fatalf("events differ between runs:\n%v\nfirst run:\n%v", got, first)
 				}
 			}
