@@ -114,33 +114,15 @@ func (o *Options) setDefaults(db *lsdb.DB) {
 	if o.RouterID == nil {
 		o.RouterID = func() (netip.Addr, bool) { return netip.Addr{}, false }
 	}
-	if o.SnapshotInterval <= 0 {
-		o.SnapshotInterval = DefaultSnapshotInterval
-	}
-	if o.CompressAbove <= 0 {
-		o.CompressAbove = DefaultCompressAbove
-	}
-	if o.MaxConfigMapBytes <= 0 {
-		o.MaxConfigMapBytes = DefaultMaxConfigMapBytes
-	}
-	if o.Debounce <= 0 {
-		o.Debounce = DefaultDebounce
-	}
-	if o.ResyncPeriod <= 0 {
-		o.ResyncPeriod = DefaultResyncPeriod
-	}
-	if o.QPS <= 0 {
-		o.QPS = DefaultQPS
-	}
-	if o.Burst <= 0 {
-		o.Burst = DefaultBurst
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.CacheWait <= 0 {
-		o.CacheWait = 5 * time.Second
-	}
+	defaultTo(&o.SnapshotInterval, DefaultSnapshotInterval)
+	defaultTo(&o.CompressAbove, DefaultCompressAbove)
+	defaultTo(&o.MaxConfigMapBytes, DefaultMaxConfigMapBytes)
+	defaultTo(&o.Debounce, DefaultDebounce)
+	defaultTo(&o.ResyncPeriod, DefaultResyncPeriod)
+	defaultTo(&o.QPS, DefaultQPS)
+	defaultTo(&o.Burst, DefaultBurst)
+	defaultTo(&o.Concurrency, DefaultConcurrency)
+	defaultTo(&o.CacheWait, 5*time.Second)
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}

@@ -64,15 +64,9 @@ type AgreementOptions struct {
 }
 
 func (o *AgreementOptions) setDefaults() {
-	if o.Interval <= 0 {
-		o.Interval = DefaultAgreementInterval
-	}
-	if o.GracePeriod <= 0 {
-		o.GracePeriod = DefaultAgreementGrace
-	}
-	if o.LeaseDuration <= 0 {
-		o.LeaseDuration = 12 * o.Interval
-	}
+	defaultTo(&o.Interval, DefaultAgreementInterval)
+	defaultTo(&o.GracePeriod, DefaultAgreementGrace)
+	defaultTo(&o.LeaseDuration, 12*o.Interval)
 	o.LeaseDuration = max(o.LeaseDuration.Round(time.Second), time.Second)
 }
 

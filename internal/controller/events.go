@@ -55,15 +55,9 @@ type EventOptions struct {
 }
 
 func (o *EventOptions) setDefaults() {
-	if o.Burst <= 0 {
-		o.Burst = 20
-	}
-	if o.Interval <= 0 {
-		o.Interval = 30 * time.Second
-	}
-	if o.MaxPerBatch <= 0 {
-		o.MaxPerBatch = 5
-	}
+	defaultTo(&o.Burst, 20)
+	defaultTo(&o.Interval, 30*time.Second)
+	defaultTo(&o.MaxPerBatch, 5)
 }
 
 // eventTarget names the object an LSDB event is about.

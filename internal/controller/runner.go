@@ -139,18 +139,10 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 			_, _ = rand.Read(b[:])
 			c.Identity = cfg.PodName + "_" + hex.EncodeToString(b[:])
 		}
-		if c.LeaseDuration <= 0 {
-			c.LeaseDuration = DefaultLeaseDuration
-		}
-		if c.RenewDeadline <= 0 {
-			c.RenewDeadline = DefaultRenewDeadline
-		}
-		if c.RetryPeriod <= 0 {
-			c.RetryPeriod = DefaultRetryPeriod
-		}
-		if c.StepDownAfter <= 0 {
-			c.StepDownAfter = DefaultStepDownAfter
-		}
+		defaultTo(&c.LeaseDuration, DefaultLeaseDuration)
+		defaultTo(&c.RenewDeadline, DefaultRenewDeadline)
+		defaultTo(&c.RetryPeriod, DefaultRetryPeriod)
+		defaultTo(&c.StepDownAfter, DefaultStepDownAfter)
 		if c.LeaseDuration <= c.RenewDeadline || float64(c.RenewDeadline) <= leaderelection.JitterFactor*float64(c.RetryPeriod) {
 			return nil, fmt.Errorf("leader election: want lease duration (%v) > renew deadline (%v) > %v × retry period (%v)",
 				c.LeaseDuration, c.RenewDeadline, leaderelection.JitterFactor, c.RetryPeriod)

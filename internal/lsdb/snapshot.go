@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -21,26 +22,42 @@ func (db *DB) Snapshot() (*Snapshot, uint64) {
 		Areas:   make(map[string]*AreaSnapshot, len(db.areas)),
 		Updated: float64(db.cfg.Now().UnixMilli()) / 1000,
 	}
-	for aid, a := range db.areas {
+	// Keys are made in numeric order, the order in which they are written.
+	for _, aid := range slices.Sorted(maps.Keys(db.areas)) {
+		a := db.areas[aid]
 		as := &AreaSnapshot{
-			Routers:  make(map[string]*RouterSnapshot, len(a.routers)),
-			Networks: make(map[string]*NetworkSnapshot, len(a.networks)),
+			Routers:      make(map[string]*RouterSnapshot, len(a.routers)),
+			Networks:     make(map[string]*NetworkSnapshot, len(a.networks)),
+			routerOrder:  make([]string, 0, len(a.routers)),
+			networkOrder: make([]string, 0, len(a.networks)),
 		}
-		for id, n := range a.routers {
-			as.Routers[addrOf(id).String()] = n.snapshot()
+		for _, id := range slices.Sorted(maps.Keys(a.routers)) {
+			k := addrOf(id).String()
+			as.Routers[k] = a.routers[id].snapshot()
+			as.routerOrder = append(as.routerOrder, k)
 		}
-		for p, n := range a.networks {
+		for _, p := range slices.SortedFunc(maps.Keys(a.networks), comparePrefixes) {
+			n := a.networks[p]
 			ns := &NetworkSnapshot{DR: n.dr.String(), Routers: make([]string, len(n.members))}
 			for i, m := range n.members {
 				ns.Routers[i] = m.String()
 			}
-			as.Networks[p.String()] = ns
+			k := p.String()
+			as.Networks[k] = ns
+			as.networkOrder = append(as.networkOrder, k)
 		}
 		if len(as.Routers) > 0 || len(as.Networks) > 0 {
-			s.Areas[addrOf(aid).String()] = as
+			k := addrOf(aid).String()
+			s.Areas[k] = as
+			s.areaOrder = append(s.areaOrder, k)
 		}
 	}
 	return s, db.feed.LastSeq()
+}
+
+// comparePrefixes orders prefixes by address, then length.
+func comparePrefixes(a, b netip.Prefix) int {
+	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
 }
 
 func (n *routerNode) snapshot() *RouterSnapshot {
@@ -167,13 +184,13 @@ func (s *Snapshot) write(w *jw) {
 	w.open('{')
 	w.key("areas")
 	w.open('{')
-	for _, aid := range sortedKeys(s.Areas) {
+	for _, aid := range orderedKeys(s.Areas, s.areaOrder) {
 		a := s.Areas[aid]
 		w.key(aid)
 		w.open('{')
 		w.key("routers")
 		w.open('{')
-		for _, rid := range sortedKeys(a.Routers) {
+		for _, rid := range orderedKeys(a.Routers, a.routerOrder) {
 			w.key(rid)
 			w.open('{')
 			w.key("links")
@@ -193,7 +210,7 @@ func (s *Snapshot) write(w *jw) {
 		w.close('}')
 		w.key("networks")
 		w.open('{')
-		for _, p := range sortedKeys(a.Networks) {
+		for _, p := range orderedKeys(a.Networks, a.networkOrder) {
 			n := a.Networks[p]
 			w.key(p)
 			w.open('{')
@@ -221,6 +238,21 @@ func (s *Snapshot) write(w *jw) {
 // SnapshotTime is the snapshot's "updated" stamp as a time.
 func (s *Snapshot) SnapshotTime() time.Time {
 	return time.UnixMilli(int64(s.Updated * 1000))
+}
+
+// orderedKeys returns m's keys in the order sortedKeys gives: order, when
+// it still holds exactly m's keys (as DB.Snapshot made it, if nobody has
+// changed m since), else sortedKeys(m).
+func orderedKeys[V any](m map[string]V, order []string) []string {
+	if len(order) != len(m) || order == nil {
+		return sortedKeys(m)
+	}
+	for _, k := range order {
+		if _, ok := m[k]; !ok {
+			return sortedKeys(m)
+		}
+	}
+	return order
 }
 
 // sortedKeys returns m's keys in numeric order (dotted quads and

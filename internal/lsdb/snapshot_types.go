@@ -8,12 +8,19 @@ type Snapshot struct {
 	Areas map[string]*AreaSnapshot `json:"areas"`
 	// Updated is the time of the snapshot in seconds since the epoch.
 	Updated float64 `json:"updated"`
+
+	areaOrder []string // Areas' keys in order, as DB.Snapshot made them
 }
 
 // AreaSnapshot is one area of a snapshot.
 type AreaSnapshot struct {
 	Routers  map[string]*RouterSnapshot  `json:"routers"`
 	Networks map[string]*NetworkSnapshot `json:"networks"`
+
+	// Routers' and Networks' keys in order, as DB.Snapshot made them:
+	// writing uses them, rather than parsing and sorting every key, for
+	// as long as they are still the maps' keys.
+	routerOrder, networkOrder []string
 }
 
 // RouterSnapshot is one router of an area.
