@@ -2,6 +2,7 @@ package lsdb_test
 
 import (
 	"io"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -46,4 +47,17 @@ func BenchmarkSnapshotNYCx40(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkMissingRoutersNYCx40 is the check for Router-LSAs that ospfd
+// did not deliver, run after every load and, while changes flow, at most
+// every --missing-check-interval; it holds the database's lock.
+func BenchmarkMissingRoutersNYCx40(b *testing.B) {
+	db := nycx40(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := db.MissingRouters(netip.Addr{}); len(m) != 0 {
+			b.Fatalf("%d missing routers in a complete LSDB", len(m))
+		}
+	}
 }
