@@ -15,7 +15,7 @@ import (
 )
 
 // TestChurnMatchesRebuild drives every kind of LSA through a long run of
-// random arrivals, changes and withdrawals in two areas: routers that join
+// random arrivals, changes, withdrawals and resyncs in two areas: routers that join
 // and leave either area (so that their externals move between areas),
 // externals, summaries, ASBR-summaries and LANs. After each commit the
 // incrementally maintained view must equal one built from scratch from the
@@ -78,6 +78,26 @@ func TestChurnMatchesRebuild(t *testing.T) {
 		lsas, committed := map[akey]heldLSA{}, map[akey]heldLSA{}
 		for step := range 600 {
 			h.clk.Advance(time.Second)
+			if rng.IntN(25) == 0 {
+				// A resync: ospfd dumps what it holds again, less some
+				// LSAs it lost while the session was down.
+				h.db.BeginSync()
+				for _, k := range slices.SortedFunc(maps.Keys(lsas), func(a, b akey) int {
+					return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+				}) {
+					if rng.IntN(6) == 0 {
+						delete(lsas, k)
+						continue
+					}
+					x := lsas[k]
+					h.update(x.area, x.lsa, uint16(h.clk.Now().Sub(x.origin)/time.Second))
+				}
+				h.db.EndSync()
+				h.drain()
+				committed = afterCommit(lsas, committed)
+				matchesRebuild(h, committed, fmt.Sprintf("seed %d, step %d (resync)", seed, step))
+				continue
+			}
 			if len(lsas) > 0 && rng.IntN(3) == 0 {
 				keys := slices.SortedFunc(maps.Keys(lsas), func(a, b akey) int {
 					return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
