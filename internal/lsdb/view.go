@@ -428,8 +428,10 @@ func (db *DB) applyNetworkLSA(e *entry, old []byte, ts int64) {
 	}
 	// In router order, so that the events come in the same order whatever
 	// the order of the map.
-	for _, id := range slices.Sorted(maps.Keys(a.transit)) {
-		db.relink(a, id, a.routers[id], ts)
+	if len(a.transit) > 0 {
+		for _, id := range slices.Sorted(maps.Keys(a.transit)) {
+			db.relink(a, id, a.routers[id], ts)
+		}
 	}
 	if len(a.routers) == 0 && len(a.networks) == 0 && len(a.netByLSID) == 0 {
 		delete(db.areas, a.id)
