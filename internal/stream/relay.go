@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +72,13 @@ type RelayConfig struct {
 // records the upstream position of the last event archived.
 const PositionFile = ".relay-position.json"
 
+// GraphFile is the file, next to PositionFile, that holds the relay's
+// graph as it was where the archive ended when the relay last stopped
+// cleanly: if the upstream's numbering changes while the relay is down,
+// the relay emits the difference between it and the upstream's new
+// snapshot, so that the archive misses nothing.
+const GraphFile = ".relay-graph.json"
+
 // Relay follows an upstream's /v1/snapshot and /v1/stream and serves them
 // again, under the upstream's epoch and sequence numbers, with the same
 // archive, snapshots and live page as `stream` (see doc.go).
@@ -96,11 +106,14 @@ type Relay struct {
 	gen atomic.Pointer[relayGen] // the generation served, nil before the first
 	cur *relayGen                // the generation followed (only the follow loop touches it)
 
-	// start is the position recorded by an earlier run's archive.
+	// start is the position recorded by an earlier run's archive; saved,
+	// when not nil, is the graph as it was there (GraphFile).
 	start position
+	saved *graph
 
-	mu   sync.Mutex
-	segs []segment // out's numbering to the upstream's, for the position file
+	mu          sync.Mutex
+	segs        []segment // out's numbering to the upstream's, for the position file
+	archivedSeq uint64    // out's sequence number of the archive's last event
 
 	connected                               atomic.Bool
 	connects, losses, resnapshots, received atomic.Uint64
@@ -208,6 +221,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		if r.start.Epoch != "" {
 			r.log.Info("Resuming where the archive ends", "epoch", r.start.Epoch, "seq", r.start.Seq)
 		}
+		r.saved = r.takeSavedGraph()
 		if r.archive, err = NewArchive(ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
 			return nil, err
 		}
@@ -231,8 +245,12 @@ func (r *Relay) Run(ctx context.Context) error {
 			cancel(err)
 		}
 	}
+	// The archive stops after the follow loop, so that it writes all that
+	// was published.
+	actx, stopArchive := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopArchive()
 	if r.archive != nil {
-		wg.Go(func() { fail(r.archive.Run(ctx, r.out, 0)) })
+		wg.Go(func() { fail(r.archive.Run(actx, r.out, 0)) })
 	}
 	if r.stdout != nil {
 		wg.Go(func() { fail(WriteLines(ctx, r.stdout, r.cfg.Stdout)) })
@@ -250,12 +268,100 @@ func (r *Relay) Run(ctx context.Context) error {
 	if r.cur != nil {
 		r.cur.stop()
 	}
+	stopArchive()
 	cancel(nil)
 	wg.Wait()
+	if r.archive != nil {
+		r.saveGraph()
+	}
 	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
+}
+
+// savedGraph is the content of GraphFile.
+type savedGraph struct {
+	position
+	Snapshot json.RawMessage `json:"snapshot"`
+}
+
+// saveGraph writes GraphFile when the graph followed is where the archive
+// ends, and removes an older one otherwise.
+func (r *Relay) saveGraph() {
+	name := filepath.Join(r.cfg.EventsDir, GraphFile)
+	g := r.cur
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	var snap []byte
+	if g.Loaded() {
+		snap = g.graph.snapshot(time.Now()).AppendJSON(nil)
+	}
+	g.mu.Unlock()
+	// The archive describes the graph followed when it holds all that out
+	// got (the difference events of resnapshots included) and the graph
+	// caught up with its snapshot; the position file then names where it
+	// ends, which is what the next run starts from.
+	r.mu.Lock()
+	all := r.archivedSeq == r.out.LastSeq()
+	at := r.lastPositionLocked()
+	r.mu.Unlock()
+	if snap == nil || !all {
+		r.log.Info("Not saving the relay's graph: the archive does not end where the graph is",
+			"archived", r.archive.Stats().Events, "graph_loaded", snap != nil)
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			r.log.Error("Removing the relay's old graph failed", "file", name, "err", err)
+		}
+		return
+	}
+	b, err := json.Marshal(savedGraph{at, snap})
+	if err == nil {
+		err = replaceFile(OSFS{}, name, append(b, '\n'), true)
+	}
+	if err != nil {
+		r.log.Error("Saving the relay's graph failed; if the upstream restarts before the relay does, the archive will miss the changes in between", "file", name, "err", err)
+		return
+	}
+	r.log.Info("Saved the relay's graph where the archive ends", "file", name, "epoch", at.Epoch, "seq", at.Seq)
+}
+
+// takeSavedGraph reads and removes GraphFile, and returns the graph when it
+// is the one at the archive's end.
+func (r *Relay) takeSavedGraph() *graph {
+	name := filepath.Join(r.cfg.EventsDir, GraphFile)
+	data, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	defer func() {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			r.log.Error("Removing the relay's saved graph failed", "file", name, "err", err)
+		}
+	}()
+	var sg savedGraph
+	var snap *lsdb.Snapshot
+	var g *graph
+	if err == nil {
+		err = json.Unmarshal(data, &sg)
+	}
+	if err == nil {
+		snap, err = lsdb.ParseSnapshot(sg.Snapshot)
+	}
+	if err == nil {
+		g, err = graphFromSnapshot(snap)
+	}
+	switch {
+	case err != nil:
+		r.log.Warn("Ignoring the relay's saved graph", "file", name, "err", err)
+		return nil
+	case sg.position != r.start:
+		r.log.Info("Ignoring the relay's saved graph: the archive went on after it (the relay did not stop cleanly)",
+			"file", name, "graph_epoch", sg.Epoch, "graph_seq", sg.Seq, "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq)
+		return nil
+	}
+	return g
 }
 
 // Ready reports whether the relay follows the upstream and serves it.
@@ -563,11 +669,20 @@ func (r *Relay) plan(doc *upstreamSnapshot, graph *graph) (outFrom uint64, candi
 		return doc.Seq, []uint64{doc.Seq}
 	}
 	outFrom = doc.Seq
+	saved := r.saved
+	r.saved = nil
 	switch {
 	case r.start.Epoch == doc.Epoch && r.start.Seq <= doc.Seq:
 		outFrom = r.start.Seq
+	case r.start.Epoch != "" && saved != nil:
+		r.resnapshots.Add(1)
+		diffs := diffGraphs(saved, graph, time.Now())
+		r.publishDiff(diffs, position{doc.Epoch, doc.Seq})
+		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the graph saved where the archive ends",
+			"events", len(diffs), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
+		return doc.Seq, []uint64{doc.Seq}
 	case r.start.Epoch != "":
-		r.log.Warn("The upstream's numbering changed while the relay was down; the archive misses the changes between its end and the upstream's snapshot",
+		r.log.Warn("The upstream's numbering changed while the relay was down, and no graph was saved where the archive ends (the relay did not stop cleanly); the archive misses the changes between its end and the upstream's snapshot",
 			"archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
 	}
 	back := doc.Seq - min(doc.Seq, uint64(r.cfg.Backfill))
@@ -623,6 +738,7 @@ func (r *Relay) positionLocked(seq uint64) position {
 func (r *Relay) archived(last *lsdb.Event, file string, size int64) {
 	r.mu.Lock()
 	pos := r.positionLocked(last.Seq)
+	r.archivedSeq = last.Seq
 	// Segments wholly before the one of last are done with.
 	for len(r.segs) > 1 && r.segs[1].first <= last.Seq {
 		r.segs = r.segs[1:]

@@ -3,12 +3,15 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -349,5 +352,102 @@ func TestRelayTakesTheUpstreamsSnapshotForWhatEventsDoNotCarry(t *testing.T) {
 	waitFor(t, "two more comparisons", func() bool { return relay.Stats().Verified >= v+2 })
 	if n := relay.Stats().Corrections; n != 1 {
 		t.Errorf("%d corrections, want the one", n)
+	}
+}
+
+// routeChanges lists the archive's route events as "+ID" and "-ID".
+func routeChanges(t testing.TB, lines []string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range lines {
+		var ev struct {
+			Added, Removed *struct {
+				Link struct {
+					External *struct {
+						ID string `json:"id"`
+					} `json:"external"`
+				} `json:"link"`
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("archive line %s: %v", l, err)
+		}
+		switch {
+		case ev.Added != nil && ev.Added.Link.External != nil:
+			out = append(out, "+"+ev.Added.Link.External.ID)
+		case ev.Removed != nil && ev.Removed.Link.External != nil:
+			out = append(out, "-"+ev.Removed.Link.External.ID)
+		default:
+			t.Fatalf("archive line %s: not a route event", l)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// When the upstream restarts with a new numbering while the relay is down,
+// the relay emits the difference between the graph it saved where its
+// archive ends and the upstream's new snapshot: the archive misses
+// nothing. After a crash (no saved graph) it cannot, and says so.
+func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(map[bool]string{false: "clean stop", true: "crash"}[crash], func(t *testing.T) {
+			db1 := newDB(t, 1<<12)
+			em1 := &emitter{db: db1}
+			em1.emit(t, 10) // routes 1..10, before the relay: in its snapshot
+			up1 := startServer(t, ServerConfig{Source: db1}, nil)
+			addr := up1.http.Listener.Addr().String()
+			events := t.TempDir()
+			cfg := RelayConfig{Upstream: up1.url, EventsDir: events}
+			relay := startRelay(t, cfg)
+			em1.emit(t, 2) // routes 11 and 12, archived
+			waitFor(t, "the archive to catch up", func() bool { return relay.Stats().Archive.Events == 2 })
+			relay.stop(t)
+			saved := filepath.Join(events, GraphFile)
+			if _, err := os.Stat(saved); err != nil {
+				t.Fatalf("no graph saved at a clean stop: %v", err)
+			}
+			if crash {
+				if err := os.Remove(saved); err != nil {
+					t.Fatal(err)
+				}
+			}
+			up1.stop(t)
+			up1.http.Close()
+
+			// Back with a new numbering and routes 6..15.
+			db2 := newDB(t, 1<<12)
+			em2 := &emitter{db: db2, n: 5}
+			em2.emit(t, 10)
+			ln := listenAgain(t, addr)
+			up2 := startServer(t, ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
+			relay = startRelay(t, cfg)
+			sameGraph(t, "relay's snapshot against the new upstream's", getSnapshot(t, up2.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+			if _, err := os.Stat(saved); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the saved graph is still there after it was used: %v", err)
+			}
+			route := func(sign string, n ...int) []string {
+				var out []string
+				for _, i := range n {
+					out = append(out, sign+netip.AddrFrom4([4]byte{172, 16, 0, byte(i)}).String()+"/32")
+				}
+				return out
+			}
+			want := route("+", 11, 12)
+			if !crash {
+				want = append(want, route("-", 1, 2, 3, 4, 5)...)
+				want = append(want, route("+", 13, 14, 15)...)
+				waitFor(t, "the archive to get the difference", func() bool { return relay.Stats().Archive.Events == 8 })
+			}
+			slices.Sort(want)
+			if got := routeChanges(t, archiveTree(t, events)); !slices.Equal(got, want) {
+				t.Errorf("archive's route changes %v, want %v", got, want)
+			}
+			// The new upstream's events follow the difference.
+			em2.emit(t, 1)
+			waitFor(t, "the archive to follow the new upstream", func() bool {
+				return slices.Contains(routeChanges(t, archiveTree(t, events)), "+172.16.0.16/32")
+			})
+		})
 	}
 }
