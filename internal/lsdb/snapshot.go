@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -259,26 +260,40 @@ func orderedKeys[V any](m map[string]V, order []string) []string {
 // prefixes by address, then length; other strings after, as strings),
 // parsing each key once.
 func sortedKeys[V any](m map[string]V) []string {
+	// Keys sort by class (IPv4, other addresses, not addresses), then by
+	// n for IPv4 (address and length in one number: OSPFv2 has no other
+	// keys), by address and length for the others, by string for the rest.
 	type pk struct {
-		k   string
-		p   netip.Prefix
-		bad bool
+		k     string
+		class int
+		n     uint64
+		p     netip.Prefix
 	}
 	pks := make([]pk, 0, len(m))
 	for k := range m {
+		x := pk{k: k}
 		p, err := parseAddrOrPrefix(k)
-		pks = append(pks, pk{k, p, err != nil})
+		switch {
+		case err != nil:
+			x.class = 2
+		case p.Addr().Is4():
+			x.n = uint64(u32(p.Addr()))<<8 | uint64(p.Bits())
+		default:
+			x.class, x.p = 1, p
+		}
+		pks = append(pks, x)
 	}
 	slices.SortFunc(pks, func(a, b pk) int {
-		switch {
-		case a.bad && b.bad:
-			return cmp.Compare(a.k, b.k)
-		case a.bad:
-			return 1
-		case b.bad:
-			return -1
+		if c := cmp.Compare(a.class, b.class); c != 0 {
+			return c
 		}
-		return cmp.Or(a.p.Addr().Compare(b.p.Addr()), cmp.Compare(a.p.Bits(), b.p.Bits()))
+		switch a.class {
+		case 0:
+			return cmp.Compare(a.n, b.n)
+		case 1:
+			return cmp.Or(a.p.Addr().Compare(b.p.Addr()), cmp.Compare(a.p.Bits(), b.p.Bits()))
+		}
+		return cmp.Compare(a.k, b.k)
 	})
 	ks := make([]string, len(pks))
 	for i := range pks {
@@ -287,9 +302,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
+// parseAddrOrPrefix parses a prefix, or an address as a prefix of its
+// full length. It tries the form the key has, so that a router ID, the
+// commonest key, is parsed once and makes no error.
 func parseAddrOrPrefix(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p, nil
+	if strings.IndexByte(s, '/') >= 0 {
+		return netip.ParsePrefix(s)
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
