@@ -41,6 +41,15 @@ func (p *pool[T]) put(x *T) {
 	p.free = append(p.free, x)
 }
 
+// putAll puts every x of xs and returns xs emptied, for reuse.
+func (p *pool[T]) putAll(xs []*T) []*T {
+	for i, x := range xs {
+		p.put(x)
+		xs[i] = nil
+	}
+	return xs[:0]
+}
+
 // listChunk is the number of entries per chunk of a list.
 const listChunk = 4096
 

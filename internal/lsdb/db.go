@@ -165,12 +165,11 @@ func (db *DB) EndSync() SyncResult {
 	now := db.cfg.Now()
 	var res SyncResult
 	var gone []*entry
-	for _, e := range db.entries {
-		if db.seen == len(db.entries) {
-			break // the dump carried every LSA held, as on a first load
-		}
-		if e.seenGen != db.gen && !e.withdrawn {
-			gone = append(gone, e)
+	if db.seen < len(db.entries) { // else the dump carried every LSA held, as on a first load
+		for _, e := range db.entries {
+			if e.seenGen != db.gen && !e.withdrawn {
+				gone = append(gone, e)
+			}
 		}
 	}
 	// In key order, so that the resync's events come in the same order
@@ -411,16 +410,8 @@ func (db *DB) commitLocked(now time.Time, initial bool) int {
 		}
 	}
 	db.dirty.reset()
-	for i, e := range db.dropped {
-		db.entryPool.put(e)
-		db.dropped[i] = nil
-	}
-	db.dropped = db.dropped[:0]
-	for i, n := range db.droppedNode {
-		db.nodePool.put(n)
-		db.droppedNode[i] = nil
-	}
-	db.droppedNode = db.droppedNode[:0]
+	db.dropped = db.entryPool.putAll(db.dropped)
+	db.droppedNode = db.nodePool.putAll(db.droppedNode)
 	n := len(db.out)
 	if !db.mute {
 		db.feed.publish(db.out)

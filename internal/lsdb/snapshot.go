@@ -245,7 +245,7 @@ func (s *Snapshot) SnapshotTime() time.Time {
 // it still holds exactly m's keys (as DB.Snapshot made it, if nobody has
 // changed m since), else sortedKeys(m).
 func orderedKeys[V any](m map[string]V, order []string) []string {
-	if len(order) != len(m) || order == nil {
+	if len(order) != len(m) {
 		return sortedKeys(m)
 	}
 	for _, k := range order {
@@ -291,7 +291,7 @@ func sortedKeys[V any](m map[string]V) []string {
 		case 0:
 			return cmp.Compare(a.n, b.n)
 		case 1:
-			return cmp.Or(a.p.Addr().Compare(b.p.Addr()), cmp.Compare(a.p.Bits(), b.p.Bits()))
+			return comparePrefixes(a.p, b.p)
 		}
 		return cmp.Compare(a.k, b.k)
 	})
