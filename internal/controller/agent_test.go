@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -303,15 +305,15 @@ var _ = Describe("The agent on the NYC mesh LSDB", Ordered, func() {
 		leaf := netip.MustParseAddr("10.69.18.196")
 		_, err := getRouter(leaf.String())
 		Expect(err).NotTo(HaveOccurred())
-		Expect(h.srv.Remove(ospfapitest.Key{Area: netip.IPv4Unspecified(), Type: lsdb.RouterLSAType, LSID: leaf, AdvRouter: leaf})).To(Succeed())
+		Expect(h.srv.Remove(ospfapitest.Key{Area: netip.IPv4Unspecified(), Type: ospf.RouterLSAType, LSID: leaf, AdvRouter: leaf})).To(Succeed())
 
 		var netKey ospfapitest.Key
 		for _, al := range h.srv.LSAs() {
-			if nl, ok := al.LSA.(*lsdb.NetworkLSA); ok && nl.Prefix() == netip.MustParsePrefix("10.70.89.128/27") {
+			if nl, ok := al.LSA.(*ospf.NetworkLSA); ok && nl.Prefix() == netip.MustParsePrefix("10.70.89.128/27") {
 				netKey = ospfapitest.KeyOf(al.Area, nl)
 			}
 		}
-		Expect(netKey.Type).To(Equal(lsdb.NetworkLSAType))
+		Expect(netKey.Type).To(Equal(ospf.NetworkLSAType))
 		Expect(h.srv.Remove(netKey)).To(Succeed())
 
 		Eventually(func() bool {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
@@ -23,7 +25,7 @@ const DefaultMaxInlineExternals = 1000
 // (ABR: in more than one area or originating summaries; ASBR: originating
 // external or NSSA routes; never VL) and leaves tags and DR addresses out.
 type LSADetails interface {
-	// RouterFlags returns the flags byte (lsdb.RouterFlagB, ...) of router's
+	// RouterFlags returns the flags byte (ospf.RouterFlagB, ...) of router's
 	// Router-LSA in area, false when there is none.
 	RouterFlags(area, router netip.Addr) (uint8, bool)
 	// ExternalTag returns the route tag of router's AS-external route to
@@ -187,9 +189,9 @@ func (r *routerAcc) status(details LSADetails, limit int) ospfv1alpha1.OSPFRoute
 		if details != nil {
 			if bits, ok := details.RouterFlags(r.areaAddrs[i], r.id); ok {
 				f = ospfv1alpha1.RouterFlags{
-					ABR:         bits&lsdb.RouterFlagB != 0,
-					ASBR:        bits&lsdb.RouterFlagE != 0,
-					VirtualLink: bits&lsdb.RouterFlagV != 0,
+					ABR:         bits&ospf.RouterFlagB != 0,
+					ASBR:        bits&ospf.RouterFlagE != 0,
+					VirtualLink: bits&ospf.RouterFlagV != 0,
 				}
 			}
 		}

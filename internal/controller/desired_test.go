@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -244,7 +246,7 @@ type fakeDetails struct{}
 
 func (fakeDetails) RouterFlags(area, router netip.Addr) (uint8, bool) {
 	if router == netip.MustParseAddr("10.0.0.2") {
-		return lsdb.RouterFlagV | lsdb.RouterFlagE, true
+		return ospf.RouterFlagV | ospf.RouterFlagE, true
 	}
 	return 0, false
 }

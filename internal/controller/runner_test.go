@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -282,7 +284,7 @@ var _ = Describe("The leader comparing the agents' LSDBs", func() {
 		By("starting an agent whose ospfd lost the Router-LSA of 10.0.0.3 in area 0.0.0.1")
 		var partial []ospfapitest.AreaLSA
 		for _, l := range smallLSAs() {
-			if h := l.LSA.Hdr(); h.Type == lsdb.RouterLSAType && h.AdvRouter == netip.MustParseAddr("10.0.0.3") {
+			if h := l.LSA.Hdr(); h.Type == ospf.RouterLSAType && h.AdvRouter == netip.MustParseAddr("10.0.0.3") {
 				continue
 			}
 			partial = append(partial, l)

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 func TestPoolHandsOutZeroedAndReuses(t *testing.T) {
@@ -49,10 +51,10 @@ func TestChurnDoesNotGrowMemory(t *testing.T) {
 	db.EndSync()
 	ext := func(i, seq int, age uint16) []byte {
 		adv := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
-		l := &ExternalLSA{Header: Header{Type: ASExternalLSAType, LSID: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}),
-			AdvRouter: adv, SeqNum: InitialSeqNum + int32(seq), Age: age, Options: 2},
+		l := &ospf.ExternalLSA{Header: ospf.Header{Type: ospf.ASExternalLSAType, LSID: netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}),
+			AdvRouter: adv, SeqNum: ospf.InitialSeqNum + int32(seq), Age: age, Options: 2},
 			Mask: netip.AddrFrom4([4]byte{255, 255, 255, 255}), Metric: 1, Forward: netip.IPv4Unspecified()}
-		b, err := Marshal(l)
+		b, err := ospf.Marshal(l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +72,7 @@ func TestChurnDoesNotGrowMemory(t *testing.T) {
 			t.Fatalf("round %d: %d events for %d new externals", round, got, n)
 		}
 		for i := range n {
-			if err := db.Update(backbone, ext(i, 2*round+1, MaxAge), now); err != nil {
+			if err := db.Update(backbone, ext(i, 2*round+1, ospf.MaxAge), now); err != nil {
 				t.Fatal(err)
 			}
 		}

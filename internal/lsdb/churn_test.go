@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // TestChurnMatchesRebuild drives every kind of LSA through a long run of
@@ -25,11 +25,11 @@ import (
 func TestChurnMatchesRebuild(t *testing.T) {
 	area1 := ip("0.0.0.1")
 	routers := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"}
-	randomLSA := func(rng *rand.Rand) (netip.Addr, lsdb.LSA) {
+	randomLSA := func(rng *rand.Rand) (netip.Addr, ospf.LSA) {
 		r := routers[rng.IntN(len(routers))]
 		switch rng.IntN(6) {
 		case 0, 1:
-			var links []lsdb.RouterLink
+			var links []ospf.RouterLink
 			for _, o := range routers {
 				if o != r && rng.IntN(3) == 0 {
 					links = append(links, p2p(o, uint16(1+rng.IntN(3))))
@@ -49,11 +49,11 @@ func TestChurnMatchesRebuild(t *testing.T) {
 		case 2:
 			return area0, external(r, fmt.Sprintf("198.51.%d.0/24", rng.IntN(3)), uint32(rng.IntN(3)), rng.IntN(2) == 0, "")
 		case 3:
-			s := &lsdb.SummaryLSA{Header: hdr(lsdb.SummaryLSAType, fmt.Sprintf("10.9.%d.0", rng.IntN(3)), r),
+			s := &ospf.SummaryLSA{Header: hdr(ospf.SummaryLSAType, fmt.Sprintf("10.9.%d.0", rng.IntN(3)), r),
 				Mask: ip("255.255.255.0"), Metric: uint32(rng.IntN(3))}
 			return area1, s
 		case 4:
-			s := &lsdb.SummaryLSA{Header: hdr(lsdb.ASBRSummaryLSAType, routers[rng.IntN(len(routers))], r),
+			s := &ospf.SummaryLSA{Header: hdr(ospf.ASBRSummaryLSAType, routers[rng.IntN(len(routers))], r),
 				Mask: ip("0.0.0.0"), Metric: uint32(rng.IntN(3))}
 			return area1, s
 		default:
@@ -73,7 +73,7 @@ func TestChurnMatchesRebuild(t *testing.T) {
 		// keyed by area and LSA: a router's LSA in area 1 is another LSA than its LSA in area 0
 		type akey struct {
 			area netip.Addr
-			key  lsdb.Key
+			key  ospf.Key
 		}
 		lsas, committed := map[akey]heldLSA{}, map[akey]heldLSA{}
 		for step := range 600 {
@@ -103,12 +103,12 @@ func TestChurnMatchesRebuild(t *testing.T) {
 					return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
 				})
 				k := keys[rng.IntN(len(keys))]
-				h.update(k.area, lsas[k].lsa, lsdb.MaxAge)
+				h.update(k.area, lsas[k].lsa, ospf.MaxAge)
 				delete(lsas, k)
 			} else {
 				area, l := randomLSA(rng)
 				k := akey{area, l.Hdr().Key()}
-				if l.Hdr().Type == lsdb.ASExternalLSAType {
+				if l.Hdr().Type == ospf.ASExternalLSAType {
 					k.area = area0
 				}
 				h.update(area, l, 0)
@@ -135,7 +135,7 @@ func TestLinksAreNotShared(t *testing.T) {
 	)
 	want := snapshotJSON(h.db)
 	for i := range 300 {
-		links := []lsdb.RouterLink{p2p("10.0.0.2", uint16(1+i%7))}
+		links := []ospf.RouterLink{p2p("10.0.0.2", uint16(1+i%7))}
 		for j := range i % 5 {
 			links = append(links, stub(fmt.Sprintf("172.16.%d.0/24", j), 1))
 		}
@@ -146,7 +146,7 @@ func TestLinksAreNotShared(t *testing.T) {
 	if !bytes.Contains([]byte(got), []byte(`"10.0.0.3"`)) {
 		t.Fatalf("router 10.0.0.3 missing from the view:\n%s", got)
 	}
-	h.update(area0, router("10.0.0.3"), lsdb.MaxAge)
+	h.update(area0, router("10.0.0.3"), ospf.MaxAge)
 	h.events()
 	if got := snapshotJSON(h.db); got != want {
 		t.Fatalf("the other routers changed:\n%s\nwant:\n%s", got, want)

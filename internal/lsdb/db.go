@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // Config tunes a DB. The zero value is usable: no hold-down, a one-second
@@ -176,11 +178,11 @@ func (db *DB) EndSync() SyncResult {
 	// whatever the order of the map.
 	slices.SortFunc(gone, func(x, y *entry) int { return x.k.compare(y.k) })
 	for _, e := range gone {
-		if e.k.typ() == NSSAExternalLSAType {
+		if e.k.typ() == ospf.NSSAExternalLSAType {
 			// Not in any dump: keep it until it would have reached MaxAge.
-			if e.withdrawAt == 0 && instance(e.raw).Age&DoNotAge == 0 {
+			if e.withdrawAt == 0 && instance(e.raw).Age&ospf.DoNotAge == 0 {
 				e.withdrawn = true
-				e.withdrawnMs = e.originMs + MaxAge*1000
+				e.withdrawnMs = e.originMs + ospf.MaxAge*1000
 				e.withdrawAt = e.withdrawnMs * 1e6
 				db.markDirty(e)
 			}
@@ -211,7 +213,7 @@ func (db *DB) EndSync() SyncResult {
 // whole LSA as received, area the area it belongs to (ignored for AS-scoped
 // types). An LSA at MaxAge is a withdrawal.
 func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
-	hdr, err := Validate(lsa)
+	hdr, err := ospf.Validate(lsa)
 	if err != nil {
 		db.mu.Lock()
 		db.stats.Malformed++
@@ -266,7 +268,7 @@ func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
 // database, either to reinstall a newer one (an UPDATE follows at once) or
 // because it was flushed.
 func (db *DB) Delete(area netip.Addr, lsa []byte, arrival time.Time) error {
-	h, err := DecodeHeader(lsa)
+	h, err := ospf.DecodeHeader(lsa)
 	if err != nil {
 		db.mu.Lock()
 		db.stats.Malformed++
@@ -308,19 +310,19 @@ func (db *DB) presize() {
 			continue
 		}
 		switch e.k.typ() {
-		case RouterLSAType, NetworkLSAType:
+		case ospf.RouterLSAType, ospf.NetworkLSAType:
 			c := per[e.k.area]
 			if c == nil {
 				c = &counts{}
 				per[e.k.area] = c
 			}
-			if e.k.typ() == RouterLSAType {
+			if e.k.typ() == ospf.RouterLSAType {
 				c.routers++
 				routers++
 			} else {
 				c.networks++
 			}
-		case ASExternalLSAType:
+		case ospf.ASExternalLSAType:
 			externals++
 		}
 	}
@@ -400,12 +402,12 @@ func (db *DB) commitLocked(now time.Time, initial bool) int {
 	db.out = db.out[:0]
 	// Networks first: routers' transit links resolve against them.
 	for e := range db.dirty.all {
-		if e.k.typ() == NetworkLSAType {
+		if e.k.typ() == ospf.NetworkLSAType {
 			db.commitEntry(e, now, initial)
 		}
 	}
 	for e := range db.dirty.all {
-		if e.k.typ() != NetworkLSAType {
+		if e.k.typ() != ospf.NetworkLSAType {
 			db.commitEntry(e, now, initial)
 		}
 	}
@@ -456,19 +458,19 @@ func sameSlice(a, b []byte) bool {
 }
 
 // compareRaw compares a header with the instance held as raw bytes.
-func compareRaw(h *Header, raw []byte) int {
+func compareRaw(h *ospf.Header, raw []byte) int {
 	held := instance(raw)
-	return Compare(h, &held)
+	return ospf.Compare(h, &held)
 }
 
 // sameContent reports whether two instances of one LSA differ only in their
 // header's age, sequence number or checksum.
 func sameContent(a, b []byte) bool {
-	if len(a) != len(b) || len(a) < HeaderLen {
+	if len(a) != len(b) || len(a) < ospf.HeaderLen {
 		return false
 	}
 	// Options (byte 2) and everything after the header.
-	return a[2] == b[2] && bytes.Equal(a[HeaderLen:], b[HeaderLen:])
+	return a[2] == b[2] && bytes.Equal(a[ospf.HeaderLen:], b[ospf.HeaderLen:])
 }
 
 // String describes the database for logs.
@@ -482,7 +484,7 @@ func (db *DB) String() string {
 // AS-scoped types).
 type TypeCount struct {
 	Area  netip.Addr
-	Type  LSType
+	Type  ospf.LSType
 	Count int
 }
 
@@ -499,7 +501,7 @@ func (db *DB) Counts() []TypeCount {
 	db.mu.Unlock()
 	out := make([]TypeCount, 0, len(m))
 	for k, n := range m {
-		out = append(out, TypeCount{Area: addrOf(k[0]), Type: LSType(k[1]), Count: n})
+		out = append(out, TypeCount{Area: addrOf(k[0]), Type: ospf.LSType(k[1]), Count: n})
 	}
 	slices.SortFunc(out, func(a, b TypeCount) int {
 		return cmp.Or(a.Area.Compare(b.Area), cmp.Compare(a.Type, b.Type))

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
@@ -14,10 +16,10 @@ func synthetic(tb testing.TB, routers int) [][]byte {
 	tb.Helper()
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
 	var out [][]byte
-	enc := func(l lsdb.LSA) {
-		l.Hdr().SeqNum = lsdb.InitialSeqNum
+	enc := func(l ospf.LSA) {
+		l.Hdr().SeqNum = ospf.InitialSeqNum
 		l.Hdr().Options = 2
-		b, err := lsdb.Marshal(l)
+		b, err := ospf.Marshal(l)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -25,24 +27,24 @@ func synthetic(tb testing.TB, routers int) [][]byte {
 	}
 	for i := 0; i < routers; i++ {
 		id := addr(i)
-		r := &lsdb.RouterLSA{Header: lsdb.Header{Type: lsdb.RouterLSAType, LSID: id, AdvRouter: id}}
+		r := &ospf.RouterLSA{Header: ospf.Header{Type: ospf.RouterLSAType, LSID: id, AdvRouter: id}}
 		for _, d := range []int{-2, -1, 1, 2} {
 			j := (i + d + routers) % routers
-			r.Links = append(r.Links, lsdb.RouterLink{ID: addr(j), Data: id, Type: lsdb.LinkPointToPoint, Metric: uint16(10 + d*d)})
+			r.Links = append(r.Links, ospf.RouterLink{ID: addr(j), Data: id, Type: ospf.LinkPointToPoint, Metric: uint16(10 + d*d)})
 		}
 		r.Links = append(r.Links,
-			lsdb.RouterLink{ID: netip.AddrFrom4([4]byte{172, byte(i >> 16), byte(i >> 8), byte(i)}), Data: netip.AddrFrom4([4]byte{255, 255, 255, 255}), Type: lsdb.LinkStub},
-			lsdb.RouterLink{ID: netip.AddrFrom4([4]byte{100, byte(i >> 14), byte(i >> 6), byte(i << 2)}), Data: netip.AddrFrom4([4]byte{255, 255, 255, 252}), Type: lsdb.LinkStub, Metric: 1},
+			ospf.RouterLink{ID: netip.AddrFrom4([4]byte{172, byte(i >> 16), byte(i >> 8), byte(i)}), Data: netip.AddrFrom4([4]byte{255, 255, 255, 255}), Type: ospf.LinkStub},
+			ospf.RouterLink{ID: netip.AddrFrom4([4]byte{100, byte(i >> 14), byte(i >> 6), byte(i << 2)}), Data: netip.AddrFrom4([4]byte{255, 255, 255, 252}), Type: ospf.LinkStub, Metric: 1},
 		)
 		if i%100 == 0 {
 			n := i / 100
 			dr := netip.AddrFrom4([4]byte{192, byte(n >> 8), byte(n), 1})
-			r.Links = append(r.Links, lsdb.RouterLink{ID: dr, Data: dr, Type: lsdb.LinkTransit, Metric: 10})
-			enc(&lsdb.NetworkLSA{Header: lsdb.Header{Type: lsdb.NetworkLSAType, LSID: dr, AdvRouter: id},
+			r.Links = append(r.Links, ospf.RouterLink{ID: dr, Data: dr, Type: ospf.LinkTransit, Metric: 10})
+			enc(&ospf.NetworkLSA{Header: ospf.Header{Type: ospf.NetworkLSAType, LSID: dr, AdvRouter: id},
 				Mask: netip.AddrFrom4([4]byte{255, 255, 255, 0}), Attached: []netip.Addr{id}})
 		}
 		enc(r)
-		enc(&lsdb.ExternalLSA{Header: lsdb.Header{Type: lsdb.ASExternalLSAType, LSID: netip.AddrFrom4([4]byte{198, byte(i >> 8), byte(i), 0}), AdvRouter: id},
+		enc(&ospf.ExternalLSA{Header: ospf.Header{Type: ospf.ASExternalLSAType, LSID: netip.AddrFrom4([4]byte{198, byte(i >> 8), byte(i), 0}), AdvRouter: id},
 			Mask: netip.AddrFrom4([4]byte{255, 255, 255, 0}), Metric: 20, Type2: true, Forward: netip.IPv4Unspecified()})
 	}
 	return out
@@ -82,9 +84,9 @@ func BenchmarkLiveChange(b *testing.B) {
 	}
 	db.EndSync()
 	id := netip.AddrFrom4([4]byte{10, 0, 0, 50})
-	seq := lsdb.InitialSeqNum + 1
-	r := &lsdb.RouterLSA{Header: lsdb.Header{Type: lsdb.RouterLSAType, LSID: id, AdvRouter: id, Options: 2}}
-	r.Links = []lsdb.RouterLink{{ID: netip.AddrFrom4([4]byte{10, 0, 0, 51}), Data: id, Type: lsdb.LinkPointToPoint, Metric: 10}}
+	seq := ospf.InitialSeqNum + 1
+	r := &ospf.RouterLSA{Header: ospf.Header{Type: ospf.RouterLSAType, LSID: id, AdvRouter: id, Options: 2}}
+	r.Links = []ospf.RouterLink{{ID: netip.AddrFrom4([4]byte{10, 0, 0, 51}), Data: id, Type: ospf.LinkPointToPoint, Metric: 10}}
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -92,7 +94,7 @@ func BenchmarkLiveChange(b *testing.B) {
 		r.SeqNum = seq
 		seq++
 		r.Links[0].Metric = uint16(10 + i%2)
-		raw, err := lsdb.AppendLSA(buf[:0], r)
+		raw, err := ospf.AppendLSA(buf[:0], r)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -33,20 +35,20 @@ type harness struct {
 	t     *testing.T
 	db    *lsdb.DB
 	clk   *clock
-	seqs  map[lsdb.Key]int32
+	seqs  map[ospf.Key]int32
 	sub   *lsdb.Subscription
-	areaO map[lsdb.Key]netip.Addr
+	areaO map[ospf.Key]netip.Addr
 }
 
 func newHarness(t *testing.T, hold time.Duration) *harness {
 	t.Helper()
 	clk := &clock{now: t0}
 	db := lsdb.New(lsdb.Config{HoldDown: hold, Now: clk.Now})
-	return &harness{t: t, db: db, clk: clk, seqs: map[lsdb.Key]int32{}, areaO: map[lsdb.Key]netip.Addr{}}
+	return &harness{t: t, db: db, clk: clk, seqs: map[ospf.Key]int32{}, areaO: map[ospf.Key]netip.Addr{}}
 }
 
 // load applies a first dump and subscribes to the feed after it.
-func (h *harness) load(area netip.Addr, lsas ...lsdb.LSA) {
+func (h *harness) load(area netip.Addr, lsas ...ospf.LSA) {
 	h.t.Helper()
 	h.db.BeginSync()
 	for _, l := range lsas {
@@ -61,14 +63,14 @@ func (h *harness) load(area netip.Addr, lsas ...lsdb.LSA) {
 }
 
 // raw encodes l with the next sequence number for its key (or the one set).
-func (h *harness) raw(l lsdb.LSA, age uint16) []byte {
+func (h *harness) raw(l ospf.LSA, age uint16) []byte {
 	h.t.Helper()
 	hd := l.Hdr()
 	k := hd.Key()
 	if hd.SeqNum == 0 {
 		s, ok := h.seqs[k]
 		if !ok {
-			s = lsdb.InitialSeqNum
+			s = ospf.InitialSeqNum
 		} else {
 			s++
 		}
@@ -76,7 +78,7 @@ func (h *harness) raw(l lsdb.LSA, age uint16) []byte {
 		hd.SeqNum = s
 	}
 	hd.Age = age
-	b, err := lsdb.Marshal(l)
+	b, err := ospf.Marshal(l)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func (h *harness) raw(l lsdb.LSA, age uint16) []byte {
 	return b
 }
 
-func (h *harness) update(area netip.Addr, l lsdb.LSA, age uint16) {
+func (h *harness) update(area netip.Addr, l ospf.LSA, age uint16) {
 	h.t.Helper()
 	if err := h.db.Update(area, h.raw(l, age), h.clk.Now()); err != nil {
 		h.t.Fatal(err)
@@ -92,11 +94,11 @@ func (h *harness) update(area netip.Addr, l lsdb.LSA, age uint16) {
 }
 
 // del sends a DELETE for the instance currently held under l's key.
-func (h *harness) del(area netip.Addr, l lsdb.LSA) {
+func (h *harness) del(area netip.Addr, l ospf.LSA) {
 	h.t.Helper()
 	hd := l.Hdr()
 	hd.SeqNum = h.seqs[hd.Key()]
-	b, err := lsdb.Marshal(l)
+	b, err := ospf.Marshal(l)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -154,22 +156,22 @@ func (h *harness) expectUnordered(want ...string) {
 	}
 }
 
-func hdr(t lsdb.LSType, id, adv string) lsdb.Header {
-	return lsdb.Header{Type: t, LSID: ip(id), AdvRouter: ip(adv), Options: 0x02}
+func hdr(t ospf.LSType, id, adv string) ospf.Header {
+	return ospf.Header{Type: t, LSID: ip(id), AdvRouter: ip(adv), Options: 0x02}
 }
 
-func p2p(to string, metric uint16) lsdb.RouterLink {
-	return lsdb.RouterLink{ID: ip(to), Data: ip("192.0.2.1"), Type: lsdb.LinkPointToPoint, Metric: metric}
+func p2p(to string, metric uint16) ospf.RouterLink {
+	return ospf.RouterLink{ID: ip(to), Data: ip("192.0.2.1"), Type: ospf.LinkPointToPoint, Metric: metric}
 }
 
-func stub(prefix string, metric uint16) lsdb.RouterLink {
+func stub(prefix string, metric uint16) ospf.RouterLink {
 	p := netip.MustParsePrefix(prefix)
 	mask := netip.AddrFrom4([4]byte(net4mask(p.Bits())))
-	return lsdb.RouterLink{ID: p.Addr(), Data: mask, Type: lsdb.LinkStub, Metric: metric}
+	return ospf.RouterLink{ID: p.Addr(), Data: mask, Type: ospf.LinkStub, Metric: metric}
 }
 
-func transit(dr, self string, metric uint16) lsdb.RouterLink {
-	return lsdb.RouterLink{ID: ip(dr), Data: ip(self), Type: lsdb.LinkTransit, Metric: metric}
+func transit(dr, self string, metric uint16) ospf.RouterLink {
+	return ospf.RouterLink{ID: ip(dr), Data: ip(self), Type: ospf.LinkTransit, Metric: metric}
 }
 
 func net4mask(bits int) []byte {
@@ -180,21 +182,21 @@ func net4mask(bits int) []byte {
 	return []byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
 }
 
-func router(id string, links ...lsdb.RouterLink) *lsdb.RouterLSA {
-	return &lsdb.RouterLSA{Header: hdr(lsdb.RouterLSAType, id, id), Links: links}
+func router(id string, links ...ospf.RouterLink) *ospf.RouterLSA {
+	return &ospf.RouterLSA{Header: hdr(ospf.RouterLSAType, id, id), Links: links}
 }
 
-func network(drIf, dr string, bits int, attached ...string) *lsdb.NetworkLSA {
-	n := &lsdb.NetworkLSA{Header: hdr(lsdb.NetworkLSAType, drIf, dr), Mask: netip.AddrFrom4([4]byte(net4mask(bits)))}
+func network(drIf, dr string, bits int, attached ...string) *ospf.NetworkLSA {
+	n := &ospf.NetworkLSA{Header: hdr(ospf.NetworkLSAType, drIf, dr), Mask: netip.AddrFrom4([4]byte(net4mask(bits)))}
 	for _, a := range attached {
 		n.Attached = append(n.Attached, ip(a))
 	}
 	return n
 }
 
-func external(adv, prefix string, metric uint32, type2 bool, via string) *lsdb.ExternalLSA {
+func external(adv, prefix string, metric uint32, type2 bool, via string) *ospf.ExternalLSA {
 	p := netip.MustParsePrefix(prefix)
-	x := &lsdb.ExternalLSA{Header: hdr(lsdb.ASExternalLSAType, p.Addr().String(), adv),
+	x := &ospf.ExternalLSA{Header: hdr(ospf.ASExternalLSAType, p.Addr().String(), adv),
 		Mask: netip.AddrFrom4([4]byte(net4mask(p.Bits()))), Metric: metric, Type2: type2, Forward: ip("0.0.0.0")}
 	if via != "" {
 		x.Forward = ip(via)
@@ -262,12 +264,12 @@ func TestStaleUpdateIsIgnored(t *testing.T) {
 	// Find a metric whose checksum is larger than the held one's.
 	held := router("10.0.0.1", p2p("10.0.0.2", 10))
 	held.SeqNum = 5
-	hb, _ := lsdb.Marshal(held)
-	var newer *lsdb.RouterLSA
+	hb, _ := ospf.Marshal(held)
+	var newer *ospf.RouterLSA
 	for m := uint16(11); m < 2000; m++ {
 		c := router("10.0.0.1", p2p("10.0.0.2", m))
 		c.SeqNum = 5
-		cb, _ := lsdb.Marshal(c)
+		cb, _ := ospf.Marshal(c)
 		if c.Checksum > held.Checksum && cb != nil && hb != nil {
 			newer = router("10.0.0.1", p2p("10.0.0.2", m))
 			newer.SeqNum = 5
@@ -418,7 +420,7 @@ func TestExternalChanges(t *testing.T) {
 
 func TestResyncEmitsOnlyRealDifferences(t *testing.T) {
 	h := newHarness(t, 10*time.Second)
-	lsas := []lsdb.LSA{
+	lsas := []ospf.LSA{
 		router("10.0.0.1", p2p("10.0.0.2", 10)),
 		router("10.0.0.2", p2p("10.0.0.1", 10), p2p("10.0.0.3", 10)),
 		router("10.0.0.3", p2p("10.0.0.2", 10)),
@@ -453,8 +455,8 @@ func TestMultiAreaKinds(t *testing.T) {
 	h.update(area0, router("10.0.0.3", p2p("10.0.0.2", 10)), 0)
 	h.update(area1, router("10.0.0.3", p2p("10.0.0.5", 10)), 0)
 	h.update(area1, router("10.0.0.5", p2p("10.0.0.3", 10)), 0)
-	h.update(area1, &lsdb.SummaryLSA{Header: hdr(lsdb.SummaryLSAType, "10.2.0.0", "10.0.0.3"), Mask: ip("255.255.0.0"), Metric: 30}, 0)
-	h.update(area1, &lsdb.SummaryLSA{Header: hdr(lsdb.ASBRSummaryLSAType, "10.0.0.4", "10.0.0.3"), Mask: ip("0.0.0.0"), Metric: 20}, 0)
+	h.update(area1, &ospf.SummaryLSA{Header: hdr(ospf.SummaryLSAType, "10.2.0.0", "10.0.0.3"), Mask: ip("255.255.0.0"), Metric: 30}, 0)
+	h.update(area1, &ospf.SummaryLSA{Header: hdr(ospf.ASBRSummaryLSAType, "10.0.0.4", "10.0.0.3"), Mask: ip("0.0.0.0"), Metric: 20}, 0)
 	h.update(area0, external("10.0.0.3", "172.16.0.0/12", 1, true, ""), 0)
 	h.db.EndSync()
 	s, _ := h.db.Snapshot()

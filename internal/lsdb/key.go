@@ -3,6 +3,8 @@ package lsdb
 import (
 	"cmp"
 	"net/netip"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // ukey is an LSA's identity inside the database: the public Key and its
@@ -15,7 +17,7 @@ type ukey struct {
 	t               uint32
 }
 
-func (k ukey) typ() LSType { return LSType(k.t) }
+func (k ukey) typ() ospf.LSType { return ospf.LSType(k.t) }
 
 // compare orders keys by area, type, LSID and advertising router.
 func (k ukey) compare(o ukey) int {
@@ -32,7 +34,7 @@ func addrOf(v uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-func keyOf(area netip.Addr, h *Header) ukey {
+func keyOf(area netip.Addr, h *ospf.Header) ukey {
 	k := ukey{lsid: u32(h.LSID), adv: u32(h.AdvRouter), t: uint32(h.Type)}
 	if !h.Type.ASScoped() && area.Is4() {
 		k.area = u32(area)
@@ -41,8 +43,8 @@ func keyOf(area netip.Addr, h *Header) ukey {
 }
 
 // Key is the public identity of the LSA.
-func (k ukey) Key() Key {
-	return Key{Type: k.typ(), LSID: addrOf(k.lsid), AdvRouter: addrOf(k.adv)}
+func (k ukey) Key() ospf.Key {
+	return ospf.Key{Type: k.typ(), LSID: addrOf(k.lsid), AdvRouter: addrOf(k.adv)}
 }
 
 // slab hands out copies of pointer-free values (LSA bytes, links) from

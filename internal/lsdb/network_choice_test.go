@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -96,7 +98,7 @@ func TestSelfElectedNetworkIsNotTheNetwork(t *testing.T) {
 
 			flush := func() {
 				t.Helper()
-				h.update(area0, own, lsdb.MaxAge)
+				h.update(area0, own, ospf.MaxAge)
 				h.expect()
 				settle()
 				h.expect()
@@ -152,7 +154,7 @@ func TestDRChangeInEveryOrder(t *testing.T) {
 		r1, r2, r3, r4 = "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"
 		old, dr        = "10.1.0.1", "10.1.0.2"
 	)
-	initial := []lsdb.LSA{
+	initial := []ospf.LSA{
 		router(r1, transit(old, old, 5)),
 		router(r2, transit(old, dr, 5)),
 		router(r3, transit(old, "10.1.0.3", 5)),
@@ -166,12 +168,12 @@ func TestDRChangeInEveryOrder(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		changes []lsdb.LSA
+		changes []ospf.LSA
 		want    []string
 	}{
 		{
 			name: "r1 leaves",
-			changes: []lsdb.LSA{
+			changes: []ospf.LSA{
 				network(dr, r2, 24, r2, r3),
 				router(r2, transit(dr, dr, 5)),
 				router(r3, transit(dr, "10.1.0.3", 5)),
@@ -181,7 +183,7 @@ func TestDRChangeInEveryOrder(t *testing.T) {
 		},
 		{
 			name: "r1 leaves, r4 joins",
-			changes: []lsdb.LSA{
+			changes: []ospf.LSA{
 				network(dr, r2, 24, r2, r3, r4),
 				router(r2, transit(dr, dr, 5)),
 				router(r3, transit(dr, "10.1.0.3", 5)),
@@ -192,7 +194,7 @@ func TestDRChangeInEveryOrder(t *testing.T) {
 		},
 		{
 			name: "r1 flaps and stays",
-			changes: []lsdb.LSA{
+			changes: []ospf.LSA{
 				network(dr, r2, 24, r1, r2, r3),
 				router(r2, transit(dr, dr, 5)),
 				router(r3, transit(dr, "10.1.0.3", 5)),
@@ -202,7 +204,7 @@ func TestDRChangeInEveryOrder(t *testing.T) {
 	} {
 		final := newHarness(t, 0)
 		final.load(area0, append(slices.Clone(tc.changes), initial[3])...)
-		final.update(area0, initial[3], lsdb.MaxAge)
+		final.update(area0, initial[3], ospf.MaxAge)
 		final.events()
 		wantSnap := snapshotJSON(final.db)
 		slices.Sort(tc.want)
@@ -233,7 +235,7 @@ func TestDRChangeInEveryOrder(t *testing.T) {
 					if s := snapshotJSON(h.db); s != wantSnap {
 						t.Errorf("snapshot before the flush differs from the one of the final LSDB:\n%s\nwant:\n%s", s, wantSnap)
 					}
-					h.update(area0, initial[3], lsdb.MaxAge)
+					h.update(area0, initial[3], ospf.MaxAge)
 					got = h.events()
 					h.clk.Advance(time.Minute)
 					h.db.Expire()
@@ -289,7 +291,7 @@ func TestNetworkChoiceFollowsRouterLinks(t *testing.T) {
 	h.expect(`{"timestamp": ` + ts + `, "entity": {"type": "network", "id": "10.1.0.0/24"}, "removed": {"router": "10.0.0.3"}}`)
 	dr("r1 back", r1, r1, r2)
 	// r1's Router-LSA is flushed: one edge each, and the newer wins.
-	h.update(area0, router(r1, transit("10.1.0.1", "10.1.0.1", 5)), lsdb.MaxAge)
+	h.update(area0, router(r1, transit("10.1.0.1", "10.1.0.1", 5)), ospf.MaxAge)
 	h.expect(
 		`{"timestamp": `+ts+`, "entity": {"type": "router", "id": "10.0.0.1"}, "removed": {"link": {"network": {"id": "10.1.0.0/24", "metric": 5}}}}`,
 		`{"timestamp": `+ts+`, "entity": {"type": "network", "id": "10.1.0.0/24"}, "added": {"router": "10.0.0.3"}}`,
@@ -347,14 +349,14 @@ func TestViewMatchesRebuild(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		h := newHarness(t, 0)
 		h.load(area0)
-		lsas, committed := map[lsdb.Key]heldLSA{}, map[lsdb.Key]heldLSA{}
+		lsas, committed := map[ospf.Key]heldLSA{}, map[ospf.Key]heldLSA{}
 		for step := range 400 {
 			h.clk.Advance(time.Second)
-			var l lsdb.LSA
+			var l ospf.LSA
 			switch rng.IntN(5) {
 			case 0, 1:
 				r := rng.IntN(len(routers))
-				var links []lsdb.RouterLink
+				var links []ospf.RouterLink
 				for _, lan := range lans {
 					if rng.IntN(3) > 0 {
 						links = append(links, transit(lan+strconv.Itoa(rng.IntN(4)+1), lan+strconv.Itoa(r+1), 10))
@@ -374,9 +376,9 @@ func TestViewMatchesRebuild(t *testing.T) {
 				if len(lsas) == 0 {
 					continue
 				}
-				keys := slices.SortedFunc(maps.Keys(lsas), func(a, b lsdb.Key) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+				keys := slices.SortedFunc(maps.Keys(lsas), func(a, b ospf.Key) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
 				k := keys[rng.IntN(len(keys))]
-				h.update(area0, lsas[k].lsa, lsdb.MaxAge)
+				h.update(area0, lsas[k].lsa, ospf.MaxAge)
 				delete(lsas, k)
 			}
 			if l != nil {
@@ -397,19 +399,19 @@ func TestViewMatchesRebuild(t *testing.T) {
 // (all but the header) and when that content was first originated.
 type heldLSA struct {
 	area    netip.Addr
-	lsa     lsdb.LSA
+	lsa     ospf.LSA
 	content string
 	origin  time.Time
 }
 
 // held is l as just sent in area.
-func (h *harness) held(area netip.Addr, l lsdb.LSA) heldLSA {
+func (h *harness) held(area netip.Addr, l ospf.LSA) heldLSA {
 	h.t.Helper()
-	b, err := lsdb.Marshal(l)
+	b, err := ospf.Marshal(l)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return heldLSA{area, l, string(b[lsdb.HeaderLen:]), h.clk.Now()}
+	return heldLSA{area, l, string(b[ospf.HeaderLen:]), h.clk.Now()}
 }
 
 // afterCommit is what the view reflects once lsas are committed on top of

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // TestEventOrderIsDeterministic replays the same input into fresh
@@ -17,22 +17,22 @@ import (
 func TestEventOrderIsDeterministic(t *testing.T) {
 	const n = 30
 	id := func(i int) string { return fmt.Sprintf("10.0.0.%d", i+1) }
-	lan := func(bits int) *lsdb.NetworkLSA {
+	lan := func(bits int) *ospf.NetworkLSA {
 		var members []string
 		for i := range n {
 			members = append(members, id(i))
 		}
 		return network("10.1.0.1", id(0), bits, members...)
 	}
-	routers := func() []lsdb.LSA {
-		var out []lsdb.LSA
+	routers := func() []ospf.LSA {
+		var out []ospf.LSA
 		for i := range n {
 			out = append(out, router(id(i), transit("10.1.0.1", fmt.Sprintf("10.1.0.%d", i+1), 10)))
 		}
 		return out
 	}
-	externals := func() []lsdb.LSA {
-		var out []lsdb.LSA
+	externals := func() []ospf.LSA {
+		var out []ospf.LSA
 		for i := range n {
 			out = append(out, external(id(i), fmt.Sprintf("198.51.100.%d/32", i), 20, true, ""))
 		}
@@ -60,7 +60,7 @@ func TestEventOrderIsDeterministic(t *testing.T) {
 		"hold-downs end together": {10 * time.Second, func(h *harness) []string {
 			h.load(area0, append(append(routers(), lan(24)), externals()...)...)
 			for _, l := range externals() {
-				h.update(area0, l, lsdb.MaxAge)
+				h.update(area0, l, ospf.MaxAge)
 			}
 			if evs := h.events(); len(evs) != 0 {
 				t.Fatalf("events before the hold-down ended: %v", evs)

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // The graph view is what the snapshot shows and what events describe:
@@ -107,11 +109,11 @@ func (db *DB) applyView(e *entry, want []byte, ts int64) {
 		e.viewMs = e.originMs
 	}
 	switch e.k.typ() {
-	case RouterLSAType:
+	case ospf.RouterLSAType:
 		db.applyRouterLSA(e, old, ts)
-	case NetworkLSAType:
+	case ospf.NetworkLSAType:
 		db.applyNetworkLSA(e, old, ts)
-	case SummaryLSAType, ASBRSummaryLSAType, NSSAExternalLSAType:
+	case ospf.SummaryLSAType, ospf.ASBRSummaryLSAType, ospf.NSSAExternalLSAType:
 		a := db.area(e.k.area)
 		n := db.router(a, e.k.adv)
 		if n.sum == nil {
@@ -119,7 +121,7 @@ func (db *DB) applyView(e *entry, want []byte, ts int64) {
 		}
 		db.setContribution(a, e.k.adv, &n.sum, e, old != nil, ts)
 		db.dropIfEmpty(a, e.k.adv)
-	case ASExternalLSAType:
+	case ospf.ASExternalLSAType:
 		adv := e.k.adv
 		pa, ok := db.placement[adv]
 		if !ok {
@@ -222,14 +224,14 @@ func (db *DB) relink(a *area, id uint32, n *routerNode, ts int64) {
 				break
 			}
 			switch typ {
-			case LinkPointToPoint, LinkVirtual:
+			case ospf.LinkPointToPoint, ospf.LinkVirtual:
 				links = append(links, Link{Kind: KindRouter, Bits: 32, id: id, Metric: uint32(metric)})
-			case LinkTransit:
+			case ospf.LinkTransit:
 				hasTransit = true
 				if p, ok := a.resolveTransit(id); ok {
 					links = append(links, Link{Kind: KindNetwork, Bits: uint8(p.Bits()), id: u32(p.Addr()), Metric: uint32(metric)})
 				}
-			case LinkStub:
+			case ospf.LinkStub:
 				pid, bits := prefixBits(id, data)
 				links = append(links, Link{Kind: KindStubnet, Bits: bits, id: pid, Metric: uint32(metric)})
 			}
@@ -341,7 +343,7 @@ func (a *area) chooseNetwork(es []*entry) *entry {
 // transit link to e's LSID.
 func (a *area) edges(e *entry) int {
 	count := 0
-	for body := e.viewRaw[HeaderLen+4:]; len(body) >= 4; body = body[4:] {
+	for body := e.viewRaw[ospf.HeaderLen+4:]; len(body) >= 4; body = body[4:] {
 		if n := a.routers[be32(body)]; n != nil && n.lsa != nil && pointsAt(n.lsa.viewRaw, e.k.lsid) {
 			count++
 		}
@@ -360,7 +362,7 @@ func pointsAt(raw []byte, lsid uint32) bool {
 		if !ok {
 			return false
 		}
-		if typ == LinkTransit && id == lsid {
+		if typ == ospf.LinkTransit && id == lsid {
 			return true
 		}
 	}
@@ -380,7 +382,7 @@ func (db *DB) recontest(a *area, prev, cur []byte, ts int64) {
 			if !ok {
 				break
 			}
-			if typ != LinkTransit {
+			if typ != ospf.LinkTransit {
 				continue
 			}
 			for _, c := range a.netByLSID[id] {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -285,7 +287,7 @@ func TestMirrorHoldDown(t *testing.T) {
 func TestMirrorMalformedLSA(t *testing.T) {
 	r := newRig(t, ospfapitest.Config{}, 0)
 	r.report()
-	raw, ok := r.srv.Raw(ospfapitest.Key{Area: backbone, Type: lsdb.RouterLSAType, LSID: r10, AdvRouter: r10})
+	raw, ok := r.srv.Raw(ospfapitest.Key{Area: backbone, Type: ospf.RouterLSAType, LSID: r10, AdvRouter: r10})
 	if !ok {
 		t.Fatal("no Router-LSA of 10.10.10.10")
 	}
@@ -341,12 +343,12 @@ func TestMirrorMissingRouter(t *testing.T) {
 	}
 	var big netip.Addr
 	for i, al := range lsas {
-		rl, ok := al.LSA.(*lsdb.RouterLSA)
-		if !ok || rl.AdvRouter == r10 || len(rl.Links) == 0 || rl.Links[0].Type != lsdb.LinkTransit {
+		rl, ok := al.LSA.(*ospf.RouterLSA)
+		if !ok || rl.AdvRouter == r10 || len(rl.Links) == 0 || rl.Links[0].Type != ospf.LinkTransit {
 			continue
 		}
 		for j := range 130 {
-			rl.Links = append(rl.Links, lsdb.RouterLink{Type: lsdb.LinkStub,
+			rl.Links = append(rl.Links, ospf.RouterLink{Type: ospf.LinkStub,
 				ID: netip.AddrFrom4([4]byte{172, 31, byte(j), 0}), Data: netip.MustParseAddr("255.255.255.0"), Metric: 1})
 		}
 		lsas[i].LSA = rl

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 )
@@ -26,7 +27,7 @@ func checkDump(t *testing.T, srv *ospfapitest.Server, evs []ospfapi.Dump, got []
 	t.Helper()
 	var want []ospfapitest.AreaLSA
 	for _, al := range srv.LSAs() {
-		if al.LSA.Hdr().Type != lsdb.NSSAExternalLSAType {
+		if al.LSA.Hdr().Type != ospf.NSSAExternalLSAType {
 			want = append(want, al)
 		}
 	}
@@ -34,7 +35,7 @@ func checkDump(t *testing.T, srv *ospfapitest.Server, evs []ospfapi.Dump, got []
 		t.Fatalf("dump has %d LSAs, want %d", len(got), len(want))
 	}
 	for i, al := range want {
-		raw, err := lsdb.Marshal(al.LSA)
+		raw, err := ospf.Marshal(al.LSA)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +88,7 @@ func TestLiveChanges(t *testing.T) {
 
 	area0 := netip.MustParseAddr("0.0.0.0")
 	router := netip.MustParseAddr("10.68.73.125")
-	rk := ospfapitest.Key{Area: area0, Type: lsdb.RouterLSAType, LSID: router, AdvRouter: router}
+	rk := ospfapitest.Key{Area: area0, Type: ospf.RouterLSAType, LSID: router, AdvRouter: router}
 	raw := func(k ospfapitest.Key) []byte {
 		t.Helper()
 		b, ok := srv.Raw(k)
@@ -112,11 +113,11 @@ func TestLiveChanges(t *testing.T) {
 	now := raw(rk)
 	expect("delete", old)
 	expect("update", now)
-	l, err := lsdb.Decode(now)
+	l, err := ospf.Decode(now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rl := l.(*lsdb.RouterLSA); rl.Links[0].Metric != 99 || rl.SeqNum != lsdb.InitialSeqNum+1 {
+	if rl := l.(*ospf.RouterLSA); rl.Links[0].Metric != 99 || rl.SeqNum != ospf.InitialSeqNum+1 {
 		t.Errorf("new instance: metric %d seq %#x", rl.Links[0].Metric, uint32(rl.SeqNum))
 	}
 
@@ -125,7 +126,7 @@ func TestLiveChanges(t *testing.T) {
 	if err := srv.AddExternal(router, p, 20, true, netip.Addr{}); err != nil {
 		t.Fatal(err)
 	}
-	xk := ospfapitest.Key{Type: lsdb.ASExternalLSAType, LSID: p.Addr(), AdvRouter: router}
+	xk := ospfapitest.Key{Type: ospf.ASExternalLSAType, LSID: p.Addr(), AdvRouter: router}
 	xraw := raw(xk)
 	expect("update", xraw)
 
@@ -136,7 +137,7 @@ func TestLiveChanges(t *testing.T) {
 	}
 	expect("delete", xraw)
 	maxAge := raw(xk)
-	if h, _ := lsdb.DecodeHeader(maxAge); !h.IsMaxAge() {
+	if h, _ := ospf.DecodeHeader(maxAge); !h.IsMaxAge() {
 		t.Fatalf("flushed LSA has age %d", h.Age)
 	}
 	// ...until ospfd removes it: DELETE of the MaxAge copy.
@@ -146,9 +147,9 @@ func TestLiveChanges(t *testing.T) {
 	expect("delete", maxAge)
 
 	// A bare DELETE_NOTIFY.
-	nk := ospfapitest.Key{Area: area0, Type: lsdb.NetworkLSAType}
+	nk := ospfapitest.Key{Area: area0, Type: ospf.NetworkLSAType}
 	for _, al := range srv.LSAs() {
-		if h := al.LSA.Hdr(); h.Type == lsdb.NetworkLSAType {
+		if h := al.LSA.Hdr(); h.Type == ospf.NetworkLSAType {
 			nk.LSID, nk.AdvRouter = h.LSID, h.AdvRouter
 			break
 		}
@@ -186,13 +187,13 @@ func TestRefreshAll(t *testing.T) {
 		if del.kind != "delete" || !bytes.Equal(del.lsa, d.lsa) {
 			t.Fatalf("refresh %d: %s % x, want delete of % x", i, del.kind, del.lsa, d.lsa)
 		}
-		oh, _ := lsdb.DecodeHeader(d.lsa)
-		nh, err := lsdb.DecodeHeader(up.lsa)
+		oh, _ := ospf.DecodeHeader(d.lsa)
+		nh, err := ospf.DecodeHeader(up.lsa)
 		if up.kind != "update" || err != nil || nh.SeqNum != oh.SeqNum+1 || nh.Key() != oh.Key() ||
 			!bytes.Equal(up.lsa[20:], d.lsa[20:]) {
 			t.Fatalf("refresh %d: %s %+v, want update of the next instance of %+v", i, up.kind, nh, oh)
 		}
-		if _, err := lsdb.Decode(up.lsa); err != nil {
+		if _, err := ospf.Decode(up.lsa); err != nil {
 			t.Fatalf("refresh %d: %v", i, err)
 		}
 	}
@@ -419,11 +420,11 @@ func isProtocolError(err error) bool {
 }
 
 // routerWithLinks returns a Router-LSA of id with n stub links.
-func routerWithLinks(id netip.Addr, n int) *lsdb.RouterLSA {
-	rl := &lsdb.RouterLSA{Header: lsdb.Header{Age: 10, Options: 2, Type: lsdb.RouterLSAType, LSID: id, AdvRouter: id, SeqNum: lsdb.InitialSeqNum}}
+func routerWithLinks(id netip.Addr, n int) *ospf.RouterLSA {
+	rl := &ospf.RouterLSA{Header: ospf.Header{Age: 10, Options: 2, Type: ospf.RouterLSAType, LSID: id, AdvRouter: id, SeqNum: ospf.InitialSeqNum}}
 	for i := range n {
-		rl.Links = append(rl.Links, lsdb.RouterLink{ID: netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}),
-			Data: netip.MustParseAddr("255.255.255.255"), Type: lsdb.LinkStub, Metric: 10})
+		rl.Links = append(rl.Links, ospf.RouterLink{ID: netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}),
+			Data: netip.MustParseAddr("255.255.255.255"), Type: ospf.LinkStub, Metric: 10})
 	}
 	return rl
 }
@@ -436,7 +437,7 @@ func TestOversizedLSA(t *testing.T) {
 	var lsas []ospfapitest.AreaLSA
 	pos := -1
 	for i, al := range base {
-		if h := al.LSA.Hdr(); h.Type == lsdb.RouterLSAType && h.AdvRouter == big {
+		if h := al.LSA.Hdr(); h.Type == ospf.RouterLSAType && h.AdvRouter == big {
 			al = ospfapitest.AreaLSA{Area: al.Area, LSA: routerWithLinks(big, 130)}
 			pos = i
 		}
@@ -471,7 +472,7 @@ func TestOversizedLSA(t *testing.T) {
 			}
 			self := false
 			for _, e := range got {
-				self = self || e.self && lsdb.LSType(e.lsa[3]) == lsdb.RouterLSAType
+				self = self || e.self && ospf.LSType(e.lsa[3]) == ospf.RouterLSAType
 			}
 			if wantSelf := tt.mode != ospfapitest.OversizeFRR84; self != wantSelf {
 				t.Errorf("own Router-LSA delivered: %v, want %v", self, wantSelf)

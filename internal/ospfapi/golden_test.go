@@ -8,9 +8,10 @@ import (
 	"os"
 	"testing"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 )
 
@@ -47,7 +48,7 @@ func TestGoldenFRR844(t *testing.T) {
 		if !ok || n.Seq != 2 || n.Delete || n.IfAddr != netip.IPv4Unspecified() || n.Area != netip.IPv4Unspecified() {
 			t.Fatalf("dump message %#v", m)
 		}
-		l, err := lsdb.Decode(n.LSA)
+		l, err := ospf.Decode(n.LSA)
 		if err != nil {
 			t.Fatal(err)
 		}

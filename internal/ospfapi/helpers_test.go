@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 )
@@ -185,4 +186,4 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func marshalLSA(al ospfapitest.AreaLSA) ([]byte, error) { return lsdb.Marshal(al.LSA) }
+func marshalLSA(al ospfapitest.AreaLSA) ([]byte, error) { return ospf.Marshal(al.LSA) }

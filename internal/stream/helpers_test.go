@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/coder/websocket"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -64,13 +66,13 @@ func (e *emitter) emit(t testing.TB, k int) uint64 {
 	for range k {
 		e.n++
 		id := netip.AddrFrom4([4]byte{172, byte(16 + e.n>>16), byte(e.n >> 8), byte(e.n)})
-		x := &lsdb.ExternalLSA{
-			Header: lsdb.Header{Age: 1, Options: 0x02, Type: lsdb.ASExternalLSAType,
-				LSID: id, AdvRouter: extRoute, SeqNum: lsdb.InitialSeqNum},
+		x := &ospf.ExternalLSA{
+			Header: ospf.Header{Age: 1, Options: 0x02, Type: ospf.ASExternalLSAType,
+				LSID: id, AdvRouter: extRoute, SeqNum: ospf.InitialSeqNum},
 			Mask:   netip.MustParseAddr("255.255.255.255"),
 			Metric: 20,
 		}
-		raw, err := lsdb.Marshal(x)
+		raw, err := ospf.Marshal(x)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/coder/websocket"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -291,13 +293,13 @@ func TestLivePageInChromium(t *testing.T) {
 func withdrawRoute(t *testing.T, n uint32) []byte {
 	t.Helper()
 	id := netip.AddrFrom4([4]byte{172, byte(16 + n>>16), byte(n >> 8), byte(n)})
-	x := &lsdb.ExternalLSA{
-		Header: lsdb.Header{Age: lsdb.MaxAge, Options: 0x02, Type: lsdb.ASExternalLSAType,
-			LSID: id, AdvRouter: extRoute, SeqNum: lsdb.InitialSeqNum + 1},
+	x := &ospf.ExternalLSA{
+		Header: ospf.Header{Age: ospf.MaxAge, Options: 0x02, Type: ospf.ASExternalLSAType,
+			LSID: id, AdvRouter: extRoute, SeqNum: ospf.InitialSeqNum + 1},
 		Mask:   netip.MustParseAddr("255.255.255.255"),
 		Metric: 20,
 	}
-	raw, err := lsdb.Marshal(x)
+	raw, err := ospf.Marshal(x)
 	if err != nil {
 		t.Fatal(err)
 	}

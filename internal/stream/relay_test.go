@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/coder/websocket"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -312,8 +314,8 @@ func TestRelayTakesTheUpstreamsSnapshotForWhatEventsDoNotCarry(t *testing.T) {
 	// A router whose Router-LSA has no link: in the upstream's snapshot,
 	// but no event says so.
 	lonely := netip.MustParseAddr("10.255.255.1")
-	raw, err := lsdb.Marshal(&lsdb.RouterLSA{Header: lsdb.Header{Age: 1, Options: 0x02, Type: lsdb.RouterLSAType,
-		LSID: lonely, AdvRouter: lonely, SeqNum: lsdb.InitialSeqNum}})
+	raw, err := ospf.Marshal(&ospf.RouterLSA{Header: ospf.Header{Age: 1, Options: 0x02, Type: ospf.RouterLSAType,
+		LSID: lonely, AdvRouter: lonely, SeqNum: ospf.InitialSeqNum}})
 	if err != nil {
 		t.Fatal(err)
 	}

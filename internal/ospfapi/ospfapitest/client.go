@@ -9,7 +9,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 )
 
@@ -297,6 +298,6 @@ func (c *client) notify(t ospfapi.MsgType, e *entry) {
 
 // isMaxAge reports whether an LSA's raw bytes are at MaxAge.
 func isMaxAge(raw []byte) bool {
-	h, err := lsdb.DecodeHeader(raw)
+	h, err := ospf.DecodeHeader(raw)
 	return err == nil && h.IsMaxAge()
 }

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // MaxClones is the largest n Clone accepts: the clone number goes into the
@@ -50,7 +50,7 @@ func Clone(lsas []AreaLSA, n int) ([]AreaLSA, error) {
 			if cm.err != nil {
 				return nil, cm.err
 			}
-			if _, err := lsdb.Marshal(l); err != nil {
+			if _, err := ospf.Marshal(l); err != nil {
 				return nil, err
 			}
 			out = append(out, AreaLSA{Area: al.Area, LSA: l})
@@ -88,23 +88,23 @@ func (m *cloneMap) prefixAddr(a netip.Addr, bits int) netip.Addr {
 	return m.addr(a)
 }
 
-func (m *cloneMap) lsa(l lsdb.LSA) (lsdb.LSA, error) {
+func (m *cloneMap) lsa(l ospf.LSA) (ospf.LSA, error) {
 	switch l := l.(type) {
-	case *lsdb.RouterLSA:
+	case *ospf.RouterLSA:
 		c := *l
 		c.Header = m.header(l.Header)
 		c.Links = slices.Clone(l.Links)
 		for i := range c.Links {
 			k := &c.Links[i]
 			k.TOS = slices.Clone(k.TOS)
-			if k.Type == lsdb.LinkStub {
+			if k.Type == ospf.LinkStub {
 				k.ID = m.prefixAddr(k.ID, maskLen(k.Data))
 				continue
 			}
 			k.ID, k.Data = m.addr(k.ID), m.addr(k.Data)
 		}
 		return &c, nil
-	case *lsdb.NetworkLSA:
+	case *ospf.NetworkLSA:
 		if maskLen(l.Mask) < 8 {
 			return nil, fmt.Errorf("ospfapitest: cannot clone network LSA %s with a mask shorter than /8", l.LSID)
 		}
@@ -115,15 +115,15 @@ func (m *cloneMap) lsa(l lsdb.LSA) (lsdb.LSA, error) {
 			c.Attached[i] = m.addr(a)
 		}
 		return &c, nil
-	case *lsdb.SummaryLSA:
+	case *ospf.SummaryLSA:
 		c := *l
 		c.Header = m.header(l.Header)
-		if l.Type == lsdb.SummaryLSAType {
+		if l.Type == ospf.SummaryLSAType {
 			c.LSID = m.prefixAddr(l.LSID, maskLen(l.Mask))
 		}
 		c.TOS = slices.Clone(l.TOS)
 		return &c, nil
-	case *lsdb.ExternalLSA:
+	case *ospf.ExternalLSA:
 		c := *l
 		c.Header = m.header(l.Header)
 		c.LSID = m.prefixAddr(l.LSID, maskLen(l.Mask))
@@ -133,7 +133,7 @@ func (m *cloneMap) lsa(l lsdb.LSA) (lsdb.LSA, error) {
 			c.TOS[i].Forward = m.addr(c.TOS[i].Forward)
 		}
 		return &c, nil
-	case *lsdb.RawLSA:
+	case *ospf.RawLSA:
 		c := *l
 		c.Header = m.header(l.Header)
 		c.Body = slices.Clone(l.Body)
@@ -144,9 +144,9 @@ func (m *cloneMap) lsa(l lsdb.LSA) (lsdb.LSA, error) {
 
 // header maps the advertising router and the LSID when it is a router ID
 // or an interface address (types 1, 2 and 4); the callers map prefixes.
-func (m *cloneMap) header(h lsdb.Header) lsdb.Header {
+func (m *cloneMap) header(h ospf.Header) ospf.Header {
 	switch h.Type {
-	case lsdb.RouterLSAType, lsdb.NetworkLSAType, lsdb.ASBRSummaryLSAType:
+	case ospf.RouterLSAType, ospf.NetworkLSAType, ospf.ASBRSummaryLSAType:
 		h.LSID = m.addr(h.LSID)
 	}
 	h.AdvRouter = m.addr(h.AdvRouter)

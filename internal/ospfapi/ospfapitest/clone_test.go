@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -54,11 +56,11 @@ func TestCloneNYCx40(t *testing.T) {
 			t.Fatalf("router %s in clones %d and %d", adv, c, clone)
 		}
 		routerClone[adv] = clone
-		raw, err := lsdb.Marshal(al.LSA)
+		raw, err := ospf.Marshal(al.LSA)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := lsdb.Decode(raw); err != nil {
+		if _, err := ospf.Decode(raw); err != nil {
 			t.Fatalf("LSA %d: %v", i, err)
 		}
 	}
@@ -67,8 +69,8 @@ func TestCloneNYCx40(t *testing.T) {
 	}
 	// Clone 0 is the original.
 	for i := range base {
-		a, _ := lsdb.Marshal(base[i].LSA)
-		b, _ := lsdb.Marshal(lsas[i].LSA)
+		a, _ := ospf.Marshal(base[i].LSA)
+		b, _ := ospf.Marshal(lsas[i].LSA)
 		if string(a) != string(b) {
 			t.Fatalf("clone 0 differs at LSA %d", i)
 		}
@@ -85,7 +87,7 @@ func TestCloneGraph(t *testing.T) {
 	db := lsdb.New(lsdb.Config{})
 	db.BeginSync()
 	for _, al := range lsas {
-		raw, _ := lsdb.Marshal(al.LSA)
+		raw, _ := ospf.Marshal(al.LSA)
 		if err := db.Update(al.Area, raw, time.Now()); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"os"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
@@ -14,7 +16,7 @@ type EncodeOptions struct {
 	// Age is the LS age of every LSA (default 10 s).
 	Age uint16
 	// SeqNum is the sequence number of every LSA (default
-	// lsdb.InitialSeqNum, 0x80000001).
+	// ospf.InitialSeqNum, 0x80000001).
 	SeqNum int32
 }
 
@@ -67,7 +69,7 @@ func FromSnapshot(s *lsdb.Snapshot, opts EncodeOptions) ([]AreaLSA, error) {
 		opts.Age = 10
 	}
 	if opts.SeqNum == 0 {
-		opts.SeqNum = lsdb.InitialSeqNum
+		opts.SeqNum = ospf.InitialSeqNum
 	}
 	e := &encoderState{opts: opts, areasOf: map[netip.Addr]int{}, summaries: map[netip.Addr]bool{}, externals: map[netip.Addr]bool{}}
 	areas, err := sortedAddrKeys(s.Areas, "area")
@@ -106,13 +108,13 @@ func FromSnapshot(s *lsdb.Snapshot, opts EncodeOptions) ([]AreaLSA, error) {
 		}
 		out = append(out, lsas...)
 	}
-	exts, err := ext.lsas(e, lsdb.ASExternalLSAType, zero4)
+	exts, err := ext.lsas(e, ospf.ASExternalLSAType, zero4)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, exts...)
 	for _, al := range out {
-		if _, err := lsdb.Marshal(al.LSA); err != nil {
+		if _, err := ospf.Marshal(al.LSA); err != nil {
 			return nil, err
 		}
 	}
@@ -126,8 +128,8 @@ type encoderState struct {
 	externals map[netip.Addr]bool
 }
 
-func (e *encoderState) header(t lsdb.LSType, lsid, adv netip.Addr, options uint8) lsdb.Header {
-	return lsdb.Header{Age: e.opts.Age, Options: options, Type: t, LSID: lsid, AdvRouter: adv, SeqNum: e.opts.SeqNum}
+func (e *encoderState) header(t ospf.LSType, lsid, adv netip.Addr, options uint8) ospf.Header {
+	return ospf.Header{Age: e.opts.Age, Options: options, Type: t, LSID: lsid, AdvRouter: adv, SeqNum: e.opts.SeqNum}
 }
 
 // area encodes the routers and networks of one area; its external routes
@@ -180,12 +182,12 @@ func (e *encoderState) area(aid netip.Addr, a *lsdb.AreaSnapshot, ext *routeSet)
 	nssa := &routeSet{}
 	for _, rid := range routers {
 		r := a.Routers[rid.String()]
-		rl := &lsdb.RouterLSA{Header: e.header(lsdb.RouterLSAType, rid, rid, optionE)}
+		rl := &ospf.RouterLSA{Header: e.header(ospf.RouterLSAType, rid, rid, optionE)}
 		if e.externals[rid] {
-			rl.Flags |= lsdb.RouterFlagE
+			rl.Flags |= ospf.RouterFlagE
 		}
 		if e.areasOf[rid] > 1 || e.summaries[rid] {
-			rl.Flags |= lsdb.RouterFlagB
+			rl.Flags |= ospf.RouterFlagB
 		}
 		if r != nil {
 			if err := e.routerLinks(rl, rid, &r.Links, ifaddr, netInfo); err != nil {
@@ -206,14 +208,14 @@ func (e *encoderState) area(aid netip.Addr, a *lsdb.AreaSnapshot, ext *routeSet)
 				if err != nil {
 					return nil, fmt.Errorf("router %s: xnetwork: %w", rid, err)
 				}
-				sum.add(rid, route{prefix: p, metric: x.Metric, kind: lsdb.SummaryLSAType})
+				sum.add(rid, route{prefix: p, metric: x.Metric, kind: ospf.SummaryLSAType})
 			}
 			for _, x := range r.Links.XRouter {
 				id, err := parseAddrOrHost(x.ID)
 				if err != nil {
 					return nil, fmt.Errorf("router %s: xrouter: %w", rid, err)
 				}
-				sum.add(rid, route{prefix: netip.PrefixFrom(id, 32), metric: x.Metric, kind: lsdb.ASBRSummaryLSAType})
+				sum.add(rid, route{prefix: netip.PrefixFrom(id, 32), metric: x.Metric, kind: ospf.ASBRSummaryLSAType})
 			}
 		}
 		out = append(out, AreaLSA{Area: aid, LSA: rl})
@@ -224,8 +226,8 @@ func (e *encoderState) area(aid netip.Addr, a *lsdb.AreaSnapshot, ext *routeSet)
 		if err != nil {
 			return nil, fmt.Errorf("network %s: DR %q: %w", p.p, n.DR, err)
 		}
-		nl := &lsdb.NetworkLSA{
-			Header: e.header(lsdb.NetworkLSAType, ifaddr[p.p][dr], dr, optionE),
+		nl := &ospf.NetworkLSA{
+			Header: e.header(ospf.NetworkLSAType, ifaddr[p.p][dr], dr, optionE),
 			Mask:   maskOf(p.p.Bits()),
 		}
 		for _, rs := range n.Routers {
@@ -237,12 +239,12 @@ func (e *encoderState) area(aid netip.Addr, a *lsdb.AreaSnapshot, ext *routeSet)
 		}
 		out = append(out, AreaLSA{Area: aid, LSA: nl})
 	}
-	sums, err := sum.lsas(e, lsdb.SummaryLSAType, aid)
+	sums, err := sum.lsas(e, ospf.SummaryLSAType, aid)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, sums...)
-	ns, err := nssa.lsas(e, lsdb.NSSAExternalLSAType, aid)
+	ns, err := nssa.lsas(e, ospf.NSSAExternalLSAType, aid)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +252,7 @@ func (e *encoderState) area(aid netip.Addr, a *lsdb.AreaSnapshot, ext *routeSet)
 }
 
 // routerLinks fills the links of a Router-LSA, kind by kind.
-func (e *encoderState) routerLinks(rl *lsdb.RouterLSA, rid netip.Addr, L *lsdb.Links,
+func (e *encoderState) routerLinks(rl *ospf.RouterLSA, rid netip.Addr, L *lsdb.Links,
 	ifaddr map[netip.Prefix]map[netip.Addr]netip.Addr, nets map[netip.Prefix]*lsdb.NetworkSnapshot) error {
 	metric := func(kind, id string, m uint32) (uint16, error) {
 		if m > 0xffff {
@@ -267,7 +269,7 @@ func (e *encoderState) routerLinks(rl *lsdb.RouterLSA, rid netip.Addr, L *lsdb.L
 		if err != nil {
 			return err
 		}
-		rl.Links = append(rl.Links, lsdb.RouterLink{ID: nb, Data: rid, Type: lsdb.LinkPointToPoint, Metric: m})
+		rl.Links = append(rl.Links, ospf.RouterLink{ID: nb, Data: rid, Type: ospf.LinkPointToPoint, Metric: m})
 	}
 	for _, l := range L.Network {
 		p, err := parsePrefix(l.ID)
@@ -286,7 +288,7 @@ func (e *encoderState) routerLinks(rl *lsdb.RouterLSA, rid netip.Addr, L *lsdb.L
 		if err != nil {
 			return err
 		}
-		rl.Links = append(rl.Links, lsdb.RouterLink{ID: ifaddr[p][dr], Data: ifaddr[p][rid], Type: lsdb.LinkTransit, Metric: m})
+		rl.Links = append(rl.Links, ospf.RouterLink{ID: ifaddr[p][dr], Data: ifaddr[p][rid], Type: ospf.LinkTransit, Metric: m})
 	}
 	for _, l := range L.Stubnet {
 		p, err := parsePrefix(l.ID)
@@ -297,7 +299,7 @@ func (e *encoderState) routerLinks(rl *lsdb.RouterLSA, rid netip.Addr, L *lsdb.L
 		if err != nil {
 			return err
 		}
-		rl.Links = append(rl.Links, lsdb.RouterLink{ID: p.Addr(), Data: maskOf(p.Bits()), Type: lsdb.LinkStub, Metric: m})
+		rl.Links = append(rl.Links, ospf.RouterLink{ID: p.Addr(), Data: maskOf(p.Bits()), Type: ospf.LinkStub, Metric: m})
 	}
 	return nil
 }

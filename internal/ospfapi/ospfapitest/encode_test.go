@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -49,9 +51,9 @@ var addr = netip.MustParseAddr
 
 func TestFromSnapshotNYC(t *testing.T) {
 	lsas := nycLSAs(t)
-	count := map[lsdb.LSType]int{}
+	count := map[ospf.LSType]int{}
 	keys := map[ospfapitest.Key]bool{}
-	nets := map[netip.Addr]*lsdb.NetworkLSA{}
+	nets := map[netip.Addr]*ospf.NetworkLSA{}
 	for _, al := range lsas {
 		h := al.LSA.Hdr()
 		count[h.Type]++
@@ -60,21 +62,21 @@ func TestFromSnapshotNYC(t *testing.T) {
 			t.Errorf("duplicate %s", k)
 		}
 		keys[k] = true
-		raw, err := lsdb.Marshal(al.LSA)
+		raw, err := ospf.Marshal(al.LSA)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := lsdb.Decode(raw); err != nil {
+		if _, err := ospf.Decode(raw); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
-		if h.Age != 10 || h.SeqNum != lsdb.InitialSeqNum {
+		if h.Age != 10 || h.SeqNum != ospf.InitialSeqNum {
 			t.Errorf("%s: age %d seq %#x", k, h.Age, uint32(h.SeqNum))
 		}
-		if n, ok := al.LSA.(*lsdb.NetworkLSA); ok {
+		if n, ok := al.LSA.(*ospf.NetworkLSA); ok {
 			nets[h.LSID] = n
 		}
 	}
-	want := map[lsdb.LSType]int{lsdb.RouterLSAType: 592, lsdb.NetworkLSAType: 3, lsdb.ASExternalLSAType: 692}
+	want := map[ospf.LSType]int{ospf.RouterLSAType: 592, ospf.NetworkLSAType: 3, ospf.ASExternalLSAType: 692}
 	if diff := cmp.Diff(want, count); diff != "" {
 		t.Errorf("LSAs by type (-want +got):\n%s", diff)
 	}
@@ -82,12 +84,12 @@ func TestFromSnapshotNYC(t *testing.T) {
 	// its prefix, and the router is attached to it.
 	transit := 0
 	for _, al := range lsas {
-		rl, ok := al.LSA.(*lsdb.RouterLSA)
+		rl, ok := al.LSA.(*ospf.RouterLSA)
 		if !ok {
 			continue
 		}
 		for _, l := range rl.Links {
-			if l.Type != lsdb.LinkTransit {
+			if l.Type != ospf.LinkTransit {
 				continue
 			}
 			transit++
@@ -113,7 +115,7 @@ func TestFromSnapshotRoundTrip(t *testing.T) {
 	db.BeginSync()
 	now := time.Now()
 	for _, al := range nycLSAs(t) {
-		raw, err := lsdb.Marshal(al.LSA)
+		raw, err := ospf.Marshal(al.LSA)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +169,7 @@ func TestAppendixE(t *testing.T) {
 	}
 	var got []ext
 	for _, al := range lsas {
-		if x, ok := al.LSA.(*lsdb.ExternalLSA); ok {
+		if x, ok := al.LSA.(*ospf.ExternalLSA); ok {
 			if al.Area != addr("0.0.0.0") {
 				t.Errorf("external in area %s", al.Area)
 			}
@@ -183,8 +185,8 @@ func TestAppendixE(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("externals (-want +got):\n%s", diff)
 	}
-	rl := lsas[0].LSA.(*lsdb.RouterLSA)
-	if rl.Flags&lsdb.RouterFlagE == 0 || rl.Age != 5 {
+	rl := lsas[0].LSA.(*ospf.RouterLSA)
+	if rl.Flags&ospf.RouterFlagE == 0 || rl.Age != 5 {
 		t.Errorf("router LSA flags %#x age %d, want E set, age 5", rl.Flags, rl.Age)
 	}
 }
@@ -202,23 +204,23 @@ func TestInterfaceAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	links := map[string]lsdb.RouterLink{}
-	var n *lsdb.NetworkLSA
+	links := map[string]ospf.RouterLink{}
+	var n *ospf.NetworkLSA
 	for _, al := range lsas {
 		switch l := al.LSA.(type) {
-		case *lsdb.RouterLSA:
+		case *ospf.RouterLSA:
 			links[l.AdvRouter.String()] = l.Links[0]
-		case *lsdb.NetworkLSA:
+		case *ospf.NetworkLSA:
 			n = l
 		}
 	}
 	if n == nil || n.LSID != addr("192.0.2.1") || n.AdvRouter != addr("1.1.1.1") || n.Mask != addr("255.255.255.248") {
 		t.Fatalf("network LSA %+v", n)
 	}
-	want := map[string]lsdb.RouterLink{
-		"1.1.1.1":   {ID: addr("192.0.2.1"), Data: addr("192.0.2.1"), Type: lsdb.LinkTransit, Metric: 10},
-		"192.0.2.3": {ID: addr("192.0.2.1"), Data: addr("192.0.2.3"), Type: lsdb.LinkTransit, Metric: 20},
-		"2.2.2.2":   {ID: addr("192.0.2.1"), Data: addr("192.0.2.2"), Type: lsdb.LinkTransit, Metric: 30},
+	want := map[string]ospf.RouterLink{
+		"1.1.1.1":   {ID: addr("192.0.2.1"), Data: addr("192.0.2.1"), Type: ospf.LinkTransit, Metric: 10},
+		"192.0.2.3": {ID: addr("192.0.2.1"), Data: addr("192.0.2.3"), Type: ospf.LinkTransit, Metric: 20},
+		"2.2.2.2":   {ID: addr("192.0.2.1"), Data: addr("192.0.2.2"), Type: ospf.LinkTransit, Metric: 30},
 	}
 	if diff := cmp.Diff(want, links, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("transit links (-want +got):\n%s", diff)
@@ -247,7 +249,7 @@ func TestMultiArea(t *testing.T) {
 	for _, al := range lsas {
 		h := al.LSA.Hdr()
 		desc := al.Area.String() + " " + h.Type.String() + " " + h.LSID.String() + " " + h.AdvRouter.String()
-		if rl, ok := al.LSA.(*lsdb.RouterLSA); ok && rl.Flags != 0 {
+		if rl, ok := al.LSA.(*ospf.RouterLSA); ok && rl.Flags != 0 {
 			desc += " flags " + string(rune('0'+rl.Flags))
 		}
 		got = append(got, desc)

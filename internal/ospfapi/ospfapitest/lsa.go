@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
@@ -12,19 +14,19 @@ import (
 // LSAs, as ospfd reports them).
 type AreaLSA struct {
 	Area netip.Addr
-	LSA  lsdb.LSA
+	LSA  ospf.LSA
 }
 
 // Key identifies an LSA in the fake's database.
 type Key struct {
 	Area      netip.Addr // 0.0.0.0 for AS-scoped types
-	Type      lsdb.LSType
+	Type      ospf.LSType
 	LSID      netip.Addr
 	AdvRouter netip.Addr
 }
 
 // KeyOf returns the key of l in area (the area is ignored for AS-scoped types).
-func KeyOf(area netip.Addr, l lsdb.LSA) Key {
+func KeyOf(area netip.Addr, l ospf.LSA) Key {
 	h := l.Hdr()
 	if h.Type.ASScoped() {
 		area = zero4
@@ -44,7 +46,7 @@ var zero4 = netip.IPv4Unspecified()
 func LoadDB(db *lsdb.DB, lsas []AreaLSA, now time.Time) error {
 	db.BeginSync()
 	for _, l := range lsas {
-		raw, err := lsdb.Marshal(l.LSA)
+		raw, err := ospf.Marshal(l.LSA)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", KeyOf(l.Area, l.LSA), err)
 		}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
@@ -14,7 +16,7 @@ type route struct {
 	metric uint32
 	type2  bool
 	via    netip.Addr
-	kind   lsdb.LSType // summary routes only: 3 or 4
+	kind   ospf.LSType // summary routes only: 3 or 4
 }
 
 // routeSet collects routes by advertising router, in the order added.
@@ -63,9 +65,9 @@ func (s *routeSet) addExternal(adv netip.Addr, x lsdb.SnapshotExternal) error {
 	return nil
 }
 
-// lsas encodes the set: t is lsdb.ASExternalLSAType, lsdb.NSSAExternalLSAType or
-// lsdb.SummaryLSAType (the routes then say 3 or 4).
-func (s *routeSet) lsas(e *encoderState, t lsdb.LSType, area netip.Addr) ([]AreaLSA, error) {
+// lsas encodes the set: t is ospf.ASExternalLSAType, ospf.NSSAExternalLSAType or
+// ospf.SummaryLSAType (the routes then say 3 or 4).
+func (s *routeSet) lsas(e *encoderState, t ospf.LSType, area netip.Addr) ([]AreaLSA, error) {
 	var out []AreaLSA
 	advs := slices.Clone(s.order)
 	slices.SortFunc(advs, netip.Addr.Compare)
@@ -77,25 +79,25 @@ func (s *routeSet) lsas(e *encoderState, t lsdb.LSType, area netip.Addr) ([]Area
 		}
 		for i, r := range rs {
 			kind := t
-			if t == lsdb.SummaryLSAType {
+			if t == ospf.SummaryLSAType {
 				kind = r.kind
 			}
-			var l lsdb.LSA
+			var l ospf.LSA
 			switch kind {
-			case lsdb.SummaryLSAType:
-				l = &lsdb.SummaryLSA{Header: e.header(kind, ids[i], adv, optionE), Mask: maskOf(r.prefix.Bits()), Metric: r.metric}
-			case lsdb.ASBRSummaryLSAType:
-				l = &lsdb.SummaryLSA{Header: e.header(kind, r.prefix.Addr(), adv, optionE), Mask: zero4, Metric: r.metric}
+			case ospf.SummaryLSAType:
+				l = &ospf.SummaryLSA{Header: e.header(kind, ids[i], adv, optionE), Mask: maskOf(r.prefix.Bits()), Metric: r.metric}
+			case ospf.ASBRSummaryLSAType:
+				l = &ospf.SummaryLSA{Header: e.header(kind, r.prefix.Addr(), adv, optionE), Mask: zero4, Metric: r.metric}
 			default:
 				opt := uint8(optionE)
-				if kind == lsdb.NSSAExternalLSAType {
+				if kind == ospf.NSSAExternalLSAType {
 					opt = optionP
 				}
 				via := r.via
 				if !via.IsValid() {
 					via = zero4
 				}
-				l = &lsdb.ExternalLSA{Header: e.header(kind, ids[i], adv, opt), Mask: maskOf(r.prefix.Bits()),
+				l = &ospf.ExternalLSA{Header: e.header(kind, ids[i], adv, opt), Mask: maskOf(r.prefix.Bits()),
 					Type2: r.type2, Metric: r.metric, Forward: via}
 			}
 			if r.metric > 0xffffff {
@@ -115,7 +117,7 @@ func appendixE(rs []route) ([]netip.Addr, error) {
 	ids := make([]netip.Addr, len(rs))
 	shortest := map[netip.Addr]int{}
 	for _, r := range rs {
-		if r.kind == lsdb.ASBRSummaryLSAType {
+		if r.kind == ospf.ASBRSummaryLSAType {
 			continue
 		}
 		a := r.prefix.Addr()
@@ -125,13 +127,13 @@ func appendixE(rs []route) ([]netip.Addr, error) {
 	}
 	type lsKey struct {
 		id   netip.Addr
-		kind lsdb.LSType
+		kind ospf.LSType
 	}
 	seen := map[lsKey]netip.Prefix{}
 	for i, r := range rs {
 		a := r.prefix.Addr()
 		id := a
-		if r.kind != lsdb.ASBRSummaryLSAType && r.prefix.Bits() != shortest[a] {
+		if r.kind != ospf.ASBRSummaryLSAType && r.prefix.Bits() != shortest[a] {
 			id = lastAddr(r.prefix)
 		}
 		ids[i] = id

@@ -6,7 +6,8 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 )
 
@@ -24,8 +25,8 @@ const RefreshAge = 1
 
 // Install installs l in area (ignored for AS-scoped types), replacing any
 // instance with its key; it marshals l, setting its length and checksum.
-func (s *Server) Install(area netip.Addr, l lsdb.LSA) error {
-	raw, err := lsdb.Marshal(l)
+func (s *Server) Install(area netip.Addr, l ospf.LSA) error {
+	raw, err := ospf.Marshal(l)
 	if err != nil {
 		return err
 	}
@@ -70,18 +71,18 @@ func (s *Server) notifyAll(t ospfapi.MsgType, e *entry) {
 // Change originates the next instance of the LSA with key k: fn edits a
 // decoded copy, then the sequence number goes up by one, the age is
 // RefreshAge, and the result is installed.
-func (s *Server) Change(k Key, fn func(l lsdb.LSA) error) error {
+func (s *Server) Change(k Key, fn func(l ospf.LSA) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.change(s.norm(k), fn)
 }
 
-func (s *Server) change(k Key, fn func(l lsdb.LSA) error) error {
+func (s *Server) change(k Key, fn func(l ospf.LSA) error) error {
 	e := s.db[k]
 	if e == nil {
 		return fmt.Errorf("ospfapitest: no %s", k)
 	}
-	l, err := lsdb.Decode(e.raw)
+	l, err := ospf.Decode(e.raw)
 	if err != nil {
 		return err
 	}
@@ -91,12 +92,12 @@ func (s *Server) change(k Key, fn func(l lsdb.LSA) error) error {
 		}
 	}
 	h := l.Hdr()
-	if h.SeqNum == lsdb.MaxSeqNum {
+	if h.SeqNum == ospf.MaxSeqNum {
 		return fmt.Errorf("ospfapitest: %s is at the maximum sequence number", k)
 	}
 	h.SeqNum++
 	h.Age = RefreshAge
-	raw, err := lsdb.Marshal(l)
+	raw, err := ospf.Marshal(l)
 	if err != nil {
 		return err
 	}
@@ -110,9 +111,9 @@ func (s *Server) change(k Key, fn func(l lsdb.LSA) error) error {
 // SetLinkMetric changes the metric of link i (0-based) of router's
 // Router-LSA in area.
 func (s *Server) SetLinkMetric(area, router netip.Addr, i int, metric uint16) error {
-	k := Key{Area: area, Type: lsdb.RouterLSAType, LSID: router, AdvRouter: router}
-	return s.Change(k, func(l lsdb.LSA) error {
-		rl, ok := l.(*lsdb.RouterLSA)
+	k := Key{Area: area, Type: ospf.RouterLSAType, LSID: router, AdvRouter: router}
+	return s.Change(k, func(l ospf.LSA) error {
+		rl, ok := l.(*ospf.RouterLSA)
 		if !ok || i < 0 || i >= len(rl.Links) {
 			return fmt.Errorf("ospfapitest: %s has no link %d", k, i)
 		}
@@ -130,28 +131,28 @@ func (s *Server) AddExternal(router netip.Addr, p netip.Prefix, metric uint32, t
 		via = zero4
 	}
 	p = p.Masked()
-	k := Key{Area: zero4, Type: lsdb.ASExternalLSAType, LSID: p.Addr(), AdvRouter: router}
+	k := Key{Area: zero4, Type: ospf.ASExternalLSAType, LSID: p.Addr(), AdvRouter: router}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	edit := func(l lsdb.LSA) error {
-		x := l.(*lsdb.ExternalLSA)
+	edit := func(l ospf.LSA) error {
+		x := l.(*ospf.ExternalLSA)
 		x.Mask, x.Metric, x.Type2, x.Forward = maskOf(p.Bits()), metric, type2, via
 		return nil
 	}
 	if e := s.db[k]; e != nil && !isMaxAge(e.raw) {
 		return s.change(k, edit)
 	}
-	seq := lsdb.InitialSeqNum
+	seq := ospf.InitialSeqNum
 	if e := s.db[k]; e != nil {
 		// Reoriginating over a MaxAge copy continues its numbering.
-		if h, err := lsdb.DecodeHeader(e.raw); err == nil && h.SeqNum < lsdb.MaxSeqNum {
+		if h, err := ospf.DecodeHeader(e.raw); err == nil && h.SeqNum < ospf.MaxSeqNum {
 			seq = h.SeqNum + 1
 		}
 	}
-	x := &lsdb.ExternalLSA{Header: lsdb.Header{Age: RefreshAge, Options: optionE, Type: lsdb.ASExternalLSAType,
+	x := &ospf.ExternalLSA{Header: ospf.Header{Age: RefreshAge, Options: optionE, Type: ospf.ASExternalLSAType,
 		LSID: p.Addr(), AdvRouter: router, SeqNum: seq}}
 	_ = edit(x)
-	raw, err := lsdb.Marshal(x)
+	raw, err := ospf.Marshal(x)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (s *Server) AddExternal(router netip.Addr, p netip.Prefix, metric uint32, t
 
 // WithdrawExternal flushes router's AS-external LSA for p (see Flush).
 func (s *Server) WithdrawExternal(router netip.Addr, p netip.Prefix) error {
-	return s.Flush(Key{Type: lsdb.ASExternalLSAType, LSID: p.Masked().Addr(), AdvRouter: router})
+	return s.Flush(Key{Type: ospf.ASExternalLSAType, LSID: p.Masked().Addr(), AdvRouter: router})
 }
 
 // Flush flushes an LSA by premature aging, as its originator does: the
@@ -180,7 +181,7 @@ func (s *Server) Flush(k Key) error {
 		return fmt.Errorf("ospfapitest: no %s", k)
 	}
 	raw := slices.Clone(e.raw)
-	binary.BigEndian.PutUint16(raw[0:2], lsdb.MaxAge) // the age is outside the checksum
+	binary.BigEndian.PutUint16(raw[0:2], ospf.MaxAge) // the age is outside the checksum
 	if k.AdvRouter == s.routerID {
 		e.raw = raw
 		return nil

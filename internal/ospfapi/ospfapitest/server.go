@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 )
 
@@ -100,7 +101,7 @@ func NewServer(cfg Config, lsas []AreaLSA) (*Server, error) {
 		if err := s.put(al.Area, al.LSA); err != nil {
 			return nil, err
 		}
-		if !s.routerID.IsValid() && al.LSA.Hdr().Type == lsdb.RouterLSAType {
+		if !s.routerID.IsValid() && al.LSA.Hdr().Type == ospf.RouterLSAType {
 			s.routerID = al.LSA.Hdr().AdvRouter
 		}
 	}
@@ -114,8 +115,8 @@ func NewServer(cfg Config, lsas []AreaLSA) (*Server, error) {
 }
 
 // put stores l without notifying anyone.
-func (s *Server) put(area netip.Addr, l lsdb.LSA) error {
-	raw, err := lsdb.Marshal(l)
+func (s *Server) put(area netip.Addr, l ospf.LSA) error {
+	raw, err := ospf.Marshal(l)
 	if err != nil {
 		return err
 	}
@@ -247,7 +248,7 @@ func (s *Server) LSAs() []AreaLSA {
 	defer s.mu.Unlock()
 	var out []AreaLSA
 	for _, e := range s.sorted() {
-		l, err := lsdb.Decode(e.raw)
+		l, err := ospf.Decode(e.raw)
 		if err != nil {
 			continue // put marshalled it; cannot happen
 		}
@@ -312,7 +313,7 @@ func (s *Server) sorted() []*entry {
 // dumpRank: area-scoped first, then AS-scoped, then NSSA (not dumped).
 func dumpRank(k Key) int {
 	switch {
-	case k.Type == lsdb.NSSAExternalLSAType:
+	case k.Type == ospf.NSSAExternalLSAType:
 		return 2
 	case k.Type.ASScoped():
 		return 1
@@ -320,25 +321,25 @@ func dumpRank(k Key) int {
 	return 0
 }
 
-func typeRank(t lsdb.LSType) int {
+func typeRank(t ospf.LSType) int {
 	switch t {
-	case lsdb.RouterLSAType, lsdb.NetworkLSAType, lsdb.SummaryLSAType, lsdb.ASBRSummaryLSAType:
+	case ospf.RouterLSAType, ospf.NetworkLSAType, ospf.SummaryLSAType, ospf.ASBRSummaryLSAType:
 		return int(t)
-	case lsdb.OpaqueLinkLSAType, lsdb.OpaqueAreaLSAType:
+	case ospf.OpaqueLinkLSAType, ospf.OpaqueAreaLSAType:
 		return int(t)
-	case lsdb.ASExternalLSAType:
+	case ospf.ASExternalLSAType:
 		return 20
-	case lsdb.OpaqueASLSAType:
+	case ospf.OpaqueASLSAType:
 		return 21
 	}
 	return 100 + int(t) // unknown area-scoped types: never dumped by ospfd either
 }
 
 // dumped reports whether ospfd's SYNC_LSDB walks LSAs of type t.
-func dumped(t lsdb.LSType) bool {
+func dumped(t ospf.LSType) bool {
 	switch t {
-	case lsdb.RouterLSAType, lsdb.NetworkLSAType, lsdb.SummaryLSAType, lsdb.ASBRSummaryLSAType,
-		lsdb.OpaqueLinkLSAType, lsdb.OpaqueAreaLSAType, lsdb.ASExternalLSAType, lsdb.OpaqueASLSAType:
+	case ospf.RouterLSAType, ospf.NetworkLSAType, ospf.SummaryLSAType, ospf.ASBRSummaryLSAType,
+		ospf.OpaqueLinkLSAType, ospf.OpaqueAreaLSAType, ospf.ASExternalLSAType, ospf.OpaqueASLSAType:
 		return true
 	}
 	return false

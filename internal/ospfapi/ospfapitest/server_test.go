@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -141,7 +143,7 @@ func multiArea(t *testing.T) []ospfapitest.AreaLSA {
 }
 
 func describe(n *ospfapi.LSANotify) string {
-	h, _ := lsdb.DecodeHeader(n.LSA)
+	h, _ := ospf.DecodeHeader(n.LSA)
 	s := n.Area.String() + " " + h.Type.String() + " " + h.LSID.String() + " " + h.AdvRouter.String()
 	if n.SelfOriginated {
 		s += " self"
@@ -215,11 +217,11 @@ func TestFilters(t *testing.T) {
 	if err := srv.AddExternal(addr("3.3.3.3"), netip.MustParsePrefix("192.0.2.0/24"), 1, false, netip.Addr{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Change(ospfapitest.Key{Area: addr("0.0.0.1"), Type: lsdb.RouterLSAType, LSID: addr("2.2.2.2"), AdvRouter: addr("2.2.2.2")}, nil); err != nil {
+	if err := srv.Change(ospfapitest.Key{Area: addr("0.0.0.1"), Type: ospf.RouterLSAType, LSID: addr("2.2.2.2"), AdvRouter: addr("2.2.2.2")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// NSSA-LSAs are never dumped but are notified live.
-	nssaKey := ospfapitest.Key{Area: addr("0.0.0.1"), Type: lsdb.NSSAExternalLSAType, LSID: addr("172.16.0.0"), AdvRouter: addr("3.3.3.3")}
+	nssaKey := ospfapitest.Key{Area: addr("0.0.0.1"), Type: ospf.NSSAExternalLSAType, LSID: addr("172.16.0.0"), AdvRouter: addr("3.3.3.3")}
 	if err := srv.Change(nssaKey, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +243,7 @@ func TestSelfFlushAndPurge(t *testing.T) {
 	c := rawDial(t, srv.Addr())
 	c.send(t, &ospfapi.RegisterEvent{Seq: 1, Filter: ospfapi.AllLSAs})
 	c.reply(t)
-	k := ospfapitest.Key{Type: lsdb.ASExternalLSAType, LSID: addr("0.0.0.0"), AdvRouter: addr("1.1.1.1")}
+	k := ospfapitest.Key{Type: ospf.ASExternalLSAType, LSID: addr("0.0.0.0"), AdvRouter: addr("1.1.1.1")}
 	if err := srv.Flush(k); err != nil {
 		t.Fatal(err)
 	}

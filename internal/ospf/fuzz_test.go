@@ -1,4 +1,4 @@
-package lsdb_test
+package ospf_test
 
 import (
 	"bytes"
@@ -8,18 +8,18 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // The typed fuzz targets force the LS type, the length field and the
 // checksum, so that mutations reach the body decoder instead of dying at
 // the checksum; FuzzDecode takes the bytes as they come.
 
-func FuzzDecodeRouterLSA(f *testing.F)  { fuzzTyped(f, lsdb.RouterLSAType) }
-func FuzzDecodeNetworkLSA(f *testing.F) { fuzzTyped(f, lsdb.NetworkLSAType) }
-func FuzzDecodeSummaryLSA(f *testing.F) { fuzzTyped(f, lsdb.SummaryLSAType, lsdb.ASBRSummaryLSAType) }
+func FuzzDecodeRouterLSA(f *testing.F)  { fuzzTyped(f, ospf.RouterLSAType) }
+func FuzzDecodeNetworkLSA(f *testing.F) { fuzzTyped(f, ospf.NetworkLSAType) }
+func FuzzDecodeSummaryLSA(f *testing.F) { fuzzTyped(f, ospf.SummaryLSAType, ospf.ASBRSummaryLSAType) }
 func FuzzDecodeExternalLSA(f *testing.F) {
-	fuzzTyped(f, lsdb.ASExternalLSAType, lsdb.NSSAExternalLSAType)
+	fuzzTyped(f, ospf.ASExternalLSAType, ospf.NSSAExternalLSAType)
 }
 
 // FuzzDecode feeds raw bytes, unknown types and bad checksums included.
@@ -33,30 +33,30 @@ func FuzzDecode(f *testing.F) {
 func FuzzDecodeHeader(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := lsdb.DecodeHeader(b)
+		h, err := ospf.DecodeHeader(b)
 		if err != nil {
-			var de *lsdb.DecodeError
+			var de *ospf.DecodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("error %v is not a *DecodeError", err)
 			}
 			return
 		}
-		if len(b) < lsdb.HeaderLen || h.Length < lsdb.HeaderLen {
+		if len(b) < ospf.HeaderLen || h.Length < ospf.HeaderLen {
 			t.Fatalf("DecodeHeader accepted %d bytes with length field %d", len(b), h.Length)
 		}
 		if int(h.Length) > len(b) {
 			return
 		}
 		// Header -> bytes -> header, through a raw LSA that carries the body.
-		raw := &lsdb.RawLSA{Header: h, Body: b[lsdb.HeaderLen:h.Length]}
-		out, err := lsdb.Marshal(raw)
+		raw := &ospf.RawLSA{Header: h, Body: b[ospf.HeaderLen:h.Length]}
+		out, err := ospf.Marshal(raw)
 		if err != nil {
 			t.Fatalf("Marshal: %v", err)
 		}
 		if !bytes.Equal(out[:16], b[:16]) || !bytes.Equal(out[18:], b[18:h.Length]) {
 			t.Fatalf("header bytes changed:\n in %x\nout %x", b[:h.Length], out)
 		}
-		again, err := lsdb.DecodeHeader(out)
+		again, err := ospf.DecodeHeader(out)
 		if err != nil {
 			t.Fatalf("DecodeHeader of marshalled header: %v", err)
 		}
@@ -67,17 +67,17 @@ func FuzzDecodeHeader(f *testing.F) {
 	})
 }
 
-func fuzzTyped(f *testing.F, types ...lsdb.LSType) {
+func fuzzTyped(f *testing.F, types ...ospf.LSType) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) < lsdb.HeaderLen || len(b) > 0xffff {
+		if len(b) < ospf.HeaderLen || len(b) > 0xffff {
 			checkDecode(t, b)
 			return
 		}
 		b = bytes.Clone(b) // the engine's input must not be modified
 		b[3] = byte(types[int(b[3])%len(types)])
 		binary.BigEndian.PutUint16(b[18:20], uint16(len(b)))
-		binary.BigEndian.PutUint16(b[16:18], lsdb.Checksum(b))
+		binary.BigEndian.PutUint16(b[16:18], ospf.Checksum(b))
 		checkDecode(t, b)
 	})
 }
@@ -87,13 +87,13 @@ func fuzzTyped(f *testing.F, types ...lsdb.LSType) {
 // gives the same bytes.
 func checkDecode(t *testing.T, b []byte) {
 	in := bytes.Clone(b)
-	l, err := lsdb.Decode(b)
+	l, err := ospf.Decode(b)
 	if !bytes.Equal(in, b) {
 		t.Fatalf("Decode modified its input")
 	}
 	// Validate, the database's allocation-free path, accepts exactly what
 	// Decode accepts, with the same header or the same error.
-	vh, verr := lsdb.Validate(b)
+	vh, verr := ospf.Validate(b)
 	switch {
 	case (err == nil) != (verr == nil):
 		t.Fatalf("Decode error %v, Validate error %v", err, verr)
@@ -103,11 +103,11 @@ func checkDecode(t *testing.T, b []byte) {
 		t.Fatalf("Validate header %+v, Decode header %+v", vh, *l.Hdr())
 	}
 	if err != nil {
-		var de *lsdb.DecodeError
+		var de *ospf.DecodeError
 		if !errors.As(err, &de) {
 			t.Fatalf("error %v is not a *DecodeError", err)
 		}
-		if !errors.Is(err, lsdb.ErrTruncated) && !errors.Is(err, lsdb.ErrChecksum) && !errors.Is(err, lsdb.ErrMalformed) {
+		if !errors.Is(err, ospf.ErrTruncated) && !errors.Is(err, ospf.ErrChecksum) && !errors.Is(err, ospf.ErrMalformed) {
 			t.Fatalf("error %v wraps no sentinel", err)
 		}
 		if l != nil {
@@ -116,21 +116,21 @@ func checkDecode(t *testing.T, b []byte) {
 		return
 	}
 	h := *l.Hdr()
-	out, err := lsdb.Marshal(l)
+	out, err := ospf.Marshal(l)
 	if err != nil {
 		t.Fatalf("Marshal of decoded %T: %v", l, err)
 	}
 	if len(out) != int(h.Length) {
 		t.Fatalf("Marshal gave %d bytes for an LSA of length %d", len(out), h.Length)
 	}
-	again, err := lsdb.Decode(out)
+	again, err := ospf.Decode(out)
 	if err != nil {
 		t.Fatalf("Decode of marshalled %T: %v\n%x", l, err, out)
 	}
 	if diff := cmp.Diff(l, again, codecAddrs); diff != "" {
 		t.Fatalf("parse -> marshal -> parse mismatch (-want +got):\n%s", diff)
 	}
-	out2, err := lsdb.Marshal(again)
+	out2, err := ospf.Marshal(again)
 	if err != nil {
 		t.Fatalf("second Marshal: %v", err)
 	}
@@ -146,7 +146,7 @@ func fuzzSeeds(f *testing.F) {
 		f.Add(codecHex(f, tc.hex))
 	}
 	for _, l := range codecRoundTripCases() {
-		b, err := lsdb.Marshal(l)
+		b, err := ospf.Marshal(l)
 		if err != nil {
 			f.Fatalf("Marshal seed: %v", err)
 		}

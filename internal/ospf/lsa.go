@@ -1,4 +1,4 @@
-package lsdb
+package ospf
 
 import (
 	"fmt"
@@ -213,7 +213,7 @@ func (l *RawLSA) Hdr() *Header { return &l.Header }
 
 // Prefix is the network an LSA with a mask describes: its LSID masked.
 func prefixOf(id, mask netip.Addr) netip.Prefix {
-	bits := maskBits(mask)
+	bits := MaskBits(mask)
 	if bits < 0 {
 		bits = 32 // non-contiguous mask: treat as host route, never panic
 	}
@@ -221,8 +221,8 @@ func prefixOf(id, mask netip.Addr) netip.Prefix {
 	return p
 }
 
-// maskBits returns the prefix length of a contiguous IPv4 mask or -1.
-func maskBits(mask netip.Addr) int {
+// MaskBits returns the prefix length of a contiguous IPv4 mask or -1.
+func MaskBits(mask netip.Addr) int {
 	if !mask.Is4() {
 		return -1
 	}

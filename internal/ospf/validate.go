@@ -1,4 +1,4 @@
-package lsdb
+package ospf
 
 import "fmt"
 
@@ -38,14 +38,14 @@ func Validate(b []byte) (Header, error) {
 		n := int(lsa[HeaderLen+2])<<8 | int(lsa[HeaderLen+3])
 		off := HeaderLen + routerBodyFixed
 		for i := range n {
-			if end-off < routerLinkLen {
+			if end-off < RouterLinkLen {
 				return Header{}, truncated(&h, end, "link %d of %d", i+1, n)
 			}
 			t := int(lsa[off+9])
-			if end-off < routerLinkLen+t*routerTOSLen {
+			if end-off < RouterLinkLen+t*RouterTOSLen {
 				return Header{}, truncated(&h, end, "TOS metrics of link %d of %d", i+1, n)
 			}
-			off += routerLinkLen + t*routerTOSLen
+			off += RouterLinkLen + t*RouterTOSLen
 		}
 		if off != end {
 			return Header{}, malformed(&h, off, "%d bytes after the last of %d links", end-off, n)

@@ -1,51 +1,51 @@
-package lsdb_test
+package ospf_test
 
 import (
 	"net/netip"
 	"strconv"
 	"testing"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // benchRouterLSA is a typical router LSA: five links, no TOS, 84 bytes.
-func benchRouterLSA() *lsdb.RouterLSA {
-	return &lsdb.RouterLSA{
-		Header: lsdb.Header{Age: 100, Options: 0x22, Type: lsdb.RouterLSAType, LSID: codecIP("10.69.7.31"),
-			AdvRouter: codecIP("10.69.7.31"), SeqNum: lsdb.InitialSeqNum + 100},
-		Flags: lsdb.RouterFlagE,
-		Links: []lsdb.RouterLink{
-			{ID: codecIP("10.68.29.50"), Data: codecIP("10.69.7.31"), Type: lsdb.LinkPointToPoint, Metric: 10},
-			{ID: codecIP("10.68.73.125"), Data: codecIP("10.69.7.31"), Type: lsdb.LinkPointToPoint, Metric: 30},
-			{ID: codecIP("10.70.76.1"), Data: codecIP("10.70.76.31"), Type: lsdb.LinkTransit, Metric: 10},
-			{ID: codecIP("10.69.7.31"), Data: codecIP("255.255.255.255"), Type: lsdb.LinkStub, Metric: 0},
-			{ID: codecIP("10.68.7.0"), Data: codecIP("255.255.255.0"), Type: lsdb.LinkStub, Metric: 10},
+func benchRouterLSA() *ospf.RouterLSA {
+	return &ospf.RouterLSA{
+		Header: ospf.Header{Age: 100, Options: 0x22, Type: ospf.RouterLSAType, LSID: codecIP("10.69.7.31"),
+			AdvRouter: codecIP("10.69.7.31"), SeqNum: ospf.InitialSeqNum + 100},
+		Flags: ospf.RouterFlagE,
+		Links: []ospf.RouterLink{
+			{ID: codecIP("10.68.29.50"), Data: codecIP("10.69.7.31"), Type: ospf.LinkPointToPoint, Metric: 10},
+			{ID: codecIP("10.68.73.125"), Data: codecIP("10.69.7.31"), Type: ospf.LinkPointToPoint, Metric: 30},
+			{ID: codecIP("10.70.76.1"), Data: codecIP("10.70.76.31"), Type: ospf.LinkTransit, Metric: 10},
+			{ID: codecIP("10.69.7.31"), Data: codecIP("255.255.255.255"), Type: ospf.LinkStub, Metric: 0},
+			{ID: codecIP("10.68.7.0"), Data: codecIP("255.255.255.0"), Type: ospf.LinkStub, Metric: 10},
 		},
 	}
 }
 
-func benchLSAs() map[string]lsdb.LSA {
-	return map[string]lsdb.LSA{
+func benchLSAs() map[string]ospf.LSA {
+	return map[string]ospf.LSA{
 		"RouterLSA": benchRouterLSA(),
-		"NetworkLSA": &lsdb.NetworkLSA{
-			Header: lsdb.Header{Type: lsdb.NetworkLSAType, LSID: codecIP("10.70.76.1"), AdvRouter: codecIP("10.70.76.1")},
+		"NetworkLSA": &ospf.NetworkLSA{
+			Header: ospf.Header{Type: ospf.NetworkLSAType, LSID: codecIP("10.70.76.1"), AdvRouter: codecIP("10.70.76.1")},
 			Mask:   codecIP("255.255.255.0"),
 			Attached: []netip.Addr{codecIP("10.70.76.1"), codecIP("10.69.7.31"), codecIP("10.10.10.10"),
 				codecIP("10.68.29.50")},
 		},
-		"SummaryLSA": &lsdb.SummaryLSA{
-			Header: lsdb.Header{Type: lsdb.SummaryLSAType, LSID: codecIP("10.2.0.0"), AdvRouter: codecIP("10.0.0.3")},
+		"SummaryLSA": &ospf.SummaryLSA{
+			Header: ospf.Header{Type: ospf.SummaryLSAType, LSID: codecIP("10.2.0.0"), AdvRouter: codecIP("10.0.0.3")},
 			Mask:   codecIP("255.255.0.0"), Metric: 20,
 		},
-		"ExternalLSA": &lsdb.ExternalLSA{
-			Header: lsdb.Header{Type: lsdb.ASExternalLSAType, LSID: codecIP("10.70.174.0"), AdvRouter: codecIP("10.68.29.50")},
+		"ExternalLSA": &ospf.ExternalLSA{
+			Header: ospf.Header{Type: ospf.ASExternalLSAType, LSID: codecIP("10.70.174.0"), AdvRouter: codecIP("10.68.29.50")},
 			Mask:   codecIP("255.255.255.0"), Type2: true, Metric: 20, Forward: codecIP("0.0.0.0"),
 		},
 	}
 }
 
 func benchBytes(b *testing.B, name string) []byte {
-	out, err := lsdb.Marshal(benchLSAs()[name])
+	out, err := ospf.Marshal(benchLSAs()[name])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func benchmarkDecode(b *testing.B, name string) {
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := lsdb.Decode(buf); err != nil {
+		if _, err := ospf.Decode(buf); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -72,7 +72,7 @@ func BenchmarkDecodeHeader(b *testing.B) {
 	buf := benchBytes(b, "RouterLSA")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := lsdb.DecodeHeader(buf); err != nil {
+		if _, err := ospf.DecodeHeader(buf); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -84,7 +84,7 @@ func BenchmarkAppendRouterLSA(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if buf, err = lsdb.AppendLSA(buf[:0], l); err != nil {
+		if buf, err = ospf.AppendLSA(buf[:0], l); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func BenchmarkChecksum(b *testing.B) {
 		b.Run(strconv.Itoa(n)+"B", func(b *testing.B) {
 			b.SetBytes(int64(n))
 			for b.Loop() {
-				lsdb.Checksum(buf)
+				ospf.Checksum(buf)
 			}
 		})
 	}
@@ -113,6 +113,6 @@ func BenchmarkVerifyChecksum(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 	for b.Loop() {
-		lsdb.VerifyChecksum(buf)
+		ospf.VerifyChecksum(buf)
 	}
 }

@@ -1,4 +1,4 @@
-package lsdb
+package ospf
 
 import (
 	"encoding/binary"
@@ -9,8 +9,8 @@ import (
 // Fixed body sizes of the decoded LSA types (RFC 2328 A.4.2-A.4.5).
 const (
 	routerBodyFixed   = 4  // flags, reserved, #links
-	routerLinkLen     = 12 // link ID, link data, type, #TOS, metric
-	routerTOSLen      = 4  // TOS, reserved, metric
+	RouterLinkLen     = 12 // link ID, link data, type, #TOS, metric
+	RouterTOSLen      = 4  // TOS, reserved, metric
 	networkBodyFixed  = 4  // mask
 	summaryBodyFixed  = 8  // mask, reserved, metric
 	summaryTOSLen     = 4  // TOS, metric
@@ -107,7 +107,7 @@ func decodeRouter(h *Header, lsa []byte) (LSA, error) {
 		return nil, truncated(h, end, "router LSA body (%d of %d bytes)", end-HeaderLen, routerBodyFixed)
 	}
 	n := int(binary.BigEndian.Uint16(lsa[HeaderLen+2:]))
-	if end == HeaderLen+routerBodyFixed+n*routerLinkLen {
+	if end == HeaderLen+routerBodyFixed+n*RouterLinkLen {
 		// The usual case: the length leaves no room for TOS metrics.
 		if l := decodeRouterNoTOS(h, lsa, n); l != nil {
 			return l, nil
@@ -118,14 +118,14 @@ func decodeRouter(h *Header, lsa []byte) (LSA, error) {
 	off := HeaderLen + routerBodyFixed
 	ntos := 0
 	for i := range n {
-		if end-off < routerLinkLen {
+		if end-off < RouterLinkLen {
 			return nil, truncated(h, end, "link %d of %d", i+1, n)
 		}
 		t := int(lsa[off+9])
-		if end-off < routerLinkLen+t*routerTOSLen {
+		if end-off < RouterLinkLen+t*RouterTOSLen {
 			return nil, truncated(h, end, "TOS metrics of link %d of %d", i+1, n)
 		}
-		off += routerLinkLen + t*routerTOSLen
+		off += RouterLinkLen + t*RouterTOSLen
 		ntos += t
 	}
 	if off != end {
@@ -141,20 +141,20 @@ func decodeRouter(h *Header, lsa []byte) (LSA, error) {
 	}
 	off = HeaderLen + routerBodyFixed
 	for i := range l.Links {
-		p := lsa[off : off+routerLinkLen]
+		p := lsa[off : off+RouterLinkLen]
 		k := &l.Links[i]
 		k.ID = addr4(p[0:4])
 		k.Data = addr4(p[4:8])
 		k.Type = p[8]
 		t := int(p[9])
 		k.Metric = binary.BigEndian.Uint16(p[10:12])
-		off += routerLinkLen
+		off += RouterLinkLen
 		if t > 0 {
 			k.TOS, tos = tos[:t:t], tos[t:]
 			for j := range k.TOS {
-				q := lsa[off : off+routerTOSLen]
+				q := lsa[off : off+RouterTOSLen]
 				k.TOS[j] = TOSMetric{TOS: q[0], Metric: binary.BigEndian.Uint16(q[2:4])}
-				off += routerTOSLen
+				off += RouterTOSLen
 			}
 		}
 	}
@@ -165,7 +165,7 @@ func decodeRouter(h *Header, lsa []byte) (LSA, error) {
 // n links without TOS metrics. It returns nil if a link claims TOS
 // metrics after all, which the general path then reports.
 func decodeRouterNoTOS(h *Header, lsa []byte, n int) *RouterLSA {
-	for off := HeaderLen + routerBodyFixed + 9; off < len(lsa); off += routerLinkLen {
+	for off := HeaderLen + routerBodyFixed + 9; off < len(lsa); off += RouterLinkLen {
 		if lsa[off] != 0 {
 			return nil
 		}
@@ -175,7 +175,7 @@ func decodeRouterNoTOS(h *Header, lsa []byte, n int) *RouterLSA {
 	l.Flags = lsa[HeaderLen]
 	body := lsa[HeaderLen+routerBodyFixed:]
 	for i := range l.Links {
-		p := body[i*routerLinkLen : (i+1)*routerLinkLen]
+		p := body[i*RouterLinkLen : (i+1)*RouterLinkLen]
 		l.Links[i] = RouterLink{
 			ID:     addr4(p[0:4]),
 			Data:   addr4(p[4:8]),

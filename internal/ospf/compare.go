@@ -1,4 +1,4 @@
-package lsdb
+package ospf
 
 // Compare tells which of two instances of the same LSA is more recent, by
 // the rules of RFC 2328 section 13.1. It returns a positive number when a

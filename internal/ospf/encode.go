@@ -1,4 +1,4 @@
-package lsdb
+package ospf
 
 import (
 	"encoding/binary"
@@ -18,11 +18,11 @@ func Marshal(l LSA) ([]byte, error) {
 // On error dst is returned unchanged.
 func AppendLSA(dst []byte, l LSA) ([]byte, error) {
 	if l == nil {
-		return dst, fmt.Errorf("lsdb: marshal nil LSA")
+		return dst, fmt.Errorf("ospf: marshal nil LSA")
 	}
 	h := l.Hdr()
 	if h == nil {
-		return dst, fmt.Errorf("lsdb: marshal LSA with nil header")
+		return dst, fmt.Errorf("ospf: marshal LSA with nil header")
 	}
 	if err := validate(l); err != nil {
 		return dst, err
@@ -32,7 +32,7 @@ func AppendLSA(dst []byte, l LSA) ([]byte, error) {
 	b = l.appendBody(b)
 	n := len(b) - start
 	if n > 0xffff {
-		return dst, fmt.Errorf("lsdb: marshal %s: %d bytes exceed the 65535-byte LSA limit", h.Key(), n)
+		return dst, fmt.Errorf("ospf: marshal %s: %d bytes exceed the 65535-byte LSA limit", h.Key(), n)
 	}
 	lsa := b[start:]
 	binary.BigEndian.PutUint16(lsa[18:20], uint16(n))
@@ -69,7 +69,7 @@ func encodedLen(l LSA) int {
 func validate(l LSA) error {
 	h := l.Hdr()
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("lsdb: marshal %s: %s", h.Key(), fmt.Sprintf(format, args...))
+		return fmt.Errorf("ospf: marshal %s: %s", h.Key(), fmt.Sprintf(format, args...))
 	}
 	if err := checkAddr(h.LSID); err != nil {
 		return bad("link state ID: %v", err)

@@ -1,9 +1,9 @@
-package lsdb_test
+package ospf_test
 
 import (
 	"testing"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 func TestCompare(t *testing.T) {
@@ -31,22 +31,22 @@ func TestCompare(t *testing.T) {
 		{"MaxAge is newer, reversed", inst{0x80000005, 0x1234, 0}, inst{0x80000005, 0x1234, 3600}, -1},
 		{"both MaxAge", inst{0x80000005, 0x1234, 3600}, inst{0x80000005, 0x1234, 3600}, 0},
 		{"age above MaxAge counts as MaxAge", inst{0x80000005, 0x1234, 4000}, inst{0x80000005, 0x1234, 3600}, 0},
-		{"DoNotAge masked for MaxAge", inst{0x80000005, 0x1234, lsdb.DoNotAge | 3600}, inst{0x80000005, 0x1234, 100}, 1},
-		{"DoNotAge alone is not MaxAge", inst{0x80000005, 0x1234, lsdb.DoNotAge | 5}, inst{0x80000005, 0x1234, 5}, 0},
+		{"DoNotAge masked for MaxAge", inst{0x80000005, 0x1234, ospf.DoNotAge | 3600}, inst{0x80000005, 0x1234, 100}, 1},
+		{"DoNotAge alone is not MaxAge", inst{0x80000005, 0x1234, ospf.DoNotAge | 5}, inst{0x80000005, 0x1234, 5}, 0},
 		{"age differs by more than MaxAgeDiff", inst{0x80000005, 0x1234, 10}, inst{0x80000005, 0x1234, 911}, 1},
 		{"age differs by more than MaxAgeDiff, reversed", inst{0x80000005, 0x1234, 1000}, inst{0x80000005, 0x1234, 99}, -1},
 		{"age differs by exactly MaxAgeDiff", inst{0x80000005, 0x1234, 10}, inst{0x80000005, 0x1234, 910}, 0},
 		{"age differs by less than MaxAgeDiff", inst{0x80000005, 0x1234, 899}, inst{0x80000005, 0x1234, 0}, 0},
-		{"DoNotAge masked for MaxAgeDiff", inst{0x80000005, 0x1234, lsdb.DoNotAge | 10}, inst{0x80000005, 0x1234, 1000}, 1},
+		{"DoNotAge masked for MaxAgeDiff", inst{0x80000005, 0x1234, ospf.DoNotAge | 10}, inst{0x80000005, 0x1234, 1000}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &lsdb.Header{SeqNum: int32(tc.a.seq), Checksum: tc.a.sum, Age: tc.a.age}
-			b := &lsdb.Header{SeqNum: int32(tc.b.seq), Checksum: tc.b.sum, Age: tc.b.age}
-			if got := lsdb.Compare(a, b); codecSign(got) != tc.want {
+			a := &ospf.Header{SeqNum: int32(tc.a.seq), Checksum: tc.a.sum, Age: tc.a.age}
+			b := &ospf.Header{SeqNum: int32(tc.b.seq), Checksum: tc.b.sum, Age: tc.b.age}
+			if got := ospf.Compare(a, b); codecSign(got) != tc.want {
 				t.Errorf("Compare(a, b) = %d, want sign %d", got, tc.want)
 			}
-			if got := lsdb.Compare(b, a); codecSign(got) != -tc.want {
+			if got := ospf.Compare(b, a); codecSign(got) != -tc.want {
 				t.Errorf("Compare(b, a) = %d, want sign %d", got, -tc.want)
 			}
 		})

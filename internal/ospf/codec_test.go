@@ -1,4 +1,4 @@
-package lsdb_test
+package ospf_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // codecAddrs lets cmp compare netip.Addr, whose fields are unexported.
@@ -107,41 +107,41 @@ const (
 func codecGoldenCases() []struct {
 	name string
 	hex  string
-	want lsdb.LSA
+	want ospf.LSA
 } {
 	return []struct {
 		name string
 		hex  string
-		want lsdb.LSA
+		want ospf.LSA
 	}{
-		{"router", goldenRouter, &lsdb.RouterLSA{
-			Header: lsdb.Header{Age: 5, Options: 0x02, Type: lsdb.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1"),
+		{"router", goldenRouter, &ospf.RouterLSA{
+			Header: ospf.Header{Age: 5, Options: 0x02, Type: ospf.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1"),
 				SeqNum: -0x7ffffffd, Checksum: 0x44be, Length: 64},
-			Flags: lsdb.RouterFlagE,
-			Links: []lsdb.RouterLink{
-				{ID: codecIP("10.0.0.2"), Data: codecIP("192.168.1.1"), Type: lsdb.LinkPointToPoint, Metric: 10},
-				{ID: codecIP("192.168.1.0"), Data: codecIP("255.255.255.252"), Type: lsdb.LinkStub, Metric: 10},
-				{ID: codecIP("10.1.0.2"), Data: codecIP("10.1.0.1"), Type: lsdb.LinkTransit, Metric: 1,
-					TOS: []lsdb.TOSMetric{{TOS: 2, Metric: 5}}},
+			Flags: ospf.RouterFlagE,
+			Links: []ospf.RouterLink{
+				{ID: codecIP("10.0.0.2"), Data: codecIP("192.168.1.1"), Type: ospf.LinkPointToPoint, Metric: 10},
+				{ID: codecIP("192.168.1.0"), Data: codecIP("255.255.255.252"), Type: ospf.LinkStub, Metric: 10},
+				{ID: codecIP("10.1.0.2"), Data: codecIP("10.1.0.1"), Type: ospf.LinkTransit, Metric: 1,
+					TOS: []ospf.TOSMetric{{TOS: 2, Metric: 5}}},
 			},
 		}},
-		{"network", goldenNetwork, &lsdb.NetworkLSA{
-			Header: lsdb.Header{Age: 16, Options: 0x22, Type: lsdb.NetworkLSAType, LSID: codecIP("10.1.0.2"), AdvRouter: codecIP("10.0.0.2"),
-				SeqNum: lsdb.InitialSeqNum, Checksum: 0x6d9c, Length: 32},
+		{"network", goldenNetwork, &ospf.NetworkLSA{
+			Header: ospf.Header{Age: 16, Options: 0x22, Type: ospf.NetworkLSAType, LSID: codecIP("10.1.0.2"), AdvRouter: codecIP("10.0.0.2"),
+				SeqNum: ospf.InitialSeqNum, Checksum: 0x6d9c, Length: 32},
 			Mask:     codecIP("255.255.255.0"),
 			Attached: []netip.Addr{codecIP("10.0.0.2"), codecIP("10.0.0.1")},
 		}},
-		{"external", goldenExternal, &lsdb.ExternalLSA{
-			Header: lsdb.Header{Age: 0x8005, Options: 0x20, Type: lsdb.ASExternalLSAType, LSID: codecIP("203.0.113.0"), AdvRouter: codecIP("10.0.0.1"),
+		{"external", goldenExternal, &ospf.ExternalLSA{
+			Header: ospf.Header{Age: 0x8005, Options: 0x20, Type: ospf.ASExternalLSAType, LSID: codecIP("203.0.113.0"), AdvRouter: codecIP("10.0.0.1"),
 				SeqNum: -0x7ffffff0, Checksum: 0x3019, Length: 36},
 			Mask:    codecIP("255.255.255.0"),
 			Type2:   true,
 			Metric:  20,
 			Forward: codecIP("0.0.0.0"),
 		}},
-		{"summary", goldenSummary, &lsdb.SummaryLSA{
-			Header: lsdb.Header{Age: lsdb.MaxAge, Options: 0x22, Type: lsdb.SummaryLSAType, LSID: codecIP("172.16.0.0"), AdvRouter: codecIP("10.0.0.3"),
-				SeqNum: lsdb.MaxSeqNum, Checksum: 0x8a86, Length: 28},
+		{"summary", goldenSummary, &ospf.SummaryLSA{
+			Header: ospf.Header{Age: ospf.MaxAge, Options: 0x22, Type: ospf.SummaryLSAType, LSID: codecIP("172.16.0.0"), AdvRouter: codecIP("10.0.0.3"),
+				SeqNum: ospf.MaxSeqNum, Checksum: 0x8a86, Length: 28},
 			Mask:   codecIP("255.255.0.0"),
 			Metric: 100,
 		}},
@@ -152,7 +152,7 @@ func TestDecodeGolden(t *testing.T) {
 	for _, tc := range codecGoldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			b := codecHex(t, tc.hex)
-			got, err := lsdb.Decode(b)
+			got, err := ospf.Decode(b)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -170,7 +170,7 @@ func TestMarshalGolden(t *testing.T) {
 			l := tc.want
 			wantHdr := *l.Hdr()
 			l.Hdr().Checksum, l.Hdr().Length = 0, 0 // Marshal must compute both
-			got, err := lsdb.Marshal(l)
+			got, err := ospf.Marshal(l)
 			if err != nil {
 				t.Fatalf("Marshal: %v", err)
 			}
@@ -187,73 +187,73 @@ func TestMarshalGolden(t *testing.T) {
 // roundTripCases covers every concrete type and LS type, optional parts
 // (TOS entries, empty lists) included. Checksum and Length are left zero:
 // Marshal fills them in.
-func codecRoundTripCases() map[string]lsdb.LSA {
-	hdr := func(t lsdb.LSType, id, adv string) lsdb.Header {
-		return lsdb.Header{Age: 42, Options: 0x22, Type: t, LSID: codecIP(id), AdvRouter: codecIP(adv), SeqNum: lsdb.InitialSeqNum + 7}
+func codecRoundTripCases() map[string]ospf.LSA {
+	hdr := func(t ospf.LSType, id, adv string) ospf.Header {
+		return ospf.Header{Age: 42, Options: 0x22, Type: t, LSID: codecIP(id), AdvRouter: codecIP(adv), SeqNum: ospf.InitialSeqNum + 7}
 	}
-	return map[string]lsdb.LSA{
-		"router no links": &lsdb.RouterLSA{Header: hdr(lsdb.RouterLSAType, "1.1.1.1", "1.1.1.1"), Flags: lsdb.RouterFlagB},
-		"router five links": &lsdb.RouterLSA{
-			Header: hdr(lsdb.RouterLSAType, "10.69.7.31", "10.69.7.31"),
-			Flags:  lsdb.RouterFlagB | lsdb.RouterFlagE | lsdb.RouterFlagV | lsdb.RouterFlagNt,
-			Links: []lsdb.RouterLink{
-				{ID: codecIP("10.68.29.50"), Data: codecIP("10.69.7.31"), Type: lsdb.LinkPointToPoint, Metric: 10},
-				{ID: codecIP("10.68.29.50"), Data: codecIP("10.69.7.31"), Type: lsdb.LinkPointToPoint, Metric: 10}, // parallel twin
-				{ID: codecIP("10.70.76.1"), Data: codecIP("10.70.76.31"), Type: lsdb.LinkTransit, Metric: 65535},
-				{ID: codecIP("10.69.7.31"), Data: codecIP("255.255.255.255"), Type: lsdb.LinkStub, Metric: 0,
-					TOS: []lsdb.TOSMetric{{TOS: 4, Metric: 1}, {TOS: 8, Metric: 2}}},
-				{ID: codecIP("10.0.0.9"), Data: codecIP("10.69.7.31"), Type: lsdb.LinkVirtual, Metric: 3,
-					TOS: []lsdb.TOSMetric{{TOS: 16, Metric: 0xffff}}},
+	return map[string]ospf.LSA{
+		"router no links": &ospf.RouterLSA{Header: hdr(ospf.RouterLSAType, "1.1.1.1", "1.1.1.1"), Flags: ospf.RouterFlagB},
+		"router five links": &ospf.RouterLSA{
+			Header: hdr(ospf.RouterLSAType, "10.69.7.31", "10.69.7.31"),
+			Flags:  ospf.RouterFlagB | ospf.RouterFlagE | ospf.RouterFlagV | ospf.RouterFlagNt,
+			Links: []ospf.RouterLink{
+				{ID: codecIP("10.68.29.50"), Data: codecIP("10.69.7.31"), Type: ospf.LinkPointToPoint, Metric: 10},
+				{ID: codecIP("10.68.29.50"), Data: codecIP("10.69.7.31"), Type: ospf.LinkPointToPoint, Metric: 10}, // parallel twin
+				{ID: codecIP("10.70.76.1"), Data: codecIP("10.70.76.31"), Type: ospf.LinkTransit, Metric: 65535},
+				{ID: codecIP("10.69.7.31"), Data: codecIP("255.255.255.255"), Type: ospf.LinkStub, Metric: 0,
+					TOS: []ospf.TOSMetric{{TOS: 4, Metric: 1}, {TOS: 8, Metric: 2}}},
+				{ID: codecIP("10.0.0.9"), Data: codecIP("10.69.7.31"), Type: ospf.LinkVirtual, Metric: 3,
+					TOS: []ospf.TOSMetric{{TOS: 16, Metric: 0xffff}}},
 			},
 		},
-		"network": &lsdb.NetworkLSA{
-			Header: hdr(lsdb.NetworkLSAType, "10.70.76.1", "10.70.76.1"), Mask: codecIP("255.255.255.0"),
+		"network": &ospf.NetworkLSA{
+			Header: hdr(ospf.NetworkLSAType, "10.70.76.1", "10.70.76.1"), Mask: codecIP("255.255.255.0"),
 			Attached: []netip.Addr{codecIP("10.70.76.1"), codecIP("10.69.7.31"), codecIP("10.10.10.10")},
 		},
-		"network no attached": &lsdb.NetworkLSA{Header: hdr(lsdb.NetworkLSAType, "10.70.76.1", "10.70.76.1"), Mask: codecIP("255.255.255.0")},
-		"summary":             &lsdb.SummaryLSA{Header: hdr(lsdb.SummaryLSAType, "10.2.0.0", "10.0.0.3"), Mask: codecIP("255.255.0.0"), Metric: 0xffffff},
-		"summary TOS": &lsdb.SummaryLSA{Header: hdr(lsdb.SummaryLSAType, "10.2.0.0", "10.0.0.3"), Mask: codecIP("255.255.0.0"), Metric: 7,
-			TOS: []lsdb.TOSRoute{{TOS: 2, Metric: 9}, {TOS: 4, Metric: 0xabcdef}}},
-		"asbr-summary": &lsdb.SummaryLSA{Header: hdr(lsdb.ASBRSummaryLSAType, "10.0.0.5", "10.0.0.3"), Mask: codecIP("0.0.0.0"), Metric: 30},
-		"external type 1": &lsdb.ExternalLSA{Header: hdr(lsdb.ASExternalLSAType, "10.70.174.0", "10.68.29.50"),
+		"network no attached": &ospf.NetworkLSA{Header: hdr(ospf.NetworkLSAType, "10.70.76.1", "10.70.76.1"), Mask: codecIP("255.255.255.0")},
+		"summary":             &ospf.SummaryLSA{Header: hdr(ospf.SummaryLSAType, "10.2.0.0", "10.0.0.3"), Mask: codecIP("255.255.0.0"), Metric: 0xffffff},
+		"summary TOS": &ospf.SummaryLSA{Header: hdr(ospf.SummaryLSAType, "10.2.0.0", "10.0.0.3"), Mask: codecIP("255.255.0.0"), Metric: 7,
+			TOS: []ospf.TOSRoute{{TOS: 2, Metric: 9}, {TOS: 4, Metric: 0xabcdef}}},
+		"asbr-summary": &ospf.SummaryLSA{Header: hdr(ospf.ASBRSummaryLSAType, "10.0.0.5", "10.0.0.3"), Mask: codecIP("0.0.0.0"), Metric: 30},
+		"external type 1": &ospf.ExternalLSA{Header: hdr(ospf.ASExternalLSAType, "10.70.174.0", "10.68.29.50"),
 			Mask: codecIP("255.255.255.0"), Metric: 20, Forward: codecIP("0.0.0.0"), Tag: 0},
-		"external type 2 TOS": &lsdb.ExternalLSA{Header: hdr(lsdb.ASExternalLSAType, "0.0.0.0", "10.68.29.50"),
+		"external type 2 TOS": &ospf.ExternalLSA{Header: hdr(ospf.ASExternalLSAType, "0.0.0.0", "10.68.29.50"),
 			Mask: codecIP("0.0.0.0"), Type2: true, Metric: 0xffffff, Forward: codecIP("10.70.174.1"), Tag: 0xdeadbeef,
-			TOS: []lsdb.TOSRoute{{TOS: 0x80 | 2, Metric: 5, Forward: codecIP("10.70.174.2"), Tag: 1}, {TOS: 4, Metric: 6, Forward: codecIP("0.0.0.0"), Tag: 2}}},
-		"nssa": &lsdb.ExternalLSA{Header: hdr(lsdb.NSSAExternalLSAType, "192.0.2.0", "10.0.0.4"),
+			TOS: []ospf.TOSRoute{{TOS: 0x80 | 2, Metric: 5, Forward: codecIP("10.70.174.2"), Tag: 1}, {TOS: 4, Metric: 6, Forward: codecIP("0.0.0.0"), Tag: 2}}},
+		"nssa": &ospf.ExternalLSA{Header: hdr(ospf.NSSAExternalLSAType, "192.0.2.0", "10.0.0.4"),
 			Mask: codecIP("255.255.255.0"), Type2: true, Metric: 20, Forward: codecIP("10.0.0.4"), Tag: 99},
-		"opaque area": &lsdb.RawLSA{Header: hdr(lsdb.OpaqueAreaLSAType, "1.0.0.1", "10.0.0.4"), Body: []byte{0, 1, 0, 4, 1, 2, 3, 4}},
-		"opaque link": &lsdb.RawLSA{Header: hdr(lsdb.OpaqueLinkLSAType, "4.0.0.0", "10.0.0.4"), Body: []byte{0, 1}},
-		"opaque as":   &lsdb.RawLSA{Header: hdr(lsdb.OpaqueASLSAType, "7.0.0.1", "10.0.0.4"), Body: []byte{9}},
-		"unknown":     &lsdb.RawLSA{Header: hdr(lsdb.LSType(200), "7.0.0.1", "10.0.0.4"), Body: []byte{1, 2, 3}},
-		"empty body":  &lsdb.RawLSA{Header: hdr(lsdb.LSType(6), "7.0.0.1", "10.0.0.4")},
+		"opaque area": &ospf.RawLSA{Header: hdr(ospf.OpaqueAreaLSAType, "1.0.0.1", "10.0.0.4"), Body: []byte{0, 1, 0, 4, 1, 2, 3, 4}},
+		"opaque link": &ospf.RawLSA{Header: hdr(ospf.OpaqueLinkLSAType, "4.0.0.0", "10.0.0.4"), Body: []byte{0, 1}},
+		"opaque as":   &ospf.RawLSA{Header: hdr(ospf.OpaqueASLSAType, "7.0.0.1", "10.0.0.4"), Body: []byte{9}},
+		"unknown":     &ospf.RawLSA{Header: hdr(ospf.LSType(200), "7.0.0.1", "10.0.0.4"), Body: []byte{1, 2, 3}},
+		"empty body":  &ospf.RawLSA{Header: hdr(ospf.LSType(6), "7.0.0.1", "10.0.0.4")},
 	}
 }
 
 func TestCodecRoundTrip(t *testing.T) {
 	for name, l := range codecRoundTripCases() {
 		t.Run(name, func(t *testing.T) {
-			b, err := lsdb.Marshal(l)
+			b, err := ospf.Marshal(l)
 			if err != nil {
 				t.Fatalf("Marshal: %v", err)
 			}
 			if got, want := int(l.Hdr().Length), len(b); got != want {
 				t.Errorf("header Length = %d, want %d", got, want)
 			}
-			if !lsdb.VerifyChecksum(b) {
+			if !ospf.VerifyChecksum(b) {
 				t.Errorf("marshalled LSA fails its checksum")
 			}
 			if got, want := l.Hdr().Checksum, naiveChecksum(b); got != want {
 				t.Errorf("header Checksum = %#04x, naive computation gives %#04x", got, want)
 			}
-			got, err := lsdb.Decode(b)
+			got, err := ospf.Decode(b)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
 			if diff := cmp.Diff(l, got, codecAddrs); diff != "" {
 				t.Errorf("round trip mismatch (-want +got):\n%s", diff)
 			}
-			again, err := lsdb.Marshal(got)
+			again, err := ospf.Marshal(got)
 			if err != nil {
 				t.Fatalf("Marshal of decoded LSA: %v", err)
 			}
@@ -271,7 +271,7 @@ func TestAppendLSA(t *testing.T) {
 	dst = append(dst, prefix...)
 	for _, tc := range codecGoldenCases() {
 		var err error
-		dst, err = lsdb.AppendLSA(dst, tc.want)
+		dst, err = ospf.AppendLSA(dst, tc.want)
 		if err != nil {
 			t.Fatalf("AppendLSA(%s): %v", tc.name, err)
 		}
@@ -284,7 +284,7 @@ func TestAppendLSA(t *testing.T) {
 
 func TestDecodeIgnoresTrailingBytes(t *testing.T) {
 	b := append(codecHex(t, goldenNetwork), 0xde, 0xad, 0xbe, 0xef, 0x01)
-	got, err := lsdb.Decode(b)
+	got, err := ospf.Decode(b)
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
@@ -297,11 +297,11 @@ func TestDecodeIgnoresTrailingBytes(t *testing.T) {
 // a network reader would.
 func TestDecodeDoesNotRetainInput(t *testing.T) {
 	for name, l := range codecRoundTripCases() {
-		b, err := lsdb.Marshal(l)
+		b, err := ospf.Marshal(l)
 		if err != nil {
 			t.Fatalf("%s: Marshal: %v", name, err)
 		}
-		got, err := lsdb.Decode(b)
+		got, err := ospf.Decode(b)
 		if err != nil {
 			t.Fatalf("%s: Decode: %v", name, err)
 		}
@@ -316,7 +316,7 @@ func TestDecodeDoesNotRetainInput(t *testing.T) {
 
 func TestDecodeHeader(t *testing.T) {
 	b := codecHex(t, goldenRouter)
-	got, err := lsdb.DecodeHeader(b[:lsdb.HeaderLen]) // a bare header is enough
+	got, err := ospf.DecodeHeader(b[:ospf.HeaderLen]) // a bare header is enough
 	if err != nil {
 		t.Fatalf("DecodeHeader: %v", err)
 	}
@@ -330,7 +330,7 @@ func TestDecodeHeader(t *testing.T) {
 // malformed body reaches the body decoder.
 func codecFix(b []byte) []byte {
 	binary.BigEndian.PutUint16(b[18:20], uint16(len(b)))
-	binary.BigEndian.PutUint16(b[16:18], lsdb.Checksum(b))
+	binary.BigEndian.PutUint16(b[16:18], ospf.Checksum(b))
 	return b
 }
 
@@ -339,82 +339,82 @@ func TestDecodeMalformed(t *testing.T) {
 	network := func(t *testing.T) []byte { return codecHex(t, goldenNetwork) }
 	summary := func(t *testing.T) []byte { return codecHex(t, goldenSummary) }
 	external := func(t *testing.T) []byte { return codecHex(t, goldenExternal) }
-	routerKey := lsdb.Key{Type: lsdb.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")}
+	routerKey := ospf.Key{Type: ospf.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")}
 	tests := []struct {
 		name    string
 		in      func(t *testing.T) []byte
 		wantErr error
-		want    lsdb.DecodeError // Err is not compared; wantErr is checked with errors.Is
+		want    ospf.DecodeError // Err is not compared; wantErr is checked with errors.Is
 	}{
-		{"empty", func(*testing.T) []byte { return nil }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Offset: 0, Reason: "header truncated (0 of 20 bytes)"}},
-		{"truncated header", func(t *testing.T) []byte { return router(t)[:19] }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Offset: 19, Reason: "header truncated (19 of 20 bytes)"}},
+		{"empty", func(*testing.T) []byte { return nil }, ospf.ErrTruncated,
+			ospf.DecodeError{Offset: 0, Reason: "header truncated (0 of 20 bytes)"}},
+		{"truncated header", func(t *testing.T) []byte { return router(t)[:19] }, ospf.ErrTruncated,
+			ospf.DecodeError{Offset: 19, Reason: "header truncated (19 of 20 bytes)"}},
 		{"length below header", func(t *testing.T) []byte {
 			b := router(t)
 			binary.BigEndian.PutUint16(b[18:], 19)
 			return b
-		}, lsdb.ErrMalformed, lsdb.DecodeError{Key: routerKey, Offset: 18, Reason: "length 19 shorter than the header"}},
-		{"length beyond buffer", func(t *testing.T) []byte { return router(t)[:63] }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: routerKey, Offset: 63, Reason: "length 64 exceeds the 63 bytes available"}},
+		}, ospf.ErrMalformed, ospf.DecodeError{Key: routerKey, Offset: 18, Reason: "length 19 shorter than the header"}},
+		{"length beyond buffer", func(t *testing.T) []byte { return router(t)[:63] }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: routerKey, Offset: 63, Reason: "length 64 exceeds the 63 bytes available"}},
 		{"bad checksum", func(t *testing.T) []byte {
 			b := router(t)
 			b[30]++ // a link ID
 			return b
-		}, lsdb.ErrChecksum, lsdb.DecodeError{Key: routerKey, Offset: 16,
+		}, ospf.ErrChecksum, ospf.DecodeError{Key: routerKey, Offset: 16,
 			Reason: "checksum 0x44be does not match the content (want 0x51b0)"}},
-		{"router body truncated", func(t *testing.T) []byte { return codecFix(router(t)[:23]) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: routerKey, Offset: 23, Reason: "router LSA body (3 of 4 bytes) truncated"}},
-		{"router link truncated", func(t *testing.T) []byte { return codecFix(router(t)[:52]) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: routerKey, Offset: 52, Reason: "link 3 of 3 truncated"}},
+		{"router body truncated", func(t *testing.T) []byte { return codecFix(router(t)[:23]) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: routerKey, Offset: 23, Reason: "router LSA body (3 of 4 bytes) truncated"}},
+		{"router link truncated", func(t *testing.T) []byte { return codecFix(router(t)[:52]) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: routerKey, Offset: 52, Reason: "link 3 of 3 truncated"}},
 		{"router link count too high", func(t *testing.T) []byte {
 			b := router(t)
 			b[23] = 4
 			return codecFix(b)
-		}, lsdb.ErrTruncated, lsdb.DecodeError{Key: routerKey, Offset: 64, Reason: "link 4 of 4 truncated"}},
+		}, ospf.ErrTruncated, ospf.DecodeError{Key: routerKey, Offset: 64, Reason: "link 4 of 4 truncated"}},
 		{"router link count too low", func(t *testing.T) []byte {
 			b := router(t)
 			b[23] = 2
 			return codecFix(b)
-		}, lsdb.ErrMalformed, lsdb.DecodeError{Key: routerKey, Offset: 48, Reason: "16 bytes after the last of 2 links"}},
-		{"router TOS truncated", func(t *testing.T) []byte { return codecFix(router(t)[:62]) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: routerKey, Offset: 62, Reason: "TOS metrics of link 3 of 3 truncated"}},
+		}, ospf.ErrMalformed, ospf.DecodeError{Key: routerKey, Offset: 48, Reason: "16 bytes after the last of 2 links"}},
+		{"router TOS truncated", func(t *testing.T) []byte { return codecFix(router(t)[:62]) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: routerKey, Offset: 62, Reason: "TOS metrics of link 3 of 3 truncated"}},
 		{"router TOS count too high", func(t *testing.T) []byte {
 			b := router(t)
 			b[57] = 255
 			return codecFix(b)
-		}, lsdb.ErrTruncated, lsdb.DecodeError{Key: routerKey, Offset: 64, Reason: "TOS metrics of link 3 of 3 truncated"}},
+		}, ospf.ErrTruncated, ospf.DecodeError{Key: routerKey, Offset: 64, Reason: "TOS metrics of link 3 of 3 truncated"}},
 		{"router TOS count within a TOS-free length", func(t *testing.T) []byte {
-			b, err := lsdb.Marshal(&lsdb.RouterLSA{Header: lsdb.Header{Type: lsdb.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")},
-				Links: make([]lsdb.RouterLink, 2)})
+			b, err := ospf.Marshal(&ospf.RouterLSA{Header: ospf.Header{Type: ospf.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")},
+				Links: make([]ospf.RouterLink, 2)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			b[33] = 1 // link 1 claims a TOS metric, which pushes link 2 past the end
 			return codecFix(b)
-		}, lsdb.ErrTruncated, lsdb.DecodeError{Key: routerKey, Offset: 48, Reason: "link 2 of 2 truncated"}},
-		{"network without mask", func(t *testing.T) []byte { return codecFix(network(t)[:20]) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: lsdb.Key{Type: lsdb.NetworkLSAType, LSID: codecIP("10.1.0.2"), AdvRouter: codecIP("10.0.0.2")},
+		}, ospf.ErrTruncated, ospf.DecodeError{Key: routerKey, Offset: 48, Reason: "link 2 of 2 truncated"}},
+		{"network without mask", func(t *testing.T) []byte { return codecFix(network(t)[:20]) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: ospf.Key{Type: ospf.NetworkLSAType, LSID: codecIP("10.1.0.2"), AdvRouter: codecIP("10.0.0.2")},
 				Offset: 20, Reason: "network mask truncated"}},
-		{"network body not a multiple of 4", func(t *testing.T) []byte { return codecFix(network(t)[:30]) }, lsdb.ErrMalformed,
-			lsdb.DecodeError{Key: lsdb.Key{Type: lsdb.NetworkLSAType, LSID: codecIP("10.1.0.2"), AdvRouter: codecIP("10.0.0.2")},
+		{"network body not a multiple of 4", func(t *testing.T) []byte { return codecFix(network(t)[:30]) }, ospf.ErrMalformed,
+			ospf.DecodeError{Key: ospf.Key{Type: ospf.NetworkLSAType, LSID: codecIP("10.1.0.2"), AdvRouter: codecIP("10.0.0.2")},
 				Offset: 28, Reason: "network LSA body of 10 bytes is not a multiple of 4"}},
-		{"summary truncated", func(t *testing.T) []byte { return codecFix(summary(t)[:27]) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: lsdb.Key{Type: lsdb.SummaryLSAType, LSID: codecIP("172.16.0.0"), AdvRouter: codecIP("10.0.0.3")},
+		{"summary truncated", func(t *testing.T) []byte { return codecFix(summary(t)[:27]) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: ospf.Key{Type: ospf.SummaryLSAType, LSID: codecIP("172.16.0.0"), AdvRouter: codecIP("10.0.0.3")},
 				Offset: 27, Reason: "summary LSA body (7 of 8 bytes) truncated"}},
-		{"summary TOS truncated", func(t *testing.T) []byte { return codecFix(append(summary(t), 1, 2)) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: lsdb.Key{Type: lsdb.SummaryLSAType, LSID: codecIP("172.16.0.0"), AdvRouter: codecIP("10.0.0.3")},
+		{"summary TOS truncated", func(t *testing.T) []byte { return codecFix(append(summary(t), 1, 2)) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: ospf.Key{Type: ospf.SummaryLSAType, LSID: codecIP("172.16.0.0"), AdvRouter: codecIP("10.0.0.3")},
 				Offset: 30, Reason: "TOS entry 1 truncated"}},
-		{"external truncated", func(t *testing.T) []byte { return codecFix(external(t)[:32]) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: lsdb.Key{Type: lsdb.ASExternalLSAType, LSID: codecIP("203.0.113.0"), AdvRouter: codecIP("10.0.0.1")},
+		{"external truncated", func(t *testing.T) []byte { return codecFix(external(t)[:32]) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: ospf.Key{Type: ospf.ASExternalLSAType, LSID: codecIP("203.0.113.0"), AdvRouter: codecIP("10.0.0.1")},
 				Offset: 32, Reason: "external LSA body (12 of 16 bytes) truncated"}},
-		{"external TOS truncated", func(t *testing.T) []byte { return codecFix(append(external(t), make([]byte, 16)...)) }, lsdb.ErrTruncated,
-			lsdb.DecodeError{Key: lsdb.Key{Type: lsdb.ASExternalLSAType, LSID: codecIP("203.0.113.0"), AdvRouter: codecIP("10.0.0.1")},
+		{"external TOS truncated", func(t *testing.T) []byte { return codecFix(append(external(t), make([]byte, 16)...)) }, ospf.ErrTruncated,
+			ospf.DecodeError{Key: ospf.Key{Type: ospf.ASExternalLSAType, LSID: codecIP("203.0.113.0"), AdvRouter: codecIP("10.0.0.1")},
 				Offset: 52, Reason: "TOS entry 2 truncated"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := lsdb.Decode(tc.in(t))
+			got, err := ospf.Decode(tc.in(t))
 			if err == nil {
 				t.Fatalf("Decode succeeded with %T, want an error", got)
 			}
@@ -424,7 +424,7 @@ func TestDecodeMalformed(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tc.wantErr)
 			}
-			var de *lsdb.DecodeError
+			var de *ospf.DecodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("error %v (%T) is not a *DecodeError", err, err)
 			}
@@ -439,7 +439,7 @@ func TestDecodeMalformed(t *testing.T) {
 
 func TestDecodeErrorMessage(t *testing.T) {
 	b := codecFix(codecHex(t, goldenRouter)[:52])
-	_, err := lsdb.Decode(b)
+	_, err := ospf.Decode(b)
 	const want = "router LSA 10.0.0.1 adv 10.0.0.1: link 3 of 3 truncated at byte 52"
 	if err == nil || err.Error() != want {
 		t.Errorf("Decode error = %v, want %q", err, want)
@@ -447,7 +447,7 @@ func TestDecodeErrorMessage(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("truncation error %v does not wrap io.ErrUnexpectedEOF", err)
 	}
-	_, err = lsdb.Decode(b[:3])
+	_, err = ospf.Decode(b[:3])
 	const wantHdr = "LSA: header truncated (3 of 20 bytes) at byte 3"
 	if err == nil || err.Error() != wantHdr {
 		t.Errorf("Decode error = %v, want %q", err, wantHdr)
@@ -455,23 +455,23 @@ func TestDecodeErrorMessage(t *testing.T) {
 }
 
 func TestMarshalRejects(t *testing.T) {
-	hdr := lsdb.Header{Type: lsdb.SummaryLSAType, LSID: codecIP("10.0.0.0"), AdvRouter: codecIP("10.0.0.1")}
-	tests := map[string]lsdb.LSA{
+	hdr := ospf.Header{Type: ospf.SummaryLSAType, LSID: codecIP("10.0.0.0"), AdvRouter: codecIP("10.0.0.1")}
+	tests := map[string]ospf.LSA{
 		"nil":                 nil,
-		"IPv6 LSID":           &lsdb.SummaryLSA{Header: lsdb.Header{Type: lsdb.SummaryLSAType, LSID: codecIP("2001:db8::1"), AdvRouter: codecIP("10.0.0.1")}},
-		"metric over 24 bits": &lsdb.SummaryLSA{Header: hdr, Metric: 1 << 24},
-		"TOS metric over 24 bits": &lsdb.ExternalLSA{Header: lsdb.Header{Type: lsdb.ASExternalLSAType, LSID: codecIP("10.0.0.0"), AdvRouter: codecIP("10.0.0.1")},
-			TOS: []lsdb.TOSRoute{{Metric: 1 << 24}}},
-		"router type mismatch": &lsdb.RouterLSA{Header: hdr},
-		"network IPv6 mask":    &lsdb.NetworkLSA{Header: lsdb.Header{Type: lsdb.NetworkLSAType}, Mask: codecIP("ffff::")},
-		"too many TOS": &lsdb.RouterLSA{Header: lsdb.Header{Type: lsdb.RouterLSAType},
-			Links: []lsdb.RouterLink{{TOS: make([]lsdb.TOSMetric, 256)}}},
-		"too long": &lsdb.RawLSA{Header: lsdb.Header{Type: lsdb.OpaqueASLSAType}, Body: make([]byte, 0xffff-lsdb.HeaderLen+1)},
+		"IPv6 LSID":           &ospf.SummaryLSA{Header: ospf.Header{Type: ospf.SummaryLSAType, LSID: codecIP("2001:db8::1"), AdvRouter: codecIP("10.0.0.1")}},
+		"metric over 24 bits": &ospf.SummaryLSA{Header: hdr, Metric: 1 << 24},
+		"TOS metric over 24 bits": &ospf.ExternalLSA{Header: ospf.Header{Type: ospf.ASExternalLSAType, LSID: codecIP("10.0.0.0"), AdvRouter: codecIP("10.0.0.1")},
+			TOS: []ospf.TOSRoute{{Metric: 1 << 24}}},
+		"router type mismatch": &ospf.RouterLSA{Header: hdr},
+		"network IPv6 mask":    &ospf.NetworkLSA{Header: ospf.Header{Type: ospf.NetworkLSAType}, Mask: codecIP("ffff::")},
+		"too many TOS": &ospf.RouterLSA{Header: ospf.Header{Type: ospf.RouterLSAType},
+			Links: []ospf.RouterLink{{TOS: make([]ospf.TOSMetric, 256)}}},
+		"too long": &ospf.RawLSA{Header: ospf.Header{Type: ospf.OpaqueASLSAType}, Body: make([]byte, 0xffff-ospf.HeaderLen+1)},
 	}
 	for name, l := range tests {
 		t.Run(name, func(t *testing.T) {
 			dst := []byte{1, 2, 3}
-			got, err := lsdb.AppendLSA(dst, l)
+			got, err := ospf.AppendLSA(dst, l)
 			if err == nil {
 				t.Fatalf("AppendLSA succeeded, want an error")
 			}
@@ -485,17 +485,17 @@ func TestMarshalRejects(t *testing.T) {
 func TestMarshalZeroAddrs(t *testing.T) {
 	// Zero Addrs are written as 0.0.0.0 and IPv4-mapped ones unmapped,
 	// never a panic.
-	l := &lsdb.ExternalLSA{Header: lsdb.Header{Type: lsdb.ASExternalLSAType, AdvRouter: codecIP("::ffff:10.0.0.1")}}
-	b, err := lsdb.Marshal(l)
+	l := &ospf.ExternalLSA{Header: ospf.Header{Type: ospf.ASExternalLSAType, AdvRouter: codecIP("::ffff:10.0.0.1")}}
+	b, err := ospf.Marshal(l)
 	if err != nil {
 		t.Fatalf("Marshal: %v", err)
 	}
-	got, err := lsdb.Decode(b)
+	got, err := ospf.Decode(b)
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	want := &lsdb.ExternalLSA{
-		Header: lsdb.Header{Type: lsdb.ASExternalLSAType, LSID: codecIP("0.0.0.0"), AdvRouter: codecIP("10.0.0.1"), Checksum: l.Checksum, Length: 36},
+	want := &ospf.ExternalLSA{
+		Header: ospf.Header{Type: ospf.ASExternalLSAType, LSID: codecIP("0.0.0.0"), AdvRouter: codecIP("10.0.0.1"), Checksum: l.Checksum, Length: 36},
 		Mask:   codecIP("0.0.0.0"), Forward: codecIP("0.0.0.0"),
 	}
 	if diff := cmp.Diff(want, got, codecAddrs); diff != "" {
@@ -548,11 +548,11 @@ func TestChecksumMatchesNaive(t *testing.T) {
 			}
 		}
 		want := naiveChecksum(b)
-		if got := lsdb.Checksum(b); got != want {
+		if got := ospf.Checksum(b); got != want {
 			t.Fatalf("Checksum of %d bytes = %#04x, want %#04x", n, got, want)
 		}
 		binary.BigEndian.PutUint16(b[16:], want)
-		if !lsdb.VerifyChecksum(b) {
+		if !ospf.VerifyChecksum(b) {
 			t.Fatalf("VerifyChecksum false for %d bytes with the naive checksum", n)
 		}
 	}
@@ -561,16 +561,16 @@ func TestChecksumMatchesNaive(t *testing.T) {
 func TestChecksumDetectsChanges(t *testing.T) {
 	for _, tc := range codecGoldenCases() {
 		b := codecHex(t, tc.hex)
-		if got, want := lsdb.Checksum(b), binary.BigEndian.Uint16(b[16:]); got != want {
+		if got, want := ospf.Checksum(b), binary.BigEndian.Uint16(b[16:]); got != want {
 			t.Errorf("%s: Checksum = %#04x, want stored %#04x", tc.name, got, want)
 		}
-		if !lsdb.VerifyChecksum(b) {
+		if !ospf.VerifyChecksum(b) {
 			t.Fatalf("%s: VerifyChecksum false on the golden vector", tc.name)
 		}
 		for i := range b {
 			for _, flip := range []byte{0x01, 0x10, 0x80, 0x7f} {
 				b[i] ^= flip
-				ok := lsdb.VerifyChecksum(b)
+				ok := ospf.VerifyChecksum(b)
 				b[i] ^= flip
 				if i < 2 && !ok {
 					t.Errorf("%s: changing the LS age (byte %d) broke the checksum", tc.name, i)
@@ -581,10 +581,10 @@ func TestChecksumDetectsChanges(t *testing.T) {
 			}
 		}
 	}
-	if lsdb.VerifyChecksum(make([]byte, 19)) {
+	if ospf.VerifyChecksum(make([]byte, 19)) {
 		t.Errorf("VerifyChecksum true for less than a header")
 	}
-	if got := lsdb.Checksum(make([]byte, 19)); got != 0 {
+	if got := ospf.Checksum(make([]byte, 19)); got != 0 {
 		t.Errorf("Checksum of less than a header = %#04x, want 0", got)
 	}
 }
@@ -595,51 +595,51 @@ func TestChecksumDetectsChanges(t *testing.T) {
 // checksum covers every byte but the age, so a match also shows that the
 // encoding is byte for byte what ospfd sends.
 func TestChecksumMatchesOspfd(t *testing.T) {
-	hdr := func(typ lsdb.LSType, id, adv string, seq uint32) lsdb.Header {
-		return lsdb.Header{Age: 11, Options: 0x02, Type: typ, LSID: codecIP(id), AdvRouter: codecIP(adv), SeqNum: int32(seq)}
+	hdr := func(typ ospf.LSType, id, adv string, seq uint32) ospf.Header {
+		return ospf.Header{Age: 11, Options: 0x02, Type: typ, LSID: codecIP(id), AdvRouter: codecIP(adv), SeqNum: int32(seq)}
 	}
 	tests := []struct {
 		name string
-		lsa  lsdb.LSA
+		lsa  ospf.LSA
 		sum  uint16
 		len  uint16
 	}{
-		{"router, ASBR, stub and transit", &lsdb.RouterLSA{
-			Header: hdr(lsdb.RouterLSAType, "10.9.255.1", "10.9.255.1", 0x80000007), Flags: lsdb.RouterFlagE,
-			Links: []lsdb.RouterLink{
-				{ID: codecIP("10.9.255.1"), Data: codecIP("255.255.255.255"), Type: lsdb.LinkStub, Metric: 0},
-				{ID: codecIP("10.9.0.2"), Data: codecIP("10.9.0.1"), Type: lsdb.LinkTransit, Metric: 10},
+		{"router, ASBR, stub and transit", &ospf.RouterLSA{
+			Header: hdr(ospf.RouterLSAType, "10.9.255.1", "10.9.255.1", 0x80000007), Flags: ospf.RouterFlagE,
+			Links: []ospf.RouterLink{
+				{ID: codecIP("10.9.255.1"), Data: codecIP("255.255.255.255"), Type: ospf.LinkStub, Metric: 0},
+				{ID: codecIP("10.9.0.2"), Data: codecIP("10.9.0.1"), Type: ospf.LinkTransit, Metric: 10},
 			}}, 0xb616, 48},
-		{"router, two stubs", &lsdb.RouterLSA{
-			Header: hdr(lsdb.RouterLSAType, "10.9.255.1", "10.9.255.1", 0x80000002), Flags: lsdb.RouterFlagE,
-			Links: []lsdb.RouterLink{
-				{ID: codecIP("10.9.0.0"), Data: codecIP("255.255.255.0"), Type: lsdb.LinkStub, Metric: 10},
-				{ID: codecIP("10.9.255.1"), Data: codecIP("255.255.255.255"), Type: lsdb.LinkStub, Metric: 0},
+		{"router, two stubs", &ospf.RouterLSA{
+			Header: hdr(ospf.RouterLSAType, "10.9.255.1", "10.9.255.1", 0x80000002), Flags: ospf.RouterFlagE,
+			Links: []ospf.RouterLink{
+				{ID: codecIP("10.9.0.0"), Data: codecIP("255.255.255.0"), Type: ospf.LinkStub, Metric: 10},
+				{ID: codecIP("10.9.255.1"), Data: codecIP("255.255.255.255"), Type: ospf.LinkStub, Metric: 0},
 			}}, 0x697d, 48},
-		{"router, ABR", &lsdb.RouterLSA{
-			Header: hdr(lsdb.RouterLSAType, "10.9.255.2", "10.9.255.2", 0x80000004), Flags: lsdb.RouterFlagB,
-			Links: []lsdb.RouterLink{
-				{ID: codecIP("10.9.0.2"), Data: codecIP("10.9.0.2"), Type: lsdb.LinkTransit, Metric: 10},
+		{"router, ABR", &ospf.RouterLSA{
+			Header: hdr(ospf.RouterLSAType, "10.9.255.2", "10.9.255.2", 0x80000004), Flags: ospf.RouterFlagB,
+			Links: []ospf.RouterLink{
+				{ID: codecIP("10.9.0.2"), Data: codecIP("10.9.0.2"), Type: ospf.LinkTransit, Metric: 10},
 			}}, 0x559c, 36},
-		{"network", &lsdb.NetworkLSA{
-			Header: hdr(lsdb.NetworkLSAType, "10.9.0.2", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.0"),
+		{"network", &ospf.NetworkLSA{
+			Header: hdr(ospf.NetworkLSAType, "10.9.0.2", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.0"),
 			Attached: []netip.Addr{codecIP("10.9.255.1"), codecIP("10.9.255.2")}}, 0x5fa7, 32},
-		{"summary", &lsdb.SummaryLSA{
-			Header: hdr(lsdb.SummaryLSAType, "10.9.255.2", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.255"), Metric: 0},
+		{"summary", &ospf.SummaryLSA{
+			Header: hdr(ospf.SummaryLSAType, "10.9.255.2", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.255"), Metric: 0},
 			0xb979, 28},
-		{"summary, area 1", &lsdb.SummaryLSA{
-			Header: hdr(lsdb.SummaryLSAType, "10.9.0.0", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.0"), Metric: 10},
+		{"summary, area 1", &ospf.SummaryLSA{
+			Header: hdr(ospf.SummaryLSAType, "10.9.0.0", "10.9.255.2", 0x80000001), Mask: codecIP("255.255.255.0"), Metric: 10},
 			0x32f8, 28},
-		{"ASBR summary", &lsdb.SummaryLSA{
-			Header: hdr(lsdb.ASBRSummaryLSAType, "10.9.255.1", "10.9.255.2", 0x80000001), Mask: codecIP("0.0.0.0"), Metric: 10},
+		{"ASBR summary", &ospf.SummaryLSA{
+			Header: hdr(ospf.ASBRSummaryLSAType, "10.9.255.1", "10.9.255.2", 0x80000001), Mask: codecIP("0.0.0.0"), Metric: 10},
 			0x1a0f, 28},
-		{"external, type 2", &lsdb.ExternalLSA{
-			Header: hdr(lsdb.ASExternalLSAType, "198.51.100.0", "10.9.255.1", 0x80000001), Mask: codecIP("255.255.255.0"),
+		{"external, type 2", &ospf.ExternalLSA{
+			Header: hdr(ospf.ASExternalLSAType, "198.51.100.0", "10.9.255.1", 0x80000001), Mask: codecIP("255.255.255.0"),
 			Type2: true, Metric: 20, Forward: codecIP("0.0.0.0")}, 0x3418, 36},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := lsdb.Marshal(tc.lsa)
+			b, err := ospf.Marshal(tc.lsa)
 			if err != nil {
 				t.Fatalf("Marshal: %v", err)
 			}
@@ -649,7 +649,7 @@ func TestChecksumMatchesOspfd(t *testing.T) {
 			if got := tc.lsa.Hdr().Length; got != tc.len {
 				t.Errorf("length = %d, ospfd says %d", got, tc.len)
 			}
-			if !lsdb.VerifyChecksum(b) {
+			if !ospf.VerifyChecksum(b) {
 				t.Errorf("VerifyChecksum false")
 			}
 		})
@@ -661,24 +661,24 @@ func TestChecksumMatchesOspfd(t *testing.T) {
 // that an append by a caller never writes into memory it does not own.
 func TestDecodeRouterLinkCounts(t *testing.T) {
 	for n := range 40 {
-		want := &lsdb.RouterLSA{Header: lsdb.Header{Type: lsdb.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")}}
+		want := &ospf.RouterLSA{Header: ospf.Header{Type: ospf.RouterLSAType, LSID: codecIP("10.0.0.1"), AdvRouter: codecIP("10.0.0.1")}}
 		for i := range n {
-			want.Links = append(want.Links, lsdb.RouterLink{
-				ID: netip.AddrFrom4([4]byte{10, 1, byte(i), 1}), Data: codecIP("10.0.0.1"), Type: lsdb.LinkPointToPoint, Metric: uint16(i),
+			want.Links = append(want.Links, ospf.RouterLink{
+				ID: netip.AddrFrom4([4]byte{10, 1, byte(i), 1}), Data: codecIP("10.0.0.1"), Type: ospf.LinkPointToPoint, Metric: uint16(i),
 			})
 		}
-		b, err := lsdb.Marshal(want)
+		b, err := ospf.Marshal(want)
 		if err != nil {
 			t.Fatalf("%d links: Marshal: %v", n, err)
 		}
-		got, err := lsdb.Decode(b)
+		got, err := ospf.Decode(b)
 		if err != nil {
 			t.Fatalf("%d links: Decode: %v", n, err)
 		}
 		if diff := cmp.Diff(want, got, codecAddrs); diff != "" {
 			t.Errorf("%d links: mismatch (-want +got):\n%s", n, diff)
 		}
-		if links := got.(*lsdb.RouterLSA).Links; cap(links) != n {
+		if links := got.(*ospf.RouterLSA).Links; cap(links) != n {
 			t.Errorf("%d links: cap(Links) = %d", n, cap(links))
 		}
 	}

@@ -1,4 +1,4 @@
-package lsdb
+package ospf
 
 import (
 	"errors"
