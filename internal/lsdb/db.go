@@ -84,10 +84,13 @@ type DB struct {
 	gen     uint64
 	seen    int // entries the current dump has carried
 
-	out     []Event // events of the current commit
-	scratch []Link
-	mute    bool // building the first view: no events
-	feed    *Feed
+	out []Event // events of the current commit
+	// what the current commit touched, for its state records
+	touchedR []areaRouter
+	touchedN []areaNetwork
+	scratch  []Link
+	mute     bool // building the first view: no events
+	feed     *Feed
 
 	stats Stats
 }
@@ -396,8 +399,10 @@ func (db *DB) Expire() int {
 	return db.commitLocked(now, false)
 }
 
-// commitLocked moves every dirty entry's view to where it should be now.
-// initial skips hold-downs (nothing was published yet).
+// commitLocked moves every dirty entry's view to where it should be now,
+// and publishes the events and then the state records of the change. It
+// returns the number of events (state records not counted). initial skips
+// hold-downs (nothing was published yet).
 func (db *DB) commitLocked(now time.Time, initial bool) int {
 	db.out = db.out[:0]
 	// Networks first: routers' transit links resolve against them.
@@ -412,12 +417,13 @@ func (db *DB) commitLocked(now time.Time, initial bool) int {
 		}
 	}
 	db.dirty.reset()
-	db.dropped = db.entryPool.putAll(db.dropped)
-	db.droppedNode = db.nodePool.putAll(db.droppedNode)
 	n := len(db.out)
 	if !db.mute {
+		db.appendStates(now.UnixMilli())
 		db.feed.publish(db.out)
 	}
+	db.dropped = db.entryPool.putAll(db.dropped)
+	db.droppedNode = db.nodePool.putAll(db.droppedNode)
 	return n
 }
 

@@ -82,11 +82,23 @@ type EntityType uint8
 const (
 	EntityRouter EntityType = iota + 1
 	EntityNetwork
+	// EntityRouterState and EntityNetworkState are state records: the
+	// whole state of one router or network of an area after a commit
+	// (RouterState, NetworkState; nil when it left the area's view). They
+	// are for replicas (Replica), which rebuild the exact view from them;
+	// the seed's event stream has no such thing and never shows them.
+	EntityRouterState
+	EntityNetworkState
 )
 
 func (t EntityType) String() string {
-	if t == EntityNetwork {
+	switch t {
+	case EntityNetwork:
 		return "network"
+	case EntityRouterState:
+		return "router-state"
+	case EntityNetworkState:
+		return "network-state"
 	}
 	return "router"
 }
@@ -117,6 +129,15 @@ type Event struct {
 	// event format has no DR; it is here for consumers that rebuild the
 	// snapshot from events (a relay).
 	DR netip.Addr
+	// RouterState and NetworkState are the state a state record carries.
+	RouterState  *RouterView
+	NetworkState *NetworkView
+}
+
+// IsState reports whether the event is a state record rather than one of
+// the seed's events.
+func (e *Event) IsState() bool {
+	return e.Entity == EntityRouterState || e.Entity == EntityNetworkState
 }
 
 // EntityID is the event's entity as the seed writes it.

@@ -73,9 +73,21 @@ func (f *Feed) publish(evs []Event) {
 	f.mu.Unlock()
 }
 
-// Subscribe returns a subscription that yields the events after seq. It
-// fails with ErrLagged when seq is older than the window holds.
+// Subscribe returns a subscription that yields the seed's events after
+// seq, skipping state records (their sequence numbers are then missing
+// from what it yields). It fails with ErrLagged when seq is older than the
+// window holds.
 func (f *Feed) Subscribe(after uint64) (*Subscription, error) {
+	return f.subscribe(after, false)
+}
+
+// SubscribeAll is Subscribe for replicas: the subscription yields state
+// records too, so that sequence numbers have no gaps.
+func (f *Feed) SubscribeAll(after uint64) (*Subscription, error) {
+	return f.subscribe(after, true)
+}
+
+func (f *Feed) subscribe(after uint64, all bool) (*Subscription, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if after > f.last {
@@ -84,7 +96,7 @@ func (f *Feed) Subscribe(after uint64) (*Subscription, error) {
 	if after < f.floor || f.last-after > f.window {
 		return nil, fmt.Errorf("%w: sequence %d, window holds %d..%d", ErrLagged, after, f.oldest(), f.last)
 	}
-	return &Subscription{f: f, next: after + 1}, nil
+	return &Subscription{f: f, next: after + 1, all: all}, nil
 }
 
 func (f *Feed) oldest() uint64 {
@@ -98,9 +110,11 @@ func (f *Feed) oldest() uint64 {
 type Subscription struct {
 	f    *Feed
 	next uint64
+	all  bool // state records too
 }
 
-// Next is the sequence number of the next event the subscription returns.
+// Next is the sequence number after the last one the subscription
+// returned or skipped.
 func (s *Subscription) Next() uint64 { return s.next }
 
 // Read appends to buf the events available after the subscription's
@@ -115,11 +129,17 @@ func (s *Subscription) Read(ctx context.Context, buf []Event) ([]Event, error) {
 				f.mu.Unlock()
 				return buf, fmt.Errorf("%w: at %d, window holds %d..%d", ErrLagged, s.next, f.oldest(), f.last)
 			}
+			n := len(buf)
 			for ; s.next <= f.last; s.next++ {
-				buf = append(buf, f.ring[(s.next-f.floor-1)%f.window])
+				ev := &f.ring[(s.next-f.floor-1)%f.window]
+				if s.all || !ev.IsState() {
+					buf = append(buf, *ev)
+				}
 			}
-			f.mu.Unlock()
-			return buf, nil
+			if len(buf) > n {
+				f.mu.Unlock()
+				return buf, nil
+			}
 		}
 		ch := f.notify
 		f.mu.Unlock()

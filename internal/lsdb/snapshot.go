@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -17,43 +16,50 @@ import (
 // sequence number of the last event it reflects: a consumer that then
 // follows the feed after that number sees every later change exactly once.
 func (db *DB) Snapshot() (*Snapshot, uint64) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	v := db.View()
+	return v.Snapshot(), v.Seq
+}
+
+// Snapshot renders the view in the seed's snapshot format, which has no
+// flags, tags, DR interface addresses or NSSA areas.
+func (v *View) Snapshot() *Snapshot {
 	s := &Snapshot{
-		Areas:   make(map[string]*AreaSnapshot, len(db.areas)),
-		Updated: float64(db.cfg.Now().UnixMilli()) / 1000,
+		Areas:     make(map[string]*AreaSnapshot, len(v.Areas)),
+		Updated:   float64(v.Updated.UnixMilli()) / 1000,
+		areaOrder: make([]string, 0, len(v.Areas)),
 	}
 	// Keys are made in numeric order, the order in which they are written.
-	for _, aid := range slices.Sorted(maps.Keys(db.areas)) {
-		a := db.areas[aid]
+	for i := range v.Areas {
+		a := &v.Areas[i]
 		as := &AreaSnapshot{
-			Routers:      make(map[string]*RouterSnapshot, len(a.routers)),
-			Networks:     make(map[string]*NetworkSnapshot, len(a.networks)),
-			routerOrder:  make([]string, 0, len(a.routers)),
-			networkOrder: make([]string, 0, len(a.networks)),
+			Routers:      make(map[string]*RouterSnapshot, len(a.Routers)),
+			Networks:     make(map[string]*NetworkSnapshot, len(a.Networks)),
+			routerOrder:  make([]string, 0, len(a.Routers)),
+			networkOrder: make([]string, 0, len(a.Networks)),
 		}
-		for _, id := range slices.Sorted(maps.Keys(a.routers)) {
-			k := addrOf(id).String()
-			as.Routers[k] = a.routers[id].snapshot()
+		rs := make([]RouterSnapshot, len(a.Routers))
+		for j := range a.Routers {
+			r := &a.Routers[j]
+			k := r.ID.String()
+			r.snapshot(&rs[j])
+			as.Routers[k] = &rs[j]
 			as.routerOrder = append(as.routerOrder, k)
 		}
-		for _, p := range slices.SortedFunc(maps.Keys(a.networks), comparePrefixes) {
-			n := a.networks[p]
-			ns := &NetworkSnapshot{DR: n.dr.String(), Routers: make([]string, len(n.members))}
-			for i, m := range n.members {
+		for j := range a.Networks {
+			n := &a.Networks[j]
+			ns := &NetworkSnapshot{DR: n.DR.String(), Routers: make([]string, len(n.Routers))}
+			for i, m := range n.Routers {
 				ns.Routers[i] = m.String()
 			}
-			k := p.String()
+			k := n.Prefix.String()
 			as.Networks[k] = ns
 			as.networkOrder = append(as.networkOrder, k)
 		}
-		if len(as.Routers) > 0 || len(as.Networks) > 0 {
-			k := addrOf(aid).String()
-			s.Areas[k] = as
-			s.areaOrder = append(s.areaOrder, k)
-		}
+		k := a.ID.String()
+		s.Areas[k] = as
+		s.areaOrder = append(s.areaOrder, k)
 	}
-	return s, db.feed.LastSeq()
+	return s
 }
 
 // comparePrefixes orders prefixes by address, then length.
@@ -61,11 +67,10 @@ func comparePrefixes(a, b netip.Prefix) int {
 	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
 }
 
-func (n *routerNode) snapshot() *RouterSnapshot {
-	rs := &RouterSnapshot{}
+func (r *RouterView) snapshot(rs *RouterSnapshot) {
 	L := &rs.Links
-	for i := range n.links {
-		l := &n.links[i]
+	for i := range r.Links {
+		l := &r.Links[i]
 		sl := SnapshotLink{ID: l.IDString(), Metric: l.Metric}
 		switch l.Kind {
 		case KindRouter:
@@ -76,9 +81,10 @@ func (n *routerNode) snapshot() *RouterSnapshot {
 			L.Stubnet = append(L.Stubnet, sl)
 		}
 	}
-	L.External = externals(n.ext, KindExternal)
-	L.NSSAExt = externals(n.sum, KindNSSAExt)
-	for _, l := range sortedLinks(n.sum) {
+	L.External = externals(r.Externals)
+	L.NSSAExt = externals(r.NSSA)
+	for i := range r.Summaries {
+		l := &r.Summaries[i]
 		switch l.Kind {
 		case KindXNetwork:
 			L.XNetwork = append(L.XNetwork, SnapshotLink{ID: l.IDString(), Metric: l.Metric})
@@ -86,18 +92,6 @@ func (n *routerNode) snapshot() *RouterSnapshot {
 			L.XRouter = append(L.XRouter, SnapshotLink{ID: l.IDString(), Metric: l.Metric})
 		}
 	}
-	return rs
-}
-
-// sortedLinks orders routes by destination (address, then length), then
-// by the rest, so that snapshots are deterministic.
-func sortedLinks(es []*entry) []Link {
-	ls := make([]Link, 0, len(es))
-	for _, e := range es {
-		ls = append(ls, e.link)
-	}
-	slices.SortFunc(ls, compareLinks)
-	return ls
 }
 
 func compareLinks(a, b Link) int {
@@ -118,23 +112,24 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func externals(m []*entry, kind LinkKind) []SnapshotExternal {
-	var out []SnapshotExternal
-	for _, l := range sortedLinks(m) {
-		if l.Kind != kind {
-			continue
-		}
-		x := SnapshotExternal{ID: l.IDString()}
-		metric := l.Metric
-		if l.Type2 {
+func externals(rs []Route) []SnapshotExternal {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]SnapshotExternal, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		x := &out[i]
+		x.ID = r.Prefix.String()
+		metric := r.Metric
+		if r.Type2 {
 			x.Metric2 = &metric
 		} else {
 			x.Metric = &metric
 		}
-		if l.via != 0 {
-			x.Via = addrOf(l.via).String()
+		if r.Forward.IsValid() {
+			x.Via = r.Forward.String()
 		}
-		out = append(out, x)
 	}
 	return out
 }

@@ -144,6 +144,7 @@ func (db *DB) applyView(e *entry, want []byte, ts int64) {
 // setContribution updates the link e contributes to a router's list: had
 // says whether it was published before; e.view is what it is now.
 func (db *DB) setContribution(a *area, router uint32, list *[]*entry, e *entry, had bool, ts int64) {
+	db.touchRouter(a, router)
 	var nl Link
 	has := false
 	if e.viewRaw != nil {
@@ -188,6 +189,7 @@ func (db *DB) applyRouterLSA(e *entry, old []byte, ts int64) {
 	a := db.area(e.k.area)
 	id := e.k.adv
 	n := db.router(a, id)
+	db.touchRouter(a, id)
 	hadLSA := n.lsa != nil
 	var prev []byte
 	if n.lsa == e {
@@ -246,6 +248,7 @@ func (db *DB) relink(a *area, id uint32, n *routerNode, ts int64) {
 	if sameLinks(n.links, links) {
 		return
 	}
+	db.touchRouter(a, id)
 	if !db.mute {
 		for _, l := range multisetMinus(n.links, links) {
 			db.routerEvent(a, id, false, l, ts)
@@ -452,6 +455,7 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 		}
 		_, members = networkOf(chosen.viewRaw)
 	}
+	db.touchNetwork(a, p)
 	var old []netip.Addr
 	if n != nil {
 		old = n.members
@@ -517,6 +521,8 @@ func (db *DB) replace(id uint32, ts int64) {
 	db.placement[id] = to
 	fa, ta := db.area(from), db.area(to)
 	fn, tn := db.router(fa, id), db.router(ta, id)
+	db.touchRouter(fa, id)
+	db.touchRouter(ta, id)
 	moved := fn.ext
 	fn.ext = nil
 	for _, e := range moved {
