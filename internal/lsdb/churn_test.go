@@ -45,9 +45,15 @@ func TestChurnMatchesRebuild(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				area = area1
 			}
-			return area, router(r, links...)
+			rl := router(r, links...)
+			// Flags change alone, without a link changing: only the
+			// typed view and the state records show it.
+			rl.Flags = []uint8{0, ospf.RouterFlagB, ospf.RouterFlagE, ospf.RouterFlagV}[rng.IntN(4)]
+			return area, rl
 		case 2:
-			return area0, external(r, fmt.Sprintf("198.51.%d.0/24", rng.IntN(3)), uint32(rng.IntN(3)), rng.IntN(2) == 0, "")
+			x := external(r, fmt.Sprintf("198.51.%d.0/24", rng.IntN(3)), uint32(rng.IntN(3)), rng.IntN(2) == 0, "")
+			x.Tag = uint32(rng.IntN(3)) // a tag change alone makes no event
+			return area0, x
 		case 3:
 			s := &ospf.SummaryLSA{Header: hdr(ospf.SummaryLSAType, fmt.Sprintf("10.9.%d.0", rng.IntN(3)), r),
 				Mask: ip("255.255.255.0"), Metric: uint32(rng.IntN(3))}

@@ -38,6 +38,9 @@ type harness struct {
 	seqs  map[ospf.Key]int32
 	sub   *lsdb.Subscription
 	areaO map[ospf.Key]netip.Addr
+	// rep follows the feed, state records included, from the first load.
+	rep *lsdb.Replica
+	all *lsdb.Subscription
 }
 
 func newHarness(t *testing.T, hold time.Duration) *harness {
@@ -60,6 +63,29 @@ func (h *harness) load(area netip.Addr, lsas ...ospf.LSA) {
 		h.t.Fatal(err)
 	}
 	h.sub = sub
+	v := h.db.View()
+	if h.all, err = h.db.Feed().SubscribeAll(v.Seq); err != nil {
+		h.t.Fatal(err)
+	}
+	h.rep = lsdb.NewReplica(v)
+}
+
+// replicaView applies to the replica what the feed published since the
+// last call, state records included, and returns its view.
+func (h *harness) replicaView() *lsdb.View {
+	h.t.Helper()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		evs, err := h.all.Read(ctx, nil)
+		cancel()
+		if err != nil {
+			break
+		}
+		if err := h.rep.Apply(evs...); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return h.rep.View(h.clk.Now())
 }
 
 // raw encodes l with the next sequence number for its key (or the one set).

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -442,7 +443,29 @@ func matchesRebuild[K comparable](h *harness, committed map[K]heldLSA, where str
 	if got, want := snapshotJSON(h.db), snapshotJSON(fresh.db); got != want {
 		h.t.Fatalf("%s: view differs from the rebuilt one:\n%s\nrebuilt:\n%s", where, got, want)
 	}
+	got, want := h.db.View(), fresh.db.View()
+	if d := viewDiff(got, want); d != "" {
+		h.t.Fatalf("%s: typed view differs from the rebuilt one (-got +rebuilt):\n%s", where, d)
+	}
+	if h.rep != nil {
+		if d := viewDiff(h.replicaView(), got); d != "" {
+			h.t.Fatalf("%s: the replica's view differs from the database's (-replica +database):\n%s", where, d)
+		}
+	}
 	if got, want := h.db.Counts(), fresh.db.Counts(); !slices.Equal(got, want) {
 		h.t.Fatalf("%s: counts %v, rebuilt %v", where, got, want)
 	}
+}
+
+// viewDiff compares two views, their sequence numbers and times aside.
+func viewDiff(a, b *lsdb.View) string {
+	x, y := *a, *b
+	x.Seq, y.Seq = 0, 0
+	x.Updated, y.Updated = time.Time{}, time.Time{}
+	if reflect.DeepEqual(x, y) {
+		return ""
+	}
+	return cmp.Diff(x, y, cmp.AllowUnexported(lsdb.Link{}),
+		cmp.Comparer(func(p, q netip.Addr) bool { return p == q }),
+		cmp.Comparer(func(p, q netip.Prefix) bool { return p == q }))
 }
