@@ -25,7 +25,13 @@ type Decoder struct {
 
 // NewDecoder returns a decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	d := &Decoder{src: stampReader{r: r}}
+	return NewDecoderClock(r, time.Now)
+}
+
+// NewDecoderClock returns a decoder reading from r that stamps arrivals
+// with now.
+func NewDecoderClock(r io.Reader, now func() time.Time) *Decoder {
+	d := &Decoder{src: stampReader{r: r, now: now}}
 	d.r = bufio.NewReaderSize(&d.src, decoderBufSize)
 	return d
 }
@@ -36,13 +42,14 @@ func NewDecoder(r io.Reader) *Decoder {
 // the message arrived, taken once per read rather than once per message.
 type stampReader struct {
 	r    io.Reader
+	now  func() time.Time
 	last time.Time
 }
 
 func (s *stampReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	if n > 0 {
-		s.last = time.Now()
+		s.last = s.now()
 	}
 	return n, err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
@@ -174,16 +175,11 @@ func (l *logRecorder) has(msg string) bool {
 
 func slogNew(h slog.Handler) *slog.Logger { return slog.New(h) }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually waits until cond holds, for at most 10 seconds.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(10*time.Second).WithPolling(2*time.Millisecond).
+		Should(gomega.BeTrue(), "waiting until %s", what)
 }
 
 func marshalLSA(al ospfapitest.AreaLSA) ([]byte, error) { return ospf.Marshal(al.LSA) }

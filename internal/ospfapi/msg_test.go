@@ -271,35 +271,38 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 
 // An LSA notification's Arrival is when the read that brought its last
 // byte returned: not when its first bytes came, nor when Next was called.
+// The clock moves a second before each read and half a second before
+// each call to Next, so that each of these moments has its own time.
 func TestDecoderArrival(t *testing.T) {
 	msg := unhex("01 0c 0024 00000002  00000000 00000000 01 000000" + hex.EncodeToString(testLSA))
+	now := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
 	var readAt []time.Time
 	r := &chunkReader{
 		// message 1 whole and the first 10 bytes of message 2; the rest of
 		// message 2 later, with message 3
 		chunks: [][]byte{append(slices.Clip(msg), msg[:10]...), append(slices.Clip(msg[10:]), msg...)},
 		before: func(int) {
-			time.Sleep(20 * time.Millisecond)
-			readAt = append(readAt, time.Now())
+			now = now.Add(time.Second)
+			readAt = append(readAt, now)
 		},
 	}
-	d := ospfapi.NewDecoder(r)
+	d := ospfapi.NewDecoderClock(r, clock)
 	var got []time.Time
 	for range 3 {
+		now = now.Add(500 * time.Millisecond) // a slow handler must not move the next message's arrival
 		m, err := d.Next()
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond) // a slow handler must not move the next message's arrival
 		got = append(got, m.(*ospfapi.LSANotify).Arrival)
 	}
 	if len(readAt) != 2 {
 		t.Fatalf("%d reads, want 2", len(readAt))
 	}
 	for i, want := range []time.Time{readAt[0], readAt[1], readAt[1]} {
-		// the stamp is taken just after the read returns
-		if lag := got[i].Sub(want); lag < 0 || lag > 10*time.Millisecond {
-			t.Errorf("message %d: Arrival %v after its read, want within 10ms", i+1, lag)
+		if !got[i].Equal(want) {
+			t.Errorf("message %d: Arrival %v, want %v (the time of the read that completed it)", i+1, got[i].Format(time.StampMilli), want.Format(time.StampMilli))
 		}
 	}
 }
