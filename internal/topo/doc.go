@@ -1,0 +1,14 @@
+// Package topo answers questions about the topology of an LSDB view: the
+// graph of RFC 2328 section 16.1 over all areas (Build), shortest paths
+// with their equal-cost alternatives in both directions, to routers and to
+// prefixes across areas and to external routes (Graph.Path), what a
+// router's or link's failure changes (Graph.WhatIf), and exports for other
+// tools (NetJSON NetworkGraph, Graphviz DOT, GraphML). It reads the typed
+// view of package lsdb and keeps no state of its own.
+//
+// Its shortest paths run over one graph of all areas in which a router is
+// one vertex, so they may cross from one area to another through any
+// router in both, where OSPF would route inter-area traffic through the
+// backbone only. On networks whose areas meet only at backbone ABRs, as
+// OSPF requires, the two agree.
+package topo
