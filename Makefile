@@ -98,6 +98,14 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 build: ## Build the ospf-operator binary (bin/ospf-operator).
 	go build -ldflags '$(LDFLAGS)' -o bin/ospf-operator ./cmd
 
+# Where `make install` puts the binary.
+PREFIX ?= /usr/local
+
+.PHONY: install
+install: build ## Install bin/ospf-operator into $(DESTDIR)$(PREFIX)/bin, with ospf-stream-client, the Python client's name, a link to it.
+	install -D -m 0755 bin/ospf-operator "$(DESTDIR)$(PREFIX)/bin/ospf-operator"
+	ln -sfn ospf-operator "$(DESTDIR)$(PREFIX)/bin/ospf-stream-client"
+
 .PHONY: demo
 demo: demo-preflight build envtest ## The main job: a live FRR network mirrored into a local API server, the stream and its live page (root, FRR).
 	@# The built program, not `go run`, which exits 1 on Ctrl-C even when

@@ -5,17 +5,65 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
 
+// seedName is the Python client's command: invoked under that name (a
+// link to this binary), the binary is `ospf-operator stream`.
+const seedName = "ospf-stream-client"
+
 func main() {
-	if err := newRootCommand(os.Stdout, os.Stderr).Execute(); err != nil {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run runs the command line args (args[0] the name the binary was invoked
+// under) and returns the exit status: 0, 2 for bad usage (as the seed's
+// argparse), 1 for any other error.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(commandArgs(args))
+	if err := root.Execute(); err != nil {
 		// cobra has printed the error already.
-		os.Exit(1)
+		if errors.As(err, new(usageError)) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// commandArgs are the arguments of the root command: under the seed's
+// name, those of the stream subcommand.
+func commandArgs(args []string) []string {
+	if len(args) == 0 {
+		return nil
+	}
+	if filepath.Base(args[0]) == seedName {
+		return append([]string{"stream"}, args[1:]...)
+	}
+	return args[1:]
+}
+
+// usageError is a command line that cannot be run: an unknown flag, a
+// missing or malformed value, extra arguments.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usageArgs wraps a cobra.PositionalArgs so that its errors are usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
 	}
 }
 
@@ -41,6 +89,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolVarP(&opts.verbose, "verbose", "v", false,
@@ -53,6 +102,14 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newSnapshotCommand(),
 		newVersionCommand(),
 	)
+	for _, c := range root.Commands() {
+		if c.Args != nil {
+			c.Args = usageArgs(c.Args)
+		}
+	}
+	// Runnable, so that an unknown command is an error rather than help.
+	root.Args = usageArgs(cobra.NoArgs)
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	return root
 }
 
