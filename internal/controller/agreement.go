@@ -390,11 +390,11 @@ func (c *agreementReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	expiry, ok := leaseExpiry(l)
 	if !ok || now.After(expiry) {
 		delete(c.peers, l.Name)
-		if gone := expiry.Add(c.opts.LeaseDuration); !ok || now.After(gone) {
+		gone := expiry.Add(c.opts.LeaseDuration)
+		if !ok || now.After(gone) {
 			return reconcile.Result{}, c.deleteStale(ctx, l)
-		} else {
-			return reconcile.Result{RequeueAfter: gone.Sub(now) + 100*time.Millisecond}, nil
 		}
+		return reconcile.Result{RequeueAfter: gone.Sub(now) + 100*time.Millisecond}, nil
 	}
 	next := expiry.Sub(now) + 100*time.Millisecond
 	if own == nil || l.Annotations[AnnotationSynced] != "true" {

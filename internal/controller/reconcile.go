@@ -156,7 +156,7 @@ func (r *objectReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	defer func() { a.metrics.ReconcileSeconds.Observe(time.Since(start).Seconds()) }()
 	name := req.Name
 
-	var have client.Object = r.newObject()
+	have := r.newObject()
 	err := a.reader.Get(ctx, req.NamespacedName, have)
 	switch {
 	case apierrors.IsNotFound(err):
