@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
@@ -103,10 +105,10 @@ func newAgentCommand() *cobra.Command {
 		fmt.Sprintf("External routes an OSPFRouter lists inline (at most %d; negative: none); the count is always kept", ospfv1alpha1.MaxInlineExternals))
 	f.DurationVar(&opts.snapshotInterval, "snapshot-interval", controller.DefaultSnapshotInterval,
 		"Write the LSDB ConfigMap at most this often, when it changed")
-	f.Float32Var(&opts.qps, "kube-api-qps", controller.DefaultQPS,
-		"Queries per second of the agent's writes to the API server")
-	f.IntVar(&opts.burst, "kube-api-burst", controller.DefaultBurst,
-		"Burst of the agent's writes to the API server")
+	f.Float32Var(&opts.qps, "kube-api-qps", 0,
+		fmt.Sprintf("Cap the agent's API requests at this many per second (0: no cap when the API server has API Priority and Fairness, which paces clients itself; else %d)", fallbackQPS))
+	f.IntVar(&opts.burst, "kube-api-burst", 0,
+		"Burst of the agent's API requests over --kube-api-qps (default twice the QPS)")
 	f.StringVar(&opts.leaseName, "leader-elect-lease-name", controller.DefaultLeaseName,
 		"Name of the leader Lease")
 	f.StringVar(&opts.leaseNamespace, "leader-elect-namespace", "",
@@ -143,8 +145,8 @@ func (o *agentOptions) check() error {
 		return fmt.Errorf("--snapshot-interval %v: must be positive", o.snapshotInterval)
 	case o.maxInlineExternals > ospfv1alpha1.MaxInlineExternals:
 		return fmt.Errorf("--max-inline-externals %d: at most %d", o.maxInlineExternals, ospfv1alpha1.MaxInlineExternals)
-	case o.qps <= 0 || o.burst <= 0:
-		return fmt.Errorf("--kube-api-qps %v, --kube-api-burst %d: must be positive", o.qps, o.burst)
+	case o.qps < 0 || o.burst < 0:
+		return fmt.Errorf("--kube-api-qps %v, --kube-api-burst %d: must not be negative", o.qps, o.burst)
 	case o.agreementInterval <= 0 || o.agreementGrace <= 0:
 		return fmt.Errorf("--agreement-interval %v, --agreement-grace-period %v: must be positive", o.agreementInterval, o.agreementGrace)
 	case o.leaderElect && (o.leaseDuration <= 0 || o.renewDeadline <= 0 || o.retryPeriod <= 0 || o.stepDownAfter <= 0):
@@ -174,9 +176,13 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 	if err != nil {
 		return fmt.Errorf("no Kubernetes API server to talk to (pass --kubeconfig, set KUBECONFIG, or run in a pod): %w", err)
 	}
-	if err := checkAPIServer(ctx, restCfg); err != nil {
+	apf, err := checkAPIServer(ctx, restCfg)
+	if err != nil {
 		return err
 	}
+	// One client configuration for the process: every manager, the
+	// terms' included, and the leader election use restCfg.
+	restCfg.QPS, restCfg.Burst = clientRate(opts.qps, opts.burst, apf)
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -205,8 +211,6 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 			RouterID:           m.RouterID,
 			MaxInlineExternals: opts.maxInlineExternals,
 			SnapshotInterval:   opts.snapshotInterval,
-			QPS:                opts.qps,
-			Burst:              opts.burst,
 			Metrics:            agentMetrics,
 		},
 		Synced:    m.Synced,
@@ -231,6 +235,7 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
+		Cache:                   controller.CacheOptions(opts.namespace, ""),
 		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
 		HealthProbeBindAddress:  opts.healthAddr,
 		GracefulShutdownTimeout: ptrTo(10 * time.Second),
@@ -268,37 +273,74 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 	if err := mgr.Add(manager.RunnableFunc(m.Run)); err != nil {
 		return err
 	}
-	if err := mgr.Add(runner); err != nil {
+	if err := runner.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	slog.Info("agent starting", "server", opts.server, "api_server", restCfg.Host, "namespace", opts.namespace,
+	slog.Info("agent starting", "server", opts.server, "api_server", restCfg.Host, "api_qps", restCfg.QPS, "namespace", opts.namespace,
 		"pod", opts.podName, "leader_elect", opts.leaderElect, "identity", runner.Identity())
 	return mgr.Start(ctx)
 }
 
+// fallbackQPS is the agent's request rate when neither the flag nor the API
+// server's API Priority and Fairness sets one.
+const fallbackQPS = 200
+
+// clientRate is the client-side rate limit of the agent's API client: the
+// flags' when set, none (QPS -1) when the API server has API Priority and
+// Fairness (as kubectl does), else fallbackQPS.
+func clientRate(qps float32, burst int, apf bool) (float32, int) {
+	switch {
+	case qps > 0:
+	case apf:
+		return -1, 0
+	default:
+		qps = fallbackQPS
+	}
+	if burst <= 0 {
+		burst = int(2 * qps)
+	}
+	return qps, max(burst, 1)
+}
+
 // checkAPIServer fails at once, and clearly, when the API server cannot be
-// reached or lacks the agent's CRDs, rather than in retries in the logs.
-func checkAPIServer(ctx context.Context, cfg *rest.Config) error {
+// reached or lacks the agent's CRDs, rather than in retries in the logs. It
+// reports whether the server has API Priority and Fairness, which says so
+// in a header of every response.
+func checkAPIServer(ctx context.Context, cfg *rest.Config) (apf bool, err error) {
 	c := rest.CopyConfig(cfg)
 	c.Timeout = 15 * time.Second
+	var seen atomic.Bool
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(req)
+			if err == nil && resp.Header.Get(flowcontrolv1.ResponseHeaderMatchedFlowSchemaUID) != "" {
+				seen.Store(true)
+			}
+			return resp, err
+		})
+	})
 	dc, err := discovery.NewDiscoveryClientForConfig(c)
 	if err != nil {
-		return fmt.Errorf("kubernetes API client for %s: %w", cfg.Host, err)
+		return false, fmt.Errorf("kubernetes API client for %s: %w", cfg.Host, err)
 	}
 	if _, err := dc.ServerVersion(); err != nil {
-		return fmt.Errorf("cannot reach the Kubernetes API server at %s: %w", cfg.Host, err)
+		return false, fmt.Errorf("cannot reach the Kubernetes API server at %s: %w", cfg.Host, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	gv := ospfv1alpha1.GroupVersion.String()
 	if _, err := dc.ServerResourcesForGroupVersion(gv); err != nil {
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("the API server at %s does not serve %s: install the OSPFRouter and OSPFNetwork CRDs (config/crd, make deploy): %w", cfg.Host, gv, err)
+			return false, fmt.Errorf("the API server at %s does not serve %s: install the OSPFRouter and OSPFNetwork CRDs (config/crd, make deploy): %w", cfg.Host, gv, err)
 		}
-		return fmt.Errorf("discover %s at %s: %w", gv, cfg.Host, err)
+		return false, fmt.Errorf("discover %s at %s: %w", gv, cfg.Host, err)
 	}
-	return nil
+	return seen.Load(), nil
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func ptrTo[T any](v T) *T { return &v }

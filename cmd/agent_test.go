@@ -51,6 +51,8 @@ func TestAgentFlags(t *testing.T) {
 		"holddown":                  "10s",
 		"max-inline-externals":      "1000",
 		"snapshot-interval":         "10s",
+		"kube-api-qps":              "0",
+		"kube-api-burst":            "0",
 		"leader-elect-lease-name":   controller.DefaultLeaseName,
 		"agreement-grace-period":    "30s",
 	} {
@@ -62,6 +64,30 @@ func TestAgentFlags(t *testing.T) {
 		if f.DefValue != def {
 			t.Errorf("--%s: default %q, want %q", flag, f.DefValue, def)
 		}
+	}
+}
+
+func TestClientRate(t *testing.T) {
+	tests := []struct {
+		name      string
+		qps       float32
+		burst     int
+		apf       bool
+		wantQPS   float32
+		wantBurst int
+	}{
+		{"API Priority and Fairness paces the client", 0, 0, true, -1, 0},
+		{"a cap asked for is kept", 50, 0, true, 50, 100},
+		{"a cap with its burst", 50, 80, false, 50, 80},
+		{"no APF: the fallback rate", 0, 0, false, fallbackQPS, 2 * fallbackQPS},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			qps, burst := clientRate(tt.qps, tt.burst, tt.apf)
+			if qps != tt.wantQPS || burst != tt.wantBurst {
+				t.Errorf("clientRate(%v, %d, %v) = %v, %d; want %v, %d", tt.qps, tt.burst, tt.apf, qps, burst, tt.wantQPS, tt.wantBurst)
+			}
+		})
 	}
 }
 

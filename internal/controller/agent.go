@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/workqueue"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
@@ -28,18 +27,15 @@ const FieldManager = "ospf-operator"
 
 // Defaults of Options.
 const (
-	// DefaultQPS and DefaultBurst are the agent's API client rate: the NYC
-	// cold start (595 objects, two applies each) takes a few seconds.
-	DefaultQPS   = 200
-	DefaultBurst = 400
-	// DefaultDebounce is how long changes from the LSDB gather before a
-	// reconcile.
+	// DefaultDebounce is how long changes from the LSDB gather before the
+	// objects they touch are reconciled.
 	DefaultDebounce = 150 * time.Millisecond
-	// DefaultResyncPeriod is how often the cluster is compared with the
+	// DefaultResyncPeriod is how often every object is compared with the
 	// LSDB when nothing happens.
 	DefaultResyncPeriod = 10 * time.Minute
-	// DefaultConcurrency is how many writes run in parallel.
-	DefaultConcurrency = 16
+	// DefaultConcurrency is how many objects are reconciled, and written,
+	// in parallel, per kind.
+	DefaultConcurrency = 32
 )
 
 // Options configure an Agent.
@@ -75,16 +71,14 @@ type Options struct {
 	// ResyncPeriod is how often the cluster is compared with the LSDB when
 	// nothing triggers it (DefaultResyncPeriod).
 	ResyncPeriod time.Duration
-	// QPS and Burst are the rate of the agent's API client for writes
-	// (DefaultQPS, DefaultBurst); the manager's own client is not used
-	// for them.
-	QPS   float32
-	Burst int
-	// Concurrency is how many writes run in parallel (DefaultConcurrency).
+	// Concurrency is how many objects of a kind are reconciled in
+	// parallel (DefaultConcurrency): each OSPFRouter and OSPFNetwork is a
+	// request of its own in its controller's workqueue. The API client's
+	// rate is the manager's (rest.Config QPS and Burst).
 	Concurrency int
-	// CacheWait bounds how long a reconcile waits, after writing, for the
-	// manager's cache to show its writes (default 5s), so that the next
-	// run does not write the same again.
+	// CacheWait bounds how long an object's reconcile is put off, after a
+	// write, until the manager's cache shows it (default 5s), so that a
+	// reconcile in between does not write the same again.
 	CacheWait time.Duration
 	// Events bound the Kubernetes Events.
 	Events EventOptions
@@ -119,8 +113,6 @@ func (o *Options) setDefaults(db *lsdb.DB) {
 	defaultTo(&o.MaxConfigMapBytes, DefaultMaxConfigMapBytes)
 	defaultTo(&o.Debounce, DefaultDebounce)
 	defaultTo(&o.ResyncPeriod, DefaultResyncPeriod)
-	defaultTo(&o.QPS, DefaultQPS)
-	defaultTo(&o.Burst, DefaultBurst)
 	defaultTo(&o.Concurrency, DefaultConcurrency)
 	defaultTo(&o.CacheWait, 5*time.Second)
 	if o.Metrics == nil {
@@ -136,23 +128,32 @@ func (o *Options) setDefaults(db *lsdb.DB) {
 // objects, the snapshot ConfigMap and Events. Create it with NewAgent and
 // add it to a manager with SetupWithManager; everything it starts needs
 // leader election, so that only the leader writes (a Runner gives each
-// term a manager of its own, started only while it leads).
+// term a manager of its own).
+//
+// Every object it writes has a controller-runtime reconciler: one request
+// per OSPFRouter and per OSPFNetwork name, one for the ConfigMap. The LSDB
+// enters them as sources that follow its change feed; the objects enter
+// them as watches, so that an object deleted or edited by hand is repaired
+// at once. The Events come from a runnable that follows the change feed.
 type Agent struct {
 	db      *lsdb.DB
 	opts    Options
 	metrics *Metrics
 	log     logr.Logger
 
-	client    client.Client // writes at the agent's rate; reads from the cache
-	reader    client.Reader // the manager's cache
-	apiReader client.Reader // the API server, uncached
-	emitter   *emitter
+	client  client.Client // the manager's: writes to the API server, reads from the cache
+	reader  client.Reader // the manager's cache
+	emitter *emitter
 
-	trigger chan event.TypedGenericEvent[string]
+	routers, networks *objectReconciler
+	snapshot          *snapshotReconciler
 
-	// Owned by Reconcile (one at a time).
-	sub         *lsdb.Subscription
-	pending     []lsdb.Event
+	// trigger wakes the sources when something the feed does not announce
+	// changed (the router ID); each source has its own.
+	mu       sync.Mutex
+	triggers []chan struct{}
+
+	desiredMu   sync.Mutex
 	desired     *Desired
 	desiredSeq  uint64
 	desiredSelf netip.Addr
@@ -176,65 +177,70 @@ func NewAgent(db *lsdb.DB, opts Options) (*Agent, error) {
 		opts:    opts,
 		metrics: opts.Metrics,
 		log:     logr.Discard(),
-		trigger: make(chan event.TypedGenericEvent[string], 1),
 	}, nil
 }
 
-// lsdbRequest is the one key the agent reconciles: the whole LSDB.
-var lsdbRequest = reconcile.Request{NamespacedName: client.ObjectKey{Name: "lsdb"}}
-
-// SetupWithManager adds the agent to mgr: a controller that reconciles on
-// LSDB changes (debounced), on changes of the objects and periodically; the
-// snapshot ConfigMap writer. mgr's cache must cover OSPFRouter and
-// OSPFNetwork objects; ConfigMaps are read uncached.
-func (a *Agent) SetupWithManager(mgr ctrl.Manager) error {
-	cfg := rest.CopyConfig(mgr.GetConfig())
-	cfg.QPS, cfg.Burst = a.opts.QPS, a.opts.Burst
-	c, err := client.New(cfg, client.Options{
-		Scheme: mgr.GetScheme(),
-		Mapper: mgr.GetRESTMapper(),
-		Cache:  &client.CacheOptions{Reader: mgr.GetCache()},
-	})
-	if err != nil {
-		return fmt.Errorf("agent: API client: %w", err)
+// CacheOptions restrict a manager's cache to what the agent and the Runner
+// read: the snapshot ConfigMap by name and the agent Leases by label, in
+// namespace, so that the agent needs no permission beyond them.
+func CacheOptions(namespace, configMapName string) cache.Options {
+	if configMapName == "" {
+		configMapName = DefaultConfigMapName
 	}
-	a.client = c
-	a.reader = mgr.GetCache()
-	a.apiReader = mgr.GetAPIReader()
-	a.log = mgr.GetLogger().WithName("agent")
-	a.emitter = newEmitter(mgr.GetEventRecorder(FieldManager), a.opts.Events, a.metrics)
-
-	enqueue := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{lsdbRequest}
-	})
-	kicked := handler.TypedFuncs[string, reconcile.Request]{
-		GenericFunc: func(_ context.Context, _ event.TypedGenericEvent[string], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			q.Add(lsdbRequest)
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.ConfigMap{}: {
+			Namespaces: map[string]cache.Config{namespace: {}},
+			Field:      fields.OneTermEqualSelector("metadata.name", configMapName),
 		},
-	}
-	err = ctrl.NewControllerManagedBy(mgr).
-		Named("ospf-agent").
-		WatchesRawSource(source.Channel(a.trigger, kicked)).
-		Watches(&ospfv1alpha1.OSPFRouter{}, enqueue).
-		Watches(&ospfv1alpha1.OSPFNetwork{}, enqueue).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
-		Complete(a)
-	if err != nil {
-		return err
-	}
-	if err := mgr.Add(&feedWatcher{a: a}); err != nil {
-		return err
-	}
-	return mgr.Add(&snapshotWriter{a: a})
+		&coordinationv1.Lease{}: {
+			Namespaces: map[string]cache.Config{namespace: {}},
+			Label:      labels.SelectorFromSet(labels.Set{LabelAgentLease: "true"}),
+		},
+	}}
 }
 
-// Trigger asks for a reconcile soon: call it when something the LSDB's feed
-// does not announce changed, such as the agent's router ID after a dump.
-func (a *Agent) Trigger() {
-	select {
-	case a.trigger <- event.TypedGenericEvent[string]{Object: "lsdb"}:
-	default: // one pending trigger is enough
+// SetupWithManager adds the agent to mgr: a controller per kind (OSPFRouter,
+// OSPFNetwork) and one for the snapshot ConfigMap, and the Events runnable.
+// mgr's cache must hold the snapshot ConfigMap (CacheOptions).
+func (a *Agent) SetupWithManager(mgr ctrl.Manager) error {
+	a.client = mgr.GetClient()
+	a.reader = mgr.GetCache()
+	a.log = mgr.GetLogger().WithName("agent")
+	a.emitter = newEmitter(mgr.GetEventRecorder(FieldManager), a.opts.Events, a.metrics)
+	a.routers = &objectReconciler{a: a, kind: kindRouter}
+	a.networks = &objectReconciler{a: a, kind: kindNetwork}
+	for _, r := range []*objectReconciler{a.routers, a.networks} {
+		if err := r.setup(mgr); err != nil {
+			return err
+		}
 	}
+	a.snapshot = &snapshotReconciler{a: a}
+	if err := a.snapshot.setup(mgr); err != nil {
+		return err
+	}
+	return mgr.Add(&eventRunnable{a: a})
+}
+
+// Trigger asks for the objects to be compared with the LSDB soon: call it
+// when something the LSDB's feed does not announce changed, such as the
+// agent's router ID after a dump.
+func (a *Agent) Trigger() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, t := range a.triggers {
+		select {
+		case t <- struct{}{}:
+		default: // one pending trigger is enough
+		}
+	}
+}
+
+func (a *Agent) newTrigger() <-chan struct{} {
+	t := make(chan struct{}, 1)
+	a.mu.Lock()
+	a.triggers = append(a.triggers, t)
+	a.mu.Unlock()
+	return t
 }
 
 func (a *Agent) ready() bool { return a.opts.Ready() }
@@ -247,82 +253,70 @@ func (a *Agent) countWrite(kind, op string, err error) {
 	a.metrics.Writes.WithLabelValues(kind, op, result).Inc()
 }
 
-// feedWatcher triggers a reconcile after LSDB changes, once they have
-// gathered for the debounce interval, and once at start: the full resync
-// of a new leader.
-type feedWatcher struct{ a *Agent }
-
-// NeedLeaderElection implements manager.LeaderElectionRunnable.
-func (f *feedWatcher) NeedLeaderElection() bool { return true }
-
-// Start follows the feed until ctx is done.
-func (f *feedWatcher) Start(ctx context.Context) error {
-	a := f.a
-	feed := a.db.Feed()
-	sub, err := feed.Subscribe(feed.LastSeq())
-	if err != nil {
-		return err
-	}
-	a.Trigger()
-	buf := make([]lsdb.Event, 0, 256)
-	for {
-		buf, err = sub.Read(ctx, buf[:0])
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, lsdb.ErrLagged):
-			if sub, err = feed.Subscribe(feed.LastSeq()); err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		}
+// followFeed calls changed once when the database is ready, then after
+// every batch of LSDB changes (gathered for debounce), every trigger and
+// every resync period, until ctx is done. It is the body of the agent's
+// sources: it only enqueues, it never writes.
+func (a *Agent) followFeed(ctx context.Context, debounce time.Duration, changed func(first bool)) {
+	trigger := a.newTrigger()
+	wait := func(d time.Duration) bool {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-time.After(a.opts.Debounce):
+			return false
+		case <-time.After(d):
+			return true
 		}
-		a.Trigger()
 	}
-}
-
-// takeEvents returns the LSDB events up to seq that the agent has not
-// emitted yet. The first call starts at seq: what happened before this
-// agent led is not announced again.
-func (a *Agent) takeEvents(seq uint64) []lsdb.Event {
+	for !a.ready() {
+		if !wait(50 * time.Millisecond) {
+			return
+		}
+	}
 	feed := a.db.Feed()
-	if a.sub == nil {
-		sub, err := feed.Subscribe(seq)
-		if err != nil {
-			a.log.Error(err, "Following the LSDB change feed failed")
-			return nil
+	changes := make(chan struct{}, 1)
+	go func() { // wakes the loop below; it writes nothing
+		sub, err := feed.Subscribe(feed.LastSeq())
+		buf := make([]lsdb.Event, 0, 256)
+		for ctx.Err() == nil {
+			if err != nil {
+				a.log.Error(err, "Following the LSDB change feed failed")
+				return
+			}
+			buf, err = sub.Read(ctx, buf[:0])
+			if errors.Is(err, lsdb.ErrLagged) {
+				sub, err = feed.Subscribe(feed.LastSeq())
+			}
+			select {
+			case changes <- struct{}{}:
+			default:
+			}
 		}
-		a.sub = sub
+	}()
+	changed(true)
+	resync := time.NewTicker(a.opts.ResyncPeriod)
+	defer resync.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+			if !wait(debounce) {
+				return
+			}
+		case <-trigger:
+		case <-resync.C:
+			changed(true)
+			continue
+		}
+		changed(false)
 	}
-	done, cancel := context.WithCancel(context.Background())
-	cancel() // read what is there, never wait
-	var err error
-	a.pending, err = a.sub.Read(done, a.pending)
-	if errors.Is(err, lsdb.ErrLagged) {
-		lost := feed.LastSeq() - a.sub.Next() + 1
-		a.metrics.KubeEventsSuppressed.WithLabelValues("lagged").Add(float64(lost))
-		a.log.Info("Fell behind the LSDB change feed; its changes are published without Events", "lost", lost)
-		a.pending = a.pending[:0]
-		a.sub, _ = feed.Subscribe(seq)
-		return nil
-	}
-	n := 0
-	for n < len(a.pending) && a.pending[n].Seq <= seq {
-		n++
-	}
-	out := append([]lsdb.Event(nil), a.pending[:n]...)
-	a.pending = append(a.pending[:0], a.pending[n:]...)
-	return out
 }
 
 // desiredState returns the objects the LSDB asks for and the feed position
 // they reflect, computed again only when the LSDB or the router ID moved.
 func (a *Agent) desiredState() (*Desired, uint64) {
+	a.desiredMu.Lock()
+	defer a.desiredMu.Unlock()
 	self, ok := a.opts.RouterID()
 	if !ok {
 		self = netip.Addr{}

@@ -18,6 +18,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
@@ -405,6 +406,69 @@ var _ = Describe("The snapshot ConfigMap", Ordered, func() {
 		}).WithTimeout(10 * time.Second).ShouldNot(Equal(rv))
 	})
 
+	It("recreates the ConfigMap within seconds when it is deleted, long before the next snapshot interval", func() {
+		h := startHarness(small(), netip.MustParseAddr("10.0.0.2"), Options{SnapshotInterval: time.Hour})
+		DeferCleanup(h.stop)
+		var cm *corev1.ConfigMap
+		Eventually(func() (err error) { cm, err = getCM(); return err }).WithTimeout(10 * time.Second).Should(Succeed())
+		want := cm.Data[ConfigMapKey]
+
+		Expect(k8sClient.Delete(ctx, cm)).To(Succeed())
+		Eventually(func() (types.UID, error) {
+			cm, err := getCM()
+			if err != nil {
+				return "", err
+			}
+			return cm.UID, nil
+		}).WithTimeout(5 * time.Second).Should(And(Not(BeEmpty()), Not(Equal(cm.UID))))
+		again, err := getCM()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(snapshotWithoutStamp(parseStored([]byte(again.Data[ConfigMapKey])))).To(Equal(snapshotWithoutStamp(parseStored([]byte(want)))))
+		Expect(again.Annotations).To(HaveKeyWithValue(AnnotationContentHash, cm.Annotations[AnnotationContentHash]))
+	})
+
+	It("repairs the ConfigMap within seconds when it is edited by hand, and then leaves it alone", func() {
+		h := startHarness(small(), netip.MustParseAddr("10.0.0.2"), Options{SnapshotInterval: time.Hour})
+		DeferCleanup(h.stop)
+		var cm *corev1.ConfigMap
+		Eventually(func() (err error) { cm, err = getCM(); return err }).WithTimeout(10 * time.Second).Should(Succeed())
+		want := snapshotWithoutStamp(parseStored([]byte(cm.Data[ConfigMapKey])))
+
+		By("a person replacing the snapshot with an empty one, the hash annotation left as it was")
+		edited := cm.DeepCopy()
+		edited.Data[ConfigMapKey] = `{"areas":{},"updated":0}`
+		Expect(k8sClient.Update(ctx, edited)).To(Succeed())
+		Eventually(func() (string, error) {
+			cm, err := getCM()
+			if err != nil {
+				return "", err
+			}
+			s, err := lsdb.ParseSnapshot([]byte(cm.Data[ConfigMapKey]))
+			if err != nil {
+				return "", err
+			}
+			return snapshotWithoutStamp(s), nil
+		}).WithTimeout(5 * time.Second).Should(Equal(want))
+
+		By("a person removing the agent's label")
+		cm, err := getCM()
+		Expect(err).NotTo(HaveOccurred())
+		delete(cm.Labels, ospfv1alpha1.LabelManagedBy)
+		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+		Eventually(func() (map[string]string, error) {
+			cm, err := getCM()
+			return cm.Labels, err
+		}).WithTimeout(5 * time.Second).Should(HaveKeyWithValue(ospfv1alpha1.LabelManagedBy, ospfv1alpha1.ManagedBy))
+
+		By("writing nothing more once repaired")
+		cm, err = getCM()
+		Expect(err).NotTo(HaveOccurred())
+		Consistently(func() (string, error) {
+			cm, err := getCM()
+			return cm.ResourceVersion, err
+		}).WithTimeout(2 * time.Second).Should(Equal(cm.ResourceVersion))
+	})
+
 	It("keeps the last snapshot that fitted when even the compressed one does not, and says so", func() {
 		By("starting with a ConfigMap written before")
 		h := startHarness(small(), netip.MustParseAddr("10.0.0.2"), Options{SnapshotInterval: 100 * time.Millisecond})
@@ -468,5 +532,47 @@ var _ = Describe("An agent taking over from another", func() {
 			WithTimeout(10 * time.Second).Should(BeNumerically(">=", 1))
 		Consistently(versions).WithTimeout(time.Second).Should(Equal(before))
 		Expect(second.requests.writes("ospf") + second.requests.writes("configmaps") + second.requests.writes("events")).To(BeZero())
+	})
+})
+
+var _ = Describe("An OSPFRouter edited or deleted by hand", func() {
+	It("is restored within seconds, and only it is written", func() {
+		self := netip.MustParseAddr("10.0.0.2")
+		h := startHarness(smallLSAs(), self, Options{SnapshotInterval: 100 * time.Millisecond})
+		DeferCleanup(h.stop)
+		Eventually(func() error { return converged(h) }).WithTimeout(10 * time.Second).Should(Succeed())
+		Eventually(versions).WithTimeout(10 * time.Second).Should(HaveKey("configmap"))
+		before := versions()
+		writes := h.requests.writes("ospf")
+
+		By("a person changing the status of one router")
+		r, err := getRouter("10.0.0.3")
+		Expect(err).NotTo(HaveOccurred())
+		r.Status.Summary.Neighbors = 99
+		Expect(k8sClient.Status().Update(ctx, r)).To(Succeed())
+		Eventually(func() (int32, error) {
+			r, err := getRouter("10.0.0.3")
+			return r.Status.Summary.Neighbors, err
+		}).WithTimeout(5 * time.Second).ShouldNot(BeEquivalentTo(99))
+		Eventually(func() error { return converged(h) }).WithTimeout(5 * time.Second).Should(Succeed())
+		Expect(h.requests.writes("ospf")-writes).To(Equal(1), "one status apply")
+
+		By("a person deleting another")
+		r, err = getRouter("10.0.0.1")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Delete(ctx, r)).To(Succeed())
+		Eventually(func() (types.UID, error) {
+			r, err := getRouter("10.0.0.1")
+			return r.UID, err
+		}).WithTimeout(5 * time.Second).ShouldNot(Equal(r.UID))
+		Eventually(func() error { return converged(h) }).WithTimeout(5 * time.Second).Should(Succeed())
+
+		moved := map[string]bool{}
+		for k, v := range versions() {
+			if before[k] != v {
+				moved[k] = true
+			}
+		}
+		Expect(moved).To(Equal(map[string]bool{"router/10.0.0.3": true, "router/10.0.0.1": true}))
 	})
 })

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
@@ -311,4 +314,74 @@ func describe(e *lsdb.Event) string {
 		return fmt.Sprintf("%s %s", verb, what(e))
 	}
 	return fmt.Sprintf("%s %s in area %s", verb, what(e), e.Area)
+}
+
+// eventRunnable emits the Kubernetes Events of the LSDB changes: it
+// follows the change feed from the position it finds once the database is
+// ready, so that a new leader announces nothing that happened before its
+// term, and turns each batch (gathered for the debounce interval) into
+// Events on the objects concerned. It writes nothing but Events.
+type eventRunnable struct{ a *Agent }
+
+// NeedLeaderElection implements manager.LeaderElectionRunnable.
+func (e *eventRunnable) NeedLeaderElection() bool { return true }
+
+// Start follows the feed until ctx is done.
+func (e *eventRunnable) Start(ctx context.Context) error {
+	a := e.a
+	for !a.ready() {
+		if !sleep(ctx, 50*time.Millisecond) {
+			return nil
+		}
+	}
+	feed := a.db.Feed()
+	sub, err := feed.Subscribe(feed.LastSeq())
+	if err != nil {
+		return err
+	}
+	var batch []lsdb.Event
+	for {
+		batch, err = sub.Read(ctx, batch[:0])
+		if err == nil && sleep(ctx, a.opts.Debounce) {
+			// Whatever came meanwhile joins the batch, so that a change
+			// and its undoing cancel out.
+			done, cancel := context.WithCancel(ctx)
+			cancel()
+			batch, err = sub.Read(done, batch)
+			if errors.Is(err, context.Canceled) {
+				err = nil
+			}
+		}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, lsdb.ErrLagged):
+			lost := feed.LastSeq() - sub.Next() + 1
+			a.metrics.KubeEventsSuppressed.WithLabelValues("lagged").Add(float64(lost))
+			a.log.Info("Fell behind the LSDB change feed; its changes are published without Events", "lost", lost)
+			if sub, err = feed.Subscribe(feed.LastSeq()); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			return err
+		}
+		a.emitter.emit(batch, func(t eventTarget) runtime.Object { return e.regarding(ctx, t) })
+	}
+}
+
+// regarding is the object an Event goes on, by name and UID only (the
+// events API merges repeats of an Event by the object reference, so it must
+// not carry a resource version); without a UID when the cache does not
+// hold it (a router that left the LSDB).
+func (e *eventRunnable) regarding(ctx context.Context, t eventTarget) runtime.Object {
+	kind := kindRouter
+	if t.network {
+		kind = kindNetwork
+	}
+	obj := refObject(kind, t.name, "")
+	if err := e.a.reader.Get(ctx, client.ObjectKey{Name: t.name}, obj); err != nil {
+		return refObject(kind, t.name, "")
+	}
+	return refObject(kind, t.name, obj.GetUID())
 }

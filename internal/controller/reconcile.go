@@ -3,9 +3,10 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,14 +14,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
 // Kinds, as metrics and logs name them.
@@ -28,6 +30,212 @@ const (
 	kindRouter  = "OSPFRouter"
 	kindNetwork = "OSPFNetwork"
 )
+
+// The ClusterRole: the agent's kinds (server-side apply is a patch, and a
+// create for a new object) and Events, which the events API puts in the
+// "default" namespace for cluster-scoped objects such as these.
+// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters;ospfnetworks,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters/status;ospfnetworks/status,verbs=get;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// objectReconciler reconciles the OSPFRouter objects, or the OSPFNetwork
+// objects, one name per request: a failed write retries only its object,
+// and Options.Concurrency objects are written in parallel.
+type objectReconciler struct {
+	a    *Agent
+	kind string
+
+	// written holds, by name, the resource version of the agent's last
+	// write until the cache shows it: a reconcile in between waits rather
+	// than compare with an older copy and write the same again.
+	written sync.Map // name -> expectation
+
+	prevDesired *Desired // what the source last enqueued for; its own
+}
+
+type expectation struct {
+	rv       string
+	deadline time.Time
+}
+
+func (r *objectReconciler) newObject() client.Object {
+	if r.kind == kindNetwork {
+		return &ospfv1alpha1.OSPFNetwork{}
+	}
+	return &ospfv1alpha1.OSPFRouter{}
+}
+
+func (r *objectReconciler) setup(mgr ctrl.Manager) error {
+	src := source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		go r.a.followFeed(ctx, r.a.opts.Debounce, func(all bool) { r.enqueueChanged(ctx, q, all) })
+		return nil
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("ospf-" + strings.ToLower(r.kind)).
+		For(r.newObject()).
+		WatchesRawSource(src).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.a.opts.Concurrency}).
+		Complete(r)
+}
+
+// enqueueChanged enqueues the names whose desired object changed since the
+// last call, or, with all, every name the LSDB or the cache has.
+func (r *objectReconciler) enqueueChanged(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], all bool) {
+	d, _ := r.a.desiredState()
+	add := func(name string) { q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: name}}) }
+	prev := r.prevDesired
+	r.prevDesired = d
+	if all || prev == nil {
+		var names []string
+		if r.kind == kindRouter {
+			var l ospfv1alpha1.OSPFRouterList
+			if err := r.a.reader.List(ctx, &l); err == nil {
+				for i := range l.Items {
+					names = append(names, l.Items[i].Name)
+				}
+			}
+			for name := range d.Routers {
+				names = append(names, name)
+			}
+		} else {
+			var l ospfv1alpha1.OSPFNetworkList
+			if err := r.a.reader.List(ctx, &l); err == nil {
+				for i := range l.Items {
+					names = append(names, l.Items[i].Name)
+				}
+			}
+			for name := range d.Networks {
+				names = append(names, name)
+			}
+		}
+		for _, n := range names {
+			add(n)
+		}
+		return
+	}
+	if prev == d {
+		return
+	}
+	if r.kind == kindRouter {
+		diffNames(prev.Routers, d.Routers, func(x, y *ospfv1alpha1.OSPFRouter) bool {
+			return equality.Semantic.DeepEqual(x.Status, y.Status) && maps.Equal(x.Labels, y.Labels)
+		}, add)
+		return
+	}
+	diffNames(prev.Networks, d.Networks, func(x, y *ospfv1alpha1.OSPFNetwork) bool {
+		return equality.Semantic.DeepEqual(x.Status, y.Status) && maps.Equal(x.Labels, y.Labels)
+	}, add)
+}
+
+// diffNames calls add for every name in a or b whose object differs.
+func diffNames[T any](a, b map[string]T, equal func(x, y T) bool, add func(string)) {
+	for name, x := range a {
+		if y, ok := b[name]; !ok || !equal(x, y) {
+			add(name)
+		}
+	}
+	for name := range b {
+		if _, ok := a[name]; !ok {
+			add(name)
+		}
+	}
+}
+
+// Reconcile compares one OSPFRouter or OSPFNetwork in the cluster with
+// the LSDB and writes the difference: server-side applies of the labels or
+// the status that differ, a delete of an object the agent made that the
+// LSDB no longer has. Objects without the agent's managed-by label that
+// the LSDB does not have are left alone.
+func (r *objectReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	a := r.a
+	if !a.ready() {
+		a.metrics.Reconciles.WithLabelValues("not-ready").Inc()
+		return reconcile.Result{RequeueAfter: 500 * time.Millisecond}, nil
+	}
+	start := time.Now()
+	defer func() { a.metrics.ReconcileSeconds.Observe(time.Since(start).Seconds()) }()
+	name := req.Name
+
+	have := r.newObject()
+	err := a.reader.Get(ctx, req.NamespacedName, have)
+	switch {
+	case apierrors.IsNotFound(err):
+		have = nil
+	case err != nil:
+		a.metrics.Reconciles.WithLabelValues("error").Inc()
+		return reconcile.Result{}, err
+	}
+	if e, ok := r.written.Load(name); ok {
+		exp := e.(expectation)
+		switch {
+		case have != nil && versionAtLeast(have.GetResourceVersion(), exp.rv), time.Now().After(exp.deadline):
+			r.written.CompareAndDelete(name, e)
+		default:
+			return reconcile.Result{RequeueAfter: 20 * time.Millisecond}, nil
+		}
+	}
+
+	d, _ := a.desiredState()
+	now := a.opts.Now()
+	var w write
+	switch r.kind {
+	case kindRouter:
+		h, _ := have.(*ospfv1alpha1.OSPFRouter)
+		if want, ok := d.Routers[name]; ok {
+			x := want.DeepCopy()
+			finishRouter(x, h, now, now)
+			w = r.apply(x, have, h != nil && equality.Semantic.DeepEqual(x.Status, h.Status))
+		} else {
+			w = r.remove(have)
+		}
+	default:
+		h, _ := have.(*ospfv1alpha1.OSPFNetwork)
+		if want, ok := d.Networks[name]; ok {
+			x := want.DeepCopy()
+			finishNetwork(x, h, now)
+			w = r.apply(x, have, h != nil && equality.Semantic.DeepEqual(x.Status, h.Status))
+		} else {
+			w = r.remove(have)
+		}
+	}
+	if w.obj == nil {
+		a.metrics.Reconciles.WithLabelValues("ok").Inc()
+		return reconcile.Result{}, nil
+	}
+	res := a.do(ctx, &w)
+	if res.err != nil {
+		a.metrics.Reconciles.WithLabelValues("error").Inc()
+		return reconcile.Result{}, res.err
+	}
+	if res.rv != "" || res.del {
+		r.written.Store(name, expectation{rv: res.rv, deadline: time.Now().Add(a.opts.CacheWait)})
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Wrote the object", "delete", w.del,
+		"took", time.Since(start).Round(time.Millisecond))
+	a.metrics.Reconciles.WithLabelValues("ok").Inc()
+	return reconcile.Result{}, nil
+}
+
+// apply returns the applies that bring have (nil: none) to want.
+func (r *objectReconciler) apply(want, have client.Object, statusEqual bool) write {
+	op := write{kind: r.kind, obj: want, labels: true, status: true}
+	if have != nil {
+		op.labels, op.status = !labelsEqual(want.GetLabels(), have.GetLabels()), !statusEqual
+	}
+	if !op.labels && !op.status {
+		return write{}
+	}
+	return op
+}
+
+// remove returns the delete of an object the LSDB does not have, if the
+// agent made it.
+func (r *objectReconciler) remove(have client.Object) write {
+	if have == nil || have.GetLabels()[ospfv1alpha1.LabelManagedBy] != ospfv1alpha1.ManagedBy {
+		return write{}
+	}
+	return write{kind: r.kind, obj: have, del: true}
+}
 
 // write is one change the cluster needs.
 type write struct {
@@ -45,167 +253,6 @@ type written struct {
 	rv         string // resource version the write returned
 	del        bool
 	err        error
-}
-
-// The ClusterRole: the agent's kinds (server-side apply is a patch, and a
-// create for a new object) and Events, which the events API puts in the
-// "default" namespace for cluster-scoped objects such as these.
-// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters;ospfnetworks,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters/status;ospfnetworks/status,verbs=get;patch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-
-// Reconcile compares every OSPFRouter and OSPFNetwork in the cluster with
-// the LSDB and writes the differences: server-side applies of the labels or
-// the status that differ, deletes of the objects the agent made that the
-// LSDB no longer has. Then it emits the Events of the LSDB changes it
-// published. The request is ignored: there is one key, the whole LSDB.
-func (a *Agent) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
-	log := ctrl.LoggerFrom(ctx)
-	if !a.ready() {
-		a.metrics.Reconciles.WithLabelValues("not-ready").Inc()
-		return reconcile.Result{RequeueAfter: 500 * time.Millisecond}, nil
-	}
-	start := time.Now()
-	defer func() { a.metrics.ReconcileSeconds.Observe(time.Since(start).Seconds()) }()
-
-	d, seq := a.desiredState()
-	batch := a.takeEvents(seq)
-	now := a.opts.Now()
-	changed := changeTimes(batch, now)
-
-	var routers ospfv1alpha1.OSPFRouterList
-	var networks ospfv1alpha1.OSPFNetworkList
-	managed := client.MatchingLabels{ospfv1alpha1.LabelManagedBy: ospfv1alpha1.ManagedBy}
-	if err := a.reader.List(ctx, &routers, managed); err != nil {
-		a.metrics.Reconciles.WithLabelValues("error").Inc()
-		return reconcile.Result{}, err
-	}
-	if err := a.reader.List(ctx, &networks, managed); err != nil {
-		a.metrics.Reconciles.WithLabelValues("error").Inc()
-		return reconcile.Result{}, err
-	}
-
-	// regarding holds the objects Events go on, by name and UID only: the
-	// events API merges repeats of an Event by the object reference, so it
-	// must not carry a resource version.
-	regarding := map[eventTarget]client.Object{}
-	var writes []write
-	haveRouters := make(map[string]*ospfv1alpha1.OSPFRouter, len(routers.Items))
-	for i := range routers.Items {
-		r := &routers.Items[i]
-		haveRouters[r.Name] = r
-		regarding[eventTarget{name: r.Name}] = refObject(kindRouter, r.Name, r.UID)
-		if _, ok := d.Routers[r.Name]; !ok {
-			writes = append(writes, write{kind: kindRouter, obj: r, del: true})
-		}
-	}
-	for name, want := range d.Routers {
-		w := want.DeepCopy()
-		have := haveRouters[name]
-		finishRouter(w, have, changedAt(changed, eventTarget{name: name}, now), now)
-		op := write{kind: kindRouter, obj: w}
-		op.labels = have == nil || !labelsEqual(w.Labels, have.Labels)
-		op.status = have == nil || !equality.Semantic.DeepEqual(w.Status, have.Status)
-		if op.labels || op.status {
-			writes = append(writes, op)
-		}
-	}
-	haveNetworks := make(map[string]*ospfv1alpha1.OSPFNetwork, len(networks.Items))
-	for i := range networks.Items {
-		n := &networks.Items[i]
-		haveNetworks[n.Name] = n
-		regarding[eventTarget{network: true, name: n.Name}] = refObject(kindNetwork, n.Name, n.UID)
-		if _, ok := d.Networks[n.Name]; !ok {
-			writes = append(writes, write{kind: kindNetwork, obj: n, del: true})
-		}
-	}
-	for name, want := range d.Networks {
-		w := want.DeepCopy()
-		have := haveNetworks[name]
-		t := eventTarget{network: true, name: name}
-		finishNetwork(w, have, changedAt(changed, t, now))
-		op := write{kind: kindNetwork, obj: w}
-		op.labels = have == nil || !labelsEqual(w.Labels, have.Labels)
-		op.status = have == nil || !equality.Semantic.DeepEqual(w.Status, have.Status)
-		if op.labels || op.status {
-			writes = append(writes, op)
-		}
-	}
-
-	results := a.runWrites(ctx, writes)
-	var errs []error
-	for _, r := range results {
-		if r.err != nil {
-			errs = append(errs, r.err)
-			continue
-		}
-		if !r.del {
-			t := eventTarget{network: r.kind == kindNetwork, name: r.name}
-			regarding[t] = refObject(r.kind, r.name, r.uid)
-		}
-	}
-	a.awaitCache(ctx, results)
-	a.emitter.emit(batch, func(t eventTarget) runtime.Object {
-		if o, ok := regarding[t]; ok {
-			return o
-		}
-		kind := kindRouter
-		if t.network {
-			kind = kindNetwork
-		}
-		return refObject(kind, t.name, "")
-	})
-	if len(writes) > 0 || len(batch) > 0 {
-		log.V(1).Info("Reconciled the cluster with the LSDB", "seq", seq, "writes", len(writes), "errors", len(errs),
-			"events", len(batch), "took", time.Since(start).Round(time.Millisecond))
-	}
-	if len(errs) > 0 {
-		a.metrics.Reconciles.WithLabelValues("error").Inc()
-		return reconcile.Result{}, fmt.Errorf("%d of %d writes failed: %w", len(errs), len(writes), errors.Join(errs...))
-	}
-	a.metrics.Reconciles.WithLabelValues("ok").Inc()
-	return reconcile.Result{RequeueAfter: a.opts.ResyncPeriod}, nil
-}
-
-// changeTimes returns, per object, the time of the latest LSDB change of
-// the batch (the origination time of the LSA), never later than now.
-func changeTimes(batch []lsdb.Event, now time.Time) map[eventTarget]time.Time {
-	out := map[eventTarget]time.Time{}
-	for i := range batch {
-		e := &batch[i]
-		t := time.UnixMilli(e.Time)
-		if t.After(now) {
-			t = now
-		}
-		k := targetOf(e)
-		if t.After(out[k]) {
-			out[k] = t
-		}
-	}
-	return out
-}
-
-func changedAt(m map[eventTarget]time.Time, t eventTarget, now time.Time) time.Time {
-	if at, ok := m[t]; ok {
-		return at
-	}
-	return now
-}
-
-// runWrites carries out the writes, Concurrency at a time.
-func (a *Agent) runWrites(ctx context.Context, ws []write) []written {
-	out := make([]written, len(ws))
-	sem := make(chan struct{}, a.opts.Concurrency)
-	var wg sync.WaitGroup
-	for i := range ws {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			out[i] = a.do(ctx, &ws[i])
-		})
-	}
-	wg.Wait()
-	return out
 }
 
 func (a *Agent) do(ctx context.Context, w *write) written {
@@ -287,48 +334,6 @@ func refObject(kind, name string, uid types.UID) client.Object {
 		return &ospfv1alpha1.OSPFNetwork{ObjectMeta: meta}
 	}
 	return &ospfv1alpha1.OSPFRouter{ObjectMeta: meta}
-}
-
-// awaitCache waits, at most CacheWait, until the manager's cache shows the
-// writes that succeeded, so that the next reconcile compares with them
-// and does not write the same again.
-func (a *Agent) awaitCache(ctx context.Context, results []written) {
-	var wait []written
-	for _, r := range results {
-		if r.err == nil && (r.del || r.rv != "") {
-			wait = append(wait, r)
-		}
-	}
-	deadline := time.Now().Add(a.opts.CacheWait)
-	for len(wait) > 0 {
-		rest := wait[:0]
-		for _, r := range wait {
-			if !a.cacheShows(ctx, r) {
-				rest = append(rest, r)
-			}
-		}
-		wait = rest
-		if len(wait) == 0 || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	if len(wait) > 0 {
-		a.log.V(1).Info("The cache did not show every write in time", "pending", len(wait))
-	}
-}
-
-func (a *Agent) cacheShows(ctx context.Context, r written) bool {
-	obj := refObject(r.kind, r.name, "")
-	err := a.reader.Get(ctx, client.ObjectKey{Name: r.name}, obj)
-	if r.del {
-		return apierrors.IsNotFound(err) || (err == nil && obj.GetUID() != r.uid)
-	}
-	return err == nil && versionAtLeast(obj.GetResourceVersion(), r.rv)
 }
 
 // versionAtLeast compares resource versions as the numbers etcd makes

@@ -71,9 +71,11 @@ func startAgentRun(restCfg *rest.Config, sch *runtime.Scheme, lsas []ospfapitest
 		return nil, err
 	}
 	mcfg := rest.CopyConfig(restCfg)
+	mcfg.QPS = -1 // as the agent subcommand runs it against a server with API Priority and Fairness
 	mcfg.Wrap(r.requests.wrap)
 	mgr, err := ctrl.NewManager(mcfg, ctrl.Options{
 		Scheme:                 sch,
+		Cache:                  CacheOptions(agentNamespace, opts.ConfigMapName),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr(true)},

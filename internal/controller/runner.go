@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -81,29 +80,31 @@ type RunnerConfig struct {
 }
 
 // The leader Lease and the agent Leases, in the agent's namespace.
-// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=system,resources=leases,verbs=get;list;create;update;patch;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
 // Runner runs one agent of the DaemonSet. It always publishes the agent's
-// LSDB digest on the agent's Lease. While it leads (always, without
-// leader election), it runs an Agent and the agreement check in a manager
-// of their own, started at the beginning of each term and stopped, writes
-// finished, before the term ends: controller-runtime's own leader election
-// cannot give leadership up and take it again, and an agent must give it up
-// when its FRR session is down. It campaigns only while synced with ospfd.
+// LSDB digest on the agent's Lease (a reconciler in the process's manager,
+// SetupWithManager). While it leads (always, without leader election), it
+// runs an Agent and the agreement check in a manager of their own, one per
+// term: controller-runtime's manager, with its leader election and
+// LeaderElectionReleaseOnCancel, so that a term the agent ends itself stops
+// the writers first and releases the Lease after. It campaigns only while
+// synced with ospfd, and ends the term (or the campaign) when its FRR
+// session has been down for StepDownAfter.
 type Runner struct {
 	cfg     RunnerConfig
 	le      *LeaderElection
 	metrics *Metrics
 	log     logr.Logger
-	client  client.Client
 	self    *selfDigest
 	lease   *agentLease
 
 	mu    sync.Mutex
-	agent *Agent // the current term's
+	agent *Agent // the current term's, once elected
 }
 
-// NewRunner checks cfg and returns a Runner; Start runs it.
+// NewRunner checks cfg and returns a Runner; SetupWithManager adds it to
+// the process's manager.
 func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	switch {
 	case cfg.Config == nil:
@@ -149,17 +150,24 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		}
 		r.le = &c
 	}
-	c, err := client.New(cfg.Config, client.Options{Scheme: cfg.Scheme})
-	if err != nil {
-		return nil, fmt.Errorf("runner: API client: %w", err)
-	}
-	r.client = c
 	r.self = &selfDigest{db: cfg.DB, synced: cfg.Synced, window: 3*cfg.Agreement.Interval + time.Second}
-	r.lease = &agentLease{
-		c: c, namespace: cfg.Agent.Namespace, name: cfg.PodName, routerID: r.routerID,
-		self: r.self, opts: cfg.Agreement, log: r.log.WithName("lease"),
-	}
 	return r, nil
+}
+
+// SetupWithManager adds the Runner to mgr, the process's manager, whose
+// configuration the terms' managers share: the agent Lease's reconciler,
+// and the Runner itself, which runs the terms. mgr's cache must hold the
+// agent Leases (CacheOptions).
+func (r *Runner) SetupWithManager(mgr ctrl.Manager) error {
+	r.lease = &agentLease{
+		c: mgr.GetClient(), reader: mgr.GetCache(), namespace: r.cfg.Agent.Namespace, name: r.cfg.PodName,
+		synced: r.cfg.Synced, db: r.cfg.DB, routerID: r.routerID, self: r.self, opts: r.cfg.Agreement,
+		log: r.log.WithName("lease"),
+	}
+	if err := r.lease.setup(mgr); err != nil {
+		return err
+	}
+	return mgr.Add(r)
 }
 
 func (r *Runner) routerID() (string, bool) {
@@ -182,8 +190,8 @@ func (r *Runner) Identity() string {
 	return r.le.Identity
 }
 
-// Trigger asks the current term's Agent for a reconcile (see
-// Agent.Trigger); without a term it does nothing.
+// Trigger asks the current term's Agent to compare the cluster with the
+// LSDB (see Agent.Trigger); without a term it does nothing.
 func (r *Runner) Trigger() {
 	r.mu.Lock()
 	a := r.agent
@@ -193,7 +201,7 @@ func (r *Runner) Trigger() {
 	}
 }
 
-// Leading reports whether a term is running.
+// Leading reports whether this agent leads: a term is running and elected.
 func (r *Runner) Leading() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -204,21 +212,44 @@ func (r *Runner) Leading() bool {
 // Runner elects its leader itself.
 func (r *Runner) NeedLeaderElection() bool { return false }
 
-// Start runs the agent until ctx is done. It first writes the agent's
-// Lease, so that a missing namespace or a missing permission is an error
-// at once; later failures are logged and retried.
+// Start runs terms until ctx is done, then deletes the agent's Lease. It
+// first writes the agent's Lease, so that a missing namespace or a missing
+// permission is an error at once; later failures are logged and retried.
 func (r *Runner) Start(ctx context.Context) error {
-	if err := r.lease.publish(ctx, time.Now()); err != nil {
+	if r.lease == nil {
+		return errors.New("runner: not set up with a manager")
+	}
+	if err := r.lease.publishNow(ctx); err != nil {
 		return r.explain(err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { r.lease.run(ctx) })
-	if r.le == nil {
-		r.leadUntilDone(ctx)
-		return nil
+	defer r.lease.remove()
+	backoff := time.Second
+	if r.le != nil {
+		backoff = r.le.RetryPeriod
 	}
-	r.campaign(ctx)
+	waiting := false
+	for ctx.Err() == nil {
+		if r.le != nil && !r.cfg.Synced() {
+			if !waiting {
+				r.log.Info("Not campaigning for leadership until synced with ospfd")
+				waiting = true
+			}
+			sleep(ctx, 250*time.Millisecond)
+			continue
+		}
+		waiting = false
+		start := time.Now()
+		err := r.term(ctx)
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		if time.Since(start) > time.Minute {
+			backoff = time.Second
+		}
+		r.log.Error(err, "The term ended in an error; starting again", "in", backoff)
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 30*time.Second)
+	}
 	return nil
 }
 
@@ -237,194 +268,82 @@ func (r *Runner) explain(err error) error {
 	return err
 }
 
-// leadUntilDone runs terms one after the other until ctx is done: without
-// leader election a failed term is retried after a pause.
-func (r *Runner) leadUntilDone(ctx context.Context) {
-	backoff := time.Second
-	for {
-		start := time.Now()
-		err := r.lead(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > time.Minute {
-			backoff = time.Second
-		}
-		r.log.Error(err, "The agent's writers stopped; starting them again", "in", backoff)
-		if !sleep(ctx, backoff) {
-			return
-		}
-		backoff = min(2*backoff, 30*time.Second)
-	}
-}
+// errLeaseLost is what controller-runtime's manager returns when its term
+// ends without being asked to.
+const errLeaseLost = "leader election lost"
 
-// lead runs one term: an Agent and the agreement check in a manager of
-// their own, until ctx is done or the manager fails.
-func (r *Runner) lead(ctx context.Context) error {
-	mgr, err := ctrl.NewManager(r.cfg.Config, ctrl.Options{
-		Scheme:                  r.cfg.Scheme,
-		Logger:                  r.log,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		GracefulShutdownTimeout: ptrTo(5 * time.Second),
-		// Every term adds a controller of the same name.
-		Controller: config.Controller{SkipNameValidation: ptrTo(true)},
-	})
-	if err != nil {
-		return fmt.Errorf("term manager: %w", err)
-	}
-	agent, err := NewAgent(r.cfg.DB, r.cfg.Agent)
+// term campaigns and, once elected, leads, in a manager of its own, until
+// the Lease is lost, the FRR session has been down for StepDownAfter, the
+// manager fails or ctx is done. A nil error is an orderly end.
+func (r *Runner) term(ctx context.Context) error {
+	mgr, agent, err := r.newTermManager()
 	if err != nil {
 		return err
 	}
-	if err := agent.SetupWithManager(mgr); err != nil {
-		return err
+	termCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(termCtx) }() // the manager runs the writers
+	log := r.log
+	if r.le != nil {
+		log = log.WithValues("lease", r.le.LeaseNamespace+"/"+r.le.LeaseName, "identity", r.le.Identity)
 	}
-	err = mgr.Add(&agreementChecker{
-		c: r.client, reader: mgr.GetAPIReader(), rec: mgr.GetEventRecorder(FieldManager),
-		namespace: r.cfg.Agent.Namespace, self: r.cfg.PodName, routerID: r.routerID,
-		digest: r.self, opts: r.cfg.Agreement, metrics: r.metrics, log: r.log.WithName("agreement"),
-	})
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.agent = agent
-	r.mu.Unlock()
-	r.metrics.Leader.Set(1)
-	r.metrics.LeaderTerms.Inc()
+	elected := mgr.Elected()
+	leading := false
 	defer func() {
 		r.metrics.Leader.Set(0)
+		r.metrics.AgreementAgents.Set(0)
+		r.metrics.AgreementMismatched.Set(0)
 		r.mu.Lock()
 		r.agent = nil
 		r.mu.Unlock()
 	}()
-	return mgr.Start(ctx)
-}
-
-// campaign takes part in the election while synced with ospfd, until ctx
-// is done.
-func (r *Runner) campaign(ctx context.Context) {
-	log := r.log.WithValues("lease", r.le.LeaseNamespace+"/"+r.le.LeaseName, "identity", r.le.Identity)
-	coord, err := coordinationv1client.NewForConfig(r.cfg.Config)
-	if err != nil { // only a malformed configuration, which NewRunner's client refused already
-		log.Error(err, "Leader election impossible")
-		<-ctx.Done()
-		return
-	}
-	backoff := r.le.RetryPeriod
-	waiting := false
-	for ctx.Err() == nil {
-		if !r.cfg.Synced() {
-			if !waiting {
-				log.Info("Not campaigning for leadership until synced with ospfd")
-				waiting = true
-			}
-			if !sleep(ctx, 250*time.Millisecond) {
-				return
-			}
-			continue
-		}
-		waiting = false
-		err := r.term(ctx, coord, log)
-		if err == nil {
-			backoff = r.le.RetryPeriod
-			continue
-		}
-		log.Error(err, "The term ended in an error; campaigning again", "in", backoff)
-		if !sleep(ctx, backoff) {
-			return
-		}
-		backoff = min(2*backoff, 30*time.Second)
-	}
-}
-
-// term campaigns and, once elected, leads, until the lease is lost, the
-// FRR session has been down for StepDownAfter, the writers fail, or ctx
-// is done. A term it ends itself ends in order: the writers stop, then
-// the lease is released so that another agent takes over at once.
-func (r *Runner) term(ctx context.Context, coord coordinationv1client.LeasesGetter, log logr.Logger) error {
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: r.le.LeaseNamespace, Name: r.le.LeaseName},
-		Client:     coord,
-		LockConfig: resourcelock.ResourceLockConfig{Identity: r.le.Identity},
-	}
-	electCtx, stopElecting := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopElecting()
-	started := make(chan context.Context, 1)
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		LeaseDuration:   r.le.LeaseDuration,
-		RenewDeadline:   r.le.RenewDeadline,
-		RetryPeriod:     r.le.RetryPeriod,
-		ReleaseOnCancel: true,
-		Name:            r.le.LeaseName,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(c context.Context) { started <- c },
-			OnStoppedLeading: func() {},
-			OnNewLeader: func(id string) {
-				if id != r.le.Identity {
-					log.Info("Following the leader", "leader", id)
-				}
-			},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("leader election: %w", err)
-	}
-	electing := make(chan struct{})
-	go func() {
-		defer close(electing)
-		le.Run(electCtx)
-	}()
-
-	var stopLeading context.CancelFunc
-	var leading chan struct{} // closed when the writers have stopped
-	leadErr := make(chan error, 1)
-	// stepDown stops the writers, then releases the lease.
-	stepDown := func(reason string) {
-		if stopLeading != nil {
-			stopLeading()
-			<-leading
+	// stepDown ends the term: the manager stops the writers, then
+	// releases the Lease.
+	stepDown := func(reason string) error {
+		cancel()
+		err := <-done
+		if leading {
 			r.metrics.StepDowns.WithLabelValues(reason).Inc()
 		}
-		stopElecting()
-		<-electing
+		if err != nil && err.Error() != errLeaseLost {
+			return err
+		}
+		return nil
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var downSince time.Time
 	for {
 		select {
-		case lctx := <-started:
-			log.Info("Elected leader; publishing the LSDB")
-			lctx, cancel := context.WithCancel(lctx)
-			stopLeading, leading = cancel, make(chan struct{})
-			go func() {
-				defer close(leading)
-				if err := r.lead(lctx); err != nil && lctx.Err() == nil {
-					leadErr <- err
-				}
-			}()
-		case <-electing:
-			// The lease was lost: client-go has cancelled the term.
-			if stopLeading != nil {
-				stopLeading()
-				<-leading
-				log.Info("Lost the leader Lease; stopped publishing")
+		case <-elected:
+			elected = nil
+			leading = true
+			if r.le != nil {
+				log.Info("Elected leader; publishing the LSDB")
 			}
-			return nil
-		case err := <-leadErr:
-			stepDown("error")
+			r.mu.Lock()
+			r.agent = agent
+			r.mu.Unlock()
+			r.metrics.Leader.Set(1)
+			r.metrics.LeaderTerms.Inc()
+		case err := <-done:
+			if err != nil && err.Error() == errLeaseLost {
+				log.Info("Lost the leader Lease; stopped publishing")
+				return nil
+			}
+			if err == nil {
+				err = errors.New("the term's manager stopped")
+			}
 			return err
 		case <-ctx.Done():
-			stepDown("shutdown")
-			if stopLeading != nil {
+			err := stepDown("shutdown")
+			if leading && r.le != nil {
 				log.Info("Released the leader Lease on shutdown")
 			}
-			return nil
+			return err
 		case now := <-tick.C:
-			if r.cfg.Synced() {
+			if r.le == nil || r.cfg.Synced() {
 				downSince = time.Time{}
 				continue
 			}
@@ -434,14 +353,66 @@ func (r *Runner) term(ctx context.Context, coord coordinationv1client.LeasesGett
 			if now.Sub(downSince) < r.le.StepDownAfter {
 				continue
 			}
-			wasLeading := stopLeading != nil
-			stepDown("ospfd")
+			wasLeading := leading
+			err := stepDown("ospfd")
 			if wasLeading {
 				log.Info("Gave up leadership: the session with ospfd is down", "for", now.Sub(downSince).Round(time.Millisecond))
 			}
-			return nil
+			return err
 		}
 	}
+}
+
+// newTermManager returns the manager of one term, with the term's Agent
+// and agreement check in it.
+func (r *Runner) newTermManager() (ctrl.Manager, *Agent, error) {
+	opts := ctrl.Options{
+		Scheme:                  r.cfg.Scheme,
+		Logger:                  r.log,
+		Cache:                   CacheOptions(r.cfg.Agent.Namespace, r.cfg.Agent.ConfigMapName),
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		GracefulShutdownTimeout: ptrTo(5 * time.Second),
+		// Every term adds controllers of the same names.
+		Controller: config.Controller{SkipNameValidation: ptrTo(true)},
+	}
+	if le := r.le; le != nil {
+		coord, err := coordinationv1client.NewForConfig(r.cfg.Config)
+		if err != nil {
+			return nil, nil, fmt.Errorf("leader election: %w", err)
+		}
+		opts.LeaderElection = true
+		opts.LeaderElectionID = le.LeaseName
+		opts.LeaderElectionNamespace = le.LeaseNamespace
+		// The lock of our own, for the identity.
+		opts.LeaderElectionResourceLockInterface = &resourcelock.LeaseLock{
+			LeaseMeta:  metav1.ObjectMeta{Namespace: le.LeaseNamespace, Name: le.LeaseName},
+			Client:     coord,
+			LockConfig: resourcelock.ResourceLockConfig{Identity: le.Identity},
+		}
+		opts.LeaderElectionReleaseOnCancel = true
+		opts.LeaseDuration, opts.RenewDeadline, opts.RetryPeriod = &le.LeaseDuration, &le.RenewDeadline, &le.RetryPeriod
+	}
+	mgr, err := ctrl.NewManager(r.cfg.Config, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("term manager: %w", err)
+	}
+	agent, err := NewAgent(r.cfg.DB, r.cfg.Agent)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := agent.SetupWithManager(mgr); err != nil {
+		return nil, nil, err
+	}
+	agr := &agreementReconciler{
+		c: mgr.GetClient(), reader: mgr.GetCache(), rec: mgr.GetEventRecorder(FieldManager), db: r.cfg.DB,
+		namespace: r.cfg.Agent.Namespace, self: r.cfg.PodName, routerID: r.routerID,
+		digest: r.self, opts: r.cfg.Agreement, metrics: r.metrics, log: r.log.WithName("agreement"),
+	}
+	if err := agr.setup(mgr); err != nil {
+		return nil, nil, err
+	}
+	return mgr, agent, nil
 }
 
 // sleep waits d or until ctx is done, and reports whether d passed.

@@ -18,8 +18,11 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
@@ -71,6 +74,7 @@ func startRunner(pod string, lsas []ospfapitest.AreaLSA, self netip.Addr, le *Le
 		OnSynced:   func(mirror.SyncReport) { r.runner.Trigger() },
 	})
 	rc := rest.CopyConfig(cfg)
+	rc.QPS = -1
 	rc.Wrap(r.requests.wrap)
 	r.runner, err = NewRunner(RunnerConfig{
 		Config: rc,
@@ -89,10 +93,12 @@ func startRunner(pod string, lsas []ospfapitest.AreaLSA, self netip.Addr, le *Le
 		Logger:         zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)).WithName(pod),
 	})
 	Expect(err).NotTo(HaveOccurred())
+	mgr := newProcessManager(rc)
+	Expect(r.runner.SetupWithManager(mgr)).To(Succeed())
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	errs := make(chan error, 1)
-	r.done.Go(func() { errs <- r.runner.Start(runCtx) })
+	r.done.Go(func() { errs <- mgr.Start(runCtx) })
 	r.done.Go(func() { _ = r.mirror.Run(runCtx) })
 	DeferCleanup(r.stop)
 	DeferCleanup(func() {
@@ -339,6 +345,23 @@ var _ = Describe("A Runner's configuration", func() {
 			Agent: Options{Namespace: "no-such-namespace"},
 		})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(r.Start(ctx)).To(MatchError(ContainSubstring(`namespace "no-such-namespace" does not exist`)))
+		mgr := newProcessManager(cfg)
+		Expect(r.SetupWithManager(mgr)).To(Succeed())
+		Expect(mgr.Start(ctx)).To(MatchError(ContainSubstring(`namespace "no-such-namespace" does not exist`)))
 	})
 })
+
+// newProcessManager is the agent process's manager as the agent subcommand
+// makes it, its servers off.
+func newProcessManager(rc *rest.Config) ctrl.Manager {
+	GinkgoHelper()
+	mgr, err := ctrl.NewManager(rc, ctrl.Options{
+		Scheme:                 scheme,
+		Cache:                  CacheOptions(agentNamespace, ""),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return mgr
+}
