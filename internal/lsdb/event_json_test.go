@@ -29,7 +29,7 @@ func richDB(t *testing.T) *harness {
 	x := external("10.0.0.1", "198.51.100.0/24", 20, true, "10.1.0.9")
 	x.Tag = 77
 	nssa := external("10.0.0.3", "198.51.101.0/24", 3, false, "")
-	nssa.Header.Type = ospf.NSSAExternalLSAType
+	nssa.Type = ospf.NSSAExternalLSAType
 	h.load(area0,
 		abr,
 		router("10.0.0.2", p2p("10.0.0.1", 10), transit("10.1.0.1", "10.1.0.2", 5)),
