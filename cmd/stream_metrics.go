@@ -29,7 +29,7 @@ var (
 	descArchEvents  = desc("archive_events_total", "Events written to the hourly archive.")
 	descArchWrites  = desc("archive_writes_total", "Successful writes to the hourly archive.")
 	descArchErrors  = desc("archive_errors_total", "Failed opens, writes, syncs and repairs of the archive.")
-	descArchLost    = desc("archive_lost_events_total", "Events that left the feed's window before the archive could write them.")
+	descArchLost    = desc("archive_lost_events_total", "Events, and the state records among them, that left the feed's window before the archive could write them.")
 	descArchFailing = desc("archive_failing", "1 while the archive's last write failed.")
 	descSnapWritten = desc("snapshot_files_written_total", "Minute snapshots written.")
 	descSnapErrors  = desc("snapshot_file_errors_total", "Minute snapshots whose writing failed.")
@@ -39,7 +39,7 @@ var (
 	descUpLosses    = desc("relay_upstream_losses_total", "Times the relay lost its upstream.")
 	descUpResnaps   = desc("relay_resnapshots_total", "Snapshots the relay took after its first.")
 	descUpReceived  = desc("relay_events_received_total", "Events the relay received from its upstream.")
-	descUpFixes     = desc("relay_snapshot_corrections_total", "Times the relay's snapshot differed from its upstream's in state no event carries, and was replaced by it.")
+	descUpFixes     = desc("relay_snapshot_corrections_total", "Times the relay's view differed from its upstream's and was replaced by it: a check of the state records, which should stay at 0.")
 )
 
 func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {

@@ -84,7 +84,7 @@ type ArchiveStats struct {
 	Events  uint64 // events written
 	Batches uint64 // successful writes
 	Errors  uint64 // failed opens, writes, syncs and repairs
-	Lost    uint64 // events that left the feed's window before they could be written
+	Lost    uint64 // sequence numbers (events, and the state records among them) that left the feed's window before they could be written
 	Syncs   uint64 // files synced at an hour's end or on Close
 	Failing bool   // the last attempt failed
 }

@@ -276,7 +276,8 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 	wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		for want := uint64(1); want <= total; want++ {
+		// Each route is an event and its router's state record.
+		for want := uint64(1); want <= 2*total; want++ {
 			_, p, err := c.Read(ctx)
 			if err != nil {
 				readErr = fmt.Errorf("message %d: %w", want, err)
@@ -288,7 +289,7 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 				return
 			}
 			latest.Store(want)
-			if want%burst == 0 {
+			if want%(2*burst) == 0 {
 				// Let the server ping between the bursts' batches, and
 				// ping it back while it writes the next.
 				time.Sleep(20 * time.Millisecond)
@@ -302,7 +303,7 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 	})
 	for n := uint64(0); n < total; n += burst {
 		em.emit(t, burst)
-		waitFor(t, "the client to read the burst", func() bool { return latest.Load() >= n+burst || readErr != nil })
+		waitFor(t, "the client to read the burst", func() bool { return latest.Load() >= 2*(n+burst) || readErr != nil })
 	}
 	wg.Wait()
 	if readErr != nil {

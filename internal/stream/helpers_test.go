@@ -22,10 +22,14 @@ import (
 
 const fixture = "../../testdata/nycmesh-lsdb-2023-04-29.json"
 
-var (
-	area0    = netip.IPv4Unspecified()
-	extRoute = netip.MustParseAddr("10.69.0.1")
-)
+var area0 = netip.IPv4Unspecified()
+
+// routeOrigin is the router that originates the emitter's route n: a
+// router of its own, so that the state record that follows the route's
+// event (which carries all the router's routes) is as small as the event.
+func routeOrigin(n uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(64 + n>>16), byte(n >> 8), byte(n)})
+}
 
 // newDB returns a loaded, empty database whose feed keeps window events.
 func newDB(t testing.TB, window int) *lsdb.DB {
@@ -50,7 +54,8 @@ func loadFixture(t testing.TB) *lsdb.DB {
 	return db
 }
 
-// emitter makes events: every route it adds is one "added external" event.
+// emitter makes events: every route it adds is one "added external" event,
+// which the state record of the route's router follows.
 type emitter struct {
 	mu sync.Mutex
 	db *lsdb.DB
@@ -68,7 +73,7 @@ func (e *emitter) emit(t testing.TB, k int) uint64 {
 		id := netip.AddrFrom4([4]byte{172, byte(16 + e.n>>16), byte(e.n >> 8), byte(e.n)})
 		x := &ospf.ExternalLSA{
 			Header: ospf.Header{Age: 1, Options: 0x02, Type: ospf.ASExternalLSAType,
-				LSID: id, AdvRouter: extRoute, SeqNum: ospf.InitialSeqNum},
+				LSID: id, AdvRouter: routeOrigin(e.n), SeqNum: ospf.InitialSeqNum},
 			Mask:   netip.MustParseAddr("255.255.255.255"),
 			Metric: 20,
 		}

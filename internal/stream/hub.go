@@ -12,7 +12,8 @@ import (
 )
 
 // hub fans the change feed out to the WebSocket clients. One goroutine
-// (run) follows a single subscription, encodes every event once and
+// (run) follows a single subscription (state records included: the seed's
+// clients skip them), encodes every event once and
 // appends it to a ring that every client reads at its own pace: publishing
 // costs the same for one client as for a thousand, and never waits for any
 // of them. A client's queue is the part of the ring it has not written
@@ -87,7 +88,7 @@ var (
 // run follows the feed until ctx is done, then drops every client with
 // errHubStopped.
 func (h *hub) run(ctx context.Context) error {
-	sub, err := h.feed.Subscribe(h.head)
+	sub, err := h.feed.SubscribeAll(h.head)
 	if err != nil {
 		sub = h.reset()
 	}
@@ -178,7 +179,7 @@ func (h *hub) reset() *lsdb.Subscription {
 	}
 	for {
 		last := h.feed.LastSeq()
-		sub, err := h.feed.Subscribe(last)
+		sub, err := h.feed.SubscribeAll(last)
 		if err != nil {
 			continue // the feed moved a whole window between the two calls
 		}
@@ -263,11 +264,19 @@ func (h *hub) collect(c *client, bufs net.Buffers, size int, envelope bool) (net
 	}
 	var run frame
 	n := 0
-	for ; c.next <= h.head && size > 0; n++ {
+	for ; c.next <= h.head && size > 0; c.next++ {
 		f := h.ring[c.next&h.mask].frame(envelope)
+		if f.c == nil {
+			continue // a state record, which the seed's stream never shows
+		}
 		bufs = joinFrame(bufs, &run, f)
 		size -= f.end - f.off
-		c.next++
+		n++
+	}
+	if n == 0 {
+		// Only records: the client is as far as the hub, with nothing to write.
+		c.sent.Store(c.next - 1)
+		return bufs, 0, h.notify, nil
 	}
 	return bufs, n, nil, nil
 }

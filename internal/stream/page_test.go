@@ -241,8 +241,8 @@ func TestLivePageInChromium(t *testing.T) {
 	page := openChromium(t, chromium, ts.http.URL+"/")
 	page.waitPage("the page to follow the stream", `document.getElementById("status").className`, "ok")
 	page.waitPage("the snapshot's counters", `document.getElementById("n-externals").textContent`, "3")
-	if got := page.eval(`document.getElementById("n-routers").textContent`); got != "1" {
-		t.Errorf("routers counter %q, want 1", got)
+	if got := page.eval(`document.getElementById("n-routers").textContent`); got != "3" {
+		t.Errorf("routers counter %q, want 3 (each route has a router of its own)", got)
 	}
 
 	// Two routes come, one goes.
@@ -295,7 +295,7 @@ func withdrawRoute(t *testing.T, n uint32) []byte {
 	id := netip.AddrFrom4([4]byte{172, byte(16 + n>>16), byte(n >> 8), byte(n)})
 	x := &ospf.ExternalLSA{
 		Header: ospf.Header{Age: ospf.MaxAge, Options: 0x02, Type: ospf.ASExternalLSAType,
-			LSID: id, AdvRouter: extRoute, SeqNum: ospf.InitialSeqNum + 1},
+			LSID: id, AdvRouter: routeOrigin(n), SeqNum: ospf.InitialSeqNum + 1},
 		Mask:   netip.MustParseAddr("255.255.255.255"),
 		Metric: 20,
 	}

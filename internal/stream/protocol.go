@@ -2,7 +2,6 @@ package stream
 
 import (
 	"net"
-	"strconv"
 
 	"github.com/coder/websocket"
 
@@ -21,20 +20,39 @@ import (
 //
 //	{"epoch":"6f1c…","seq":1234,"snapshot":{…seed snapshot…}}
 //
-// "/v1/stream?since=SEQ&epoch=EPOCH": the events after SEQ, one per text
-// message, each in an envelope that carries its sequence number:
+// "GET /v1/view" (plain HTTP): the same for the typed view (lsdb.View),
+// which holds what the snapshot's strings leave out (Router-LSA flags, the
+// DR's interface address, route tags and forwarding addresses, NSSA
+// areas, routers without links; see lsdb/view_json.go):
+//
+//	{"epoch":"6f1c…","seq":1234,"view":{…lsdb.View…}}
+//
+// "/v1/stream?since=SEQ&epoch=EPOCH": the changes after SEQ, one per text
+// message, each in an envelope that carries its sequence number
+// (lsdb/event_json.go). An event carries, beside the seed's event, what
+// the seed's format leaves out: its area and, for a network event, the
+// network's designated router after the change (absent when the network
+// left):
 //
 //	{"seq":1235,"area":"0.0.0.0","event":{…seed event…}}
 //	{"seq":1236,"area":"0.0.0.0","dr":"10.0.0.1","event":{…network event…}}
 //
-// beside the event, what the seed's format leaves out: its area and, for
-// a network event, the network's designated router after the change
-// (absent when the network left), so that a relay can rebuild the
-// snapshot from the events.
+// After the events of each change of the database come its state records:
+// the whole state, after the change, of every router and network of an
+// area that it may have touched, or null for one that left the area:
 //
-// Sequence numbers count from 1 and have no gaps, so a client that takes a
-// snapshot and then follows /v1/stream?since=<its seq> sees every later
-// change exactly once; after a disconnect it resumes with the seq of the
+//	{"seq":1237,"area":"0.0.0.0","timestamp":1700000000000,"router":"10.0.0.1","state":{…}}
+//	{"seq":1238,"area":"0.0.0.0","timestamp":1700000000000,"network":"10.0.0.0/24","state":null}
+//
+// They are what a replica (a relay) needs to rebuild the exact view from
+// /v1/view and the records after it (lsdb.Replica), including what no
+// event shows (a router without links, a DR change, flags, tags). A
+// client that wants only the events skips the envelopes without "event".
+// The seed's stream ("/"), stdout and the archive never carry records.
+//
+// Sequence numbers count from 1 and number events and records together,
+// without gaps, so a client that takes a snapshot (or a view) and then
+// follows /v1/stream?since=<its seq> sees every later change exactly once; after a disconnect it resumes with the seq of the
 // last envelope it read. Without since it starts with the next event. The
 // epoch names this server's numbering (it restarts with the process); a
 // client that passes the epoch of its snapshot learns that the numbering
@@ -44,7 +62,7 @@ import (
 // CloseResnapshot: the client takes a new snapshot.
 //
 // Close codes a client may see: CloseResnapshot (4001), CloseTooSlow
-// (4002: it fell more than the queue length behind; reconnect, with since
+// (4002: it fell more than the queue length behind, records counted; reconnect, with since
 // on /v1/stream), 1008 (policy violation: it sent a message, or flooded
 // pings), 1001 (server shutting down), 1013 (the server itself fell behind
 // its change feed; reconnect). Extra clients beyond the connection cap are
@@ -96,16 +114,19 @@ type framer struct {
 	scratch  []byte
 }
 
-// appendMessages frames evs and appends their messages to ms.
+// appendMessages frames evs and appends their messages to ms. A state
+// record has no frame for the seed's stream (raw.c is nil).
 func (f *framer) appendMessages(ms []message, evs []lsdb.Event) []message {
 	for i := range evs {
-		b := appendEnvelopeHead(f.scratch[:0], &evs[i])
-		mid := len(b)
-		b = evs[i].AppendJSON(b)
-		end := len(b)
-		b = append(b, '}')
-		f.scratch = b
-		ms = append(ms, message{seq: evs[i].Seq, raw: f.frame(&f.raw, b[mid:end]), env: f.frame(&f.env, b)})
+		ev := &evs[i]
+		m := message{seq: ev.Seq}
+		if !ev.IsState() {
+			f.scratch = ev.AppendJSON(f.scratch[:0])
+			m.raw = f.frame(&f.raw, f.scratch)
+		}
+		f.scratch = ev.AppendEnvelope(f.scratch[:0])
+		m.env = f.frame(&f.env, f.scratch)
+		ms = append(ms, m)
 	}
 	return ms
 }
@@ -140,7 +161,9 @@ func (m *message) frame(envelope bool) frame {
 func appendFrames(bufs net.Buffers, ms []message, envelope bool) net.Buffers {
 	var run frame
 	for i := range ms {
-		bufs = joinFrame(bufs, &run, ms[i].frame(envelope))
+		if f := ms[i].frame(envelope); f.c != nil {
+			bufs = joinFrame(bufs, &run, f)
+		}
 	}
 	return bufs
 }
@@ -155,20 +178,4 @@ func joinFrame(bufs net.Buffers, run *frame, f frame) net.Buffers {
 	}
 	*run = f
 	return append(bufs, f.bytes())
-}
-
-func appendEnvelopeHead(b []byte, ev *lsdb.Event) []byte {
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendUint(b, ev.Seq, 10)
-	if ev.Area.IsValid() {
-		b = append(b, `,"area":"`...)
-		b = ev.Area.AppendTo(b)
-		b = append(b, '"')
-	}
-	if ev.Entity == lsdb.EntityNetwork && ev.DR.IsValid() {
-		b = append(b, `,"dr":"`...)
-		b = ev.DR.AppendTo(b)
-		b = append(b, '"')
-	}
-	return append(b, `,"event":`...)
 }

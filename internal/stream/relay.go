@@ -55,11 +55,11 @@ type RelayConfig struct {
 	// PingInterval is how often the upstream is pinged, and PingTimeout
 	// how long its pong may take. Defaults 30s and 15s.
 	PingInterval, PingTimeout time.Duration
-	// VerifyInterval is how often the relay compares the snapshot it
-	// rebuilt from the events with the upstream's and, where they differ,
-	// takes the upstream's: events carry neither a router without any
-	// link nor a DR change that changes no membership. Default 5m;
-	// negative disables.
+	// VerifyInterval is how often the relay compares the view it rebuilt
+	// from the upstream's state records with the upstream's own and, where
+	// they differ, takes the upstream's and counts a correction. The
+	// records carry the whole state, so this is a check that should never
+	// find anything. Default 5m; negative disables.
 	VerifyInterval time.Duration
 	// HTTPClient fetches the upstream's snapshot; a client with a 60s
 	// timeout when nil.
@@ -72,20 +72,21 @@ type RelayConfig struct {
 // records the upstream position of the last event archived.
 const PositionFile = ".relay-position.json"
 
-// GraphFile is the file, next to PositionFile, that holds the relay's
-// graph as it was where the archive ended when the relay last stopped
-// cleanly: if the upstream's numbering changes while the relay is down,
-// the relay emits the difference between it and the upstream's new
-// snapshot, so that the archive misses nothing.
-const GraphFile = ".relay-graph.json"
+// ViewFile is the file, next to PositionFile, that holds the relay's view
+// as it was where the archive ended when the relay last stopped cleanly:
+// if the upstream's numbering changes while the relay is down, the relay
+// emits the difference between it and the upstream's new view, so that
+// the archive misses nothing.
+const ViewFile = ".relay-view.json"
 
 // Relay follows an upstream's /v1/snapshot and /v1/stream and serves them
 // again, under the upstream's epoch and sequence numbers, with the same
 // archive, snapshots and live page as `stream` (see doc.go).
 //
-// It keeps what it serves in a generation: the upstream's epoch, a graph
-// rebuilt from the upstream's snapshot and the events after it, and a
-// feed numbered as the upstream numbers it. While the upstream keeps its
+// It keeps what it serves in a generation: the upstream's epoch, a
+// replica of the upstream's view (lsdb.Replica) rebuilt from its /v1/view
+// and the state records after it, and a feed of the upstream's events and
+// records numbered as the upstream numbers them. While the upstream keeps its
 // numbering, a lost connection is resumed with since= where the relay
 // stopped. When it cannot be (the upstream restarted with a new epoch, or
 // the relay fell out of its window), the relay takes a new snapshot,
@@ -107,13 +108,14 @@ type Relay struct {
 	cur *relayGen                // the generation followed (only the follow loop touches it)
 
 	// start is the position recorded by an earlier run's archive; saved,
-	// when not nil, is the graph as it was there (GraphFile).
+	// when not nil, is the view as it was there (ViewFile).
 	start position
-	saved *graph
+	saved *lsdb.View
 
 	mu          sync.Mutex
 	segs        []segment // out's numbering to the upstream's, for the position file
 	archivedSeq uint64    // out's sequence number of the archive's last event
+	lastEvent   uint64    // out's sequence number of its last event (not record)
 
 	connected                               atomic.Bool
 	connects, losses, resnapshots, received atomic.Uint64
@@ -157,9 +159,9 @@ type RelayStats struct {
 	Connects    uint64 // upstream stream connections made
 	Losses      uint64 // upstream connections lost
 	Resnapshots uint64 // snapshots taken after the first
-	Received    uint64 // events received from the upstream
-	// Verified counts the comparisons of the relay's snapshot with the
-	// upstream's, and Corrections the times the relay's rebuilt snapshot differed
+	Received    uint64 // events received from the upstream (state records not counted)
+	// Verified counts the comparisons of the relay's view with the
+	// upstream's, and Corrections the times the relay's view differed
 	// from the upstream's and was replaced by it (see VerifyInterval).
 	Verified, Corrections uint64
 	// PositionErrors counts failed writes of the position file.
@@ -221,7 +223,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		if r.start.Epoch != "" {
 			r.log.Info("Resuming where the archive ends", "epoch", r.start.Epoch, "seq", r.start.Seq)
 		}
-		r.saved = r.takeSavedGraph()
+		r.saved = r.takeSavedView()
 		if r.archive, err = NewArchive(ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
 			return nil, err
 		}
@@ -272,7 +274,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	cancel(nil)
 	wg.Wait()
 	if r.archive != nil {
-		r.saveGraph()
+		r.saveView()
 	}
 	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
 		return err
@@ -280,88 +282,86 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
-// savedGraph is the content of GraphFile.
-type savedGraph struct {
+// savedView is the content of ViewFile.
+type savedView struct {
 	position
-	Snapshot json.RawMessage `json:"snapshot"`
+	View json.RawMessage `json:"view"`
 }
 
-// saveGraph writes GraphFile when the graph followed is where the archive
+// saveView writes ViewFile when the view followed is where the archive
 // ends, and removes an older one otherwise.
-func (r *Relay) saveGraph() {
-	name := filepath.Join(r.cfg.EventsDir, GraphFile)
+func (r *Relay) saveView() {
+	name := filepath.Join(r.cfg.EventsDir, ViewFile)
 	g := r.cur
 	if g == nil {
 		return
 	}
 	g.mu.Lock()
-	var snap []byte
+	var view []byte
 	if g.Loaded() {
-		snap = g.graph.snapshot(time.Now()).AppendJSON(nil)
+		view = g.replica.View(time.Now()).AppendJSON(nil)
 	}
 	g.mu.Unlock()
-	// The archive describes the graph followed when it holds all that out
-	// got (the difference events of resnapshots included) and the graph
-	// caught up with its snapshot; the position file then names where it
-	// ends, which is what the next run starts from.
+	// The archive describes the view followed when it holds every event
+	// out got (the difference events of resnapshots included) and the
+	// replica caught up with its view; the position file then names where
+	// the archive ends, which is what the next run starts from. The
+	// records after the archive's last event change nothing an event
+	// shows, so the view there is, for the archive, the view at its end.
 	r.mu.Lock()
-	all := r.archivedSeq == r.out.LastSeq()
-	at := r.lastPositionLocked()
+	all := r.archivedSeq == r.lastEvent
+	at := r.positionLocked(r.archivedSeq)
 	r.mu.Unlock()
-	if snap == nil || !all {
-		r.log.Info("Not saving the relay's graph: the archive does not end where the graph is",
-			"archived", r.archive.Stats().Events, "graph_loaded", snap != nil)
+	if view == nil || !all {
+		r.log.Info("Not saving the relay's view: the archive does not end where the view is",
+			"archived", r.archive.Stats().Events, "view_loaded", view != nil)
 		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.log.Error("Removing the relay's old graph failed", "file", name, "err", err)
+			r.log.Error("Removing the relay's old view failed", "file", name, "err", err)
 		}
 		return
 	}
-	b, err := json.Marshal(savedGraph{at, snap})
+	b, err := json.Marshal(savedView{at, view})
 	if err == nil {
 		err = replaceFile(OSFS{}, name, append(b, '\n'), true)
 	}
 	if err != nil {
-		r.log.Error("Saving the relay's graph failed; if the upstream restarts before the relay does, the archive will miss the changes in between", "file", name, "err", err)
+		r.log.Error("Saving the relay's view failed; if the upstream restarts before the relay does, the archive will miss the changes in between", "file", name, "err", err)
 		return
 	}
-	r.log.Info("Saved the relay's graph where the archive ends", "file", name, "epoch", at.Epoch, "seq", at.Seq)
+	r.log.Info("Saved the relay's view where the archive ends", "file", name, "epoch", at.Epoch, "seq", at.Seq)
 }
 
-// takeSavedGraph reads and removes GraphFile, and returns the graph when it
+// takeSavedView reads and removes ViewFile, and returns the view when it
 // is the one at the archive's end.
-func (r *Relay) takeSavedGraph() *graph {
-	name := filepath.Join(r.cfg.EventsDir, GraphFile)
+func (r *Relay) takeSavedView() *lsdb.View {
+	name := filepath.Join(r.cfg.EventsDir, ViewFile)
 	data, err := os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	defer func() {
 		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.log.Error("Removing the relay's saved graph failed", "file", name, "err", err)
+			r.log.Error("Removing the relay's saved view failed", "file", name, "err", err)
 		}
 	}()
-	var sg savedGraph
-	var snap *lsdb.Snapshot
-	var g *graph
+	var sv savedView
+	var v *lsdb.View
 	if err == nil {
-		err = json.Unmarshal(data, &sg)
+		err = json.Unmarshal(data, &sv)
 	}
 	if err == nil {
-		snap, err = lsdb.ParseSnapshot(sg.Snapshot)
-	}
-	if err == nil {
-		g, err = graphFromSnapshot(snap)
+		v, err = lsdb.ParseView(sv.View)
 	}
 	switch {
 	case err != nil:
-		r.log.Warn("Ignoring the relay's saved graph", "file", name, "err", err)
+		r.log.Warn("Ignoring the relay's saved view", "file", name, "err", err)
 		return nil
-	case sg.position != r.start:
-		r.log.Info("Ignoring the relay's saved graph: the archive went on after it (the relay did not stop cleanly)",
-			"file", name, "graph_epoch", sg.Epoch, "graph_seq", sg.Seq, "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq)
+	case sv.position != r.start:
+		r.log.Info("Ignoring the relay's saved view: the archive went on after it (the relay did not stop cleanly)",
+			"file", name, "view_epoch", sv.Epoch, "view_seq", sv.Seq, "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq)
 		return nil
 	}
-	return g
+	return v
 }
 
 // Ready reports whether the relay follows the upstream and serves it.
@@ -442,9 +442,9 @@ type relayGen struct {
 	outFrom uint64 // events after it go to out as well
 	server  *Server
 
-	mu     sync.Mutex // the graph, and publishing, so that Snapshot is consistent
-	graph  *graph
-	outSeg bool // a segment for this generation's events in out exists
+	mu      sync.Mutex // the replica, and publishing, so that Snapshot is consistent
+	replica *lsdb.Replica
+	outSeg  bool // a segment for this generation's events in out exists
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -453,9 +453,14 @@ type relayGen struct {
 func (g *relayGen) Feed() *lsdb.Feed { return g.feed }
 
 func (g *relayGen) Snapshot() (*lsdb.Snapshot, uint64) {
+	v := g.View()
+	return v.Snapshot(), v.Seq
+}
+
+func (g *relayGen) View() *lsdb.View {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.graph.snapshot(time.Now()), g.feed.LastSeq()
+	return g.replica.View(time.Now())
 }
 
 func (g *relayGen) Loaded() bool { return g.feed.LastSeq() >= g.snapSeq }
@@ -551,24 +556,19 @@ func (r *Relay) verifyLoop(ctx context.Context) {
 	}
 }
 
-// verify compares g's graph with the upstream's snapshot brought to g's
-// position by the events after it that g's feed still holds, and takes
-// the upstream's when they differ. It emits nothing: every difference an
-// event can express has been emitted already, and what is left is state
-// the events do not carry. An upstream in another epoch, or a snapshot
-// that g's feed cannot bring to its position, is left to the next round
-// (the follow loop handles a new epoch).
+// verify compares g's view with the upstream's, brought to g's position
+// by the changes after it that g's feed still holds, and takes the
+// upstream's when they differ. It emits nothing, and should never find a
+// difference: the state records carry the whole state. An upstream in
+// another epoch, or a view that g's feed cannot bring to its position, is
+// left to the next round (the follow loop handles a new epoch).
 func (r *Relay) verify(ctx context.Context, g *relayGen) error {
-	doc, err := r.fetchSnapshot(ctx)
+	doc, err := r.fetchView(ctx)
 	if err != nil {
 		return err
 	}
 	if doc.Epoch != g.epoch {
 		return nil
-	}
-	fresh, err := graphFromSnapshot(doc.Snapshot)
-	if err != nil {
-		return fmt.Errorf("upstream /v1/snapshot: %w", err)
 	}
 	g.mu.Lock() // the feed grows only under g.mu (take): it stands still here
 	defer g.mu.Unlock()
@@ -576,30 +576,29 @@ func (r *Relay) verify(ctx context.Context, g *relayGen) error {
 	if doc.Seq < g.snapSeq || doc.Seq > last {
 		return nil
 	}
+	fresh := lsdb.NewReplica(doc.View)
 	if doc.Seq < last {
-		sub, err := g.feed.Subscribe(doc.Seq)
+		sub, err := g.feed.SubscribeAll(doc.Seq)
 		if err != nil {
-			return nil // the events after the snapshot left the window
+			return nil // the changes after the view left the window
 		}
 		evs, err := sub.Read(ctx, nil)
 		if err != nil {
 			return err
 		}
-		for i := range evs {
-			if err := fresh.apply(&evs[i]); err != nil {
-				return fmt.Errorf("upstream snapshot at %d and event %d disagree: %w", doc.Seq, evs[i].Seq, err)
-			}
+		if err := fresh.Apply(evs...); err != nil {
+			return fmt.Errorf("upstream view at %d and the changes after it disagree: %w", doc.Seq, err)
 		}
 	}
 	now := time.Now()
-	have, want := g.graph.snapshot(now).AppendJSON(nil), fresh.snapshot(now).AppendJSON(nil)
+	have, want := g.replica.View(now).AppendJSON(nil), fresh.View(now).AppendJSON(nil)
 	r.verified.Add(1)
 	if string(have) == string(want) {
 		return nil
 	}
-	g.graph = fresh
+	g.replica = fresh
 	r.corrections.Add(1)
-	r.log.Warn("The relay's snapshot differed from the upstream's (state the events do not carry); took the upstream's",
+	r.log.Warn("The relay's view differed from the upstream's; took the upstream's",
 		"epoch", g.epoch, "seq", last)
 	return nil
 }
@@ -620,17 +619,13 @@ func (r *Relay) session(ctx context.Context, connected func()) (streamed bool, e
 		}
 		r.log.Info("Taking a new snapshot of the upstream", "reason", err)
 	}
-	doc, err := r.fetchSnapshot(ctx)
+	doc, err := r.fetchView(ctx)
 	if err != nil {
 		return streamed, err
 	}
-	graph, err := graphFromSnapshot(doc.Snapshot)
-	if err != nil {
-		return streamed, fmt.Errorf("upstream /v1/snapshot: %w", err)
-	}
-	outFrom, candidates := r.plan(doc, graph)
+	outFrom, candidates := r.plan(doc)
 	for i, since := range candidates {
-		g := &relayGen{epoch: doc.Epoch, feed: lsdb.NewFeedAt(r.cfg.Window, since), snapSeq: doc.Seq, outFrom: max(outFrom, since), graph: graph}
+		g := &relayGen{epoch: doc.Epoch, feed: lsdb.NewFeedAt(r.cfg.Window, since), snapSeq: doc.Seq, outFrom: max(outFrom, since), replica: lsdb.NewReplica(doc.View)}
 		if r.cur != nil && r.cur != r.gen.Load() {
 			r.cur.stop()
 		}
@@ -650,16 +645,15 @@ func (r *Relay) session(ctx context.Context, connected func()) (streamed bool, e
 	return streamed, nil
 }
 
-// plan decides, for a new snapshot of the upstream, from which sequence
+// plan decides, for a new view of the upstream, from which sequence
 // number on the relay's out feed takes the upstream's events, and from
 // which positions (the earliest first) to ask for the stream. On a
 // resnapshot it first emits the difference from the previous generation.
-func (r *Relay) plan(doc *upstreamSnapshot, graph *graph) (outFrom uint64, candidates []uint64) {
+func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 	if old := r.cur; old != nil {
 		r.resnapshots.Add(1)
-		old.mu.Lock()
-		diffs := diffGraphs(old.graph, graph, time.Now())
-		old.mu.Unlock()
+		now := time.Now()
+		diffs := diffViews(old.View(), doc.View, now)
 		if !old.Loaded() {
 			r.log.Error("The relay lost its place before it caught up with its snapshot; the archive misses events",
 				"epoch", old.epoch, "after", old.feed.LastSeq(), "until", old.snapSeq)
@@ -676,13 +670,13 @@ func (r *Relay) plan(doc *upstreamSnapshot, graph *graph) (outFrom uint64, candi
 		outFrom = r.start.Seq
 	case r.start.Epoch != "" && saved != nil:
 		r.resnapshots.Add(1)
-		diffs := diffGraphs(saved, graph, time.Now())
+		diffs := diffViews(saved, doc.View, time.Now())
 		r.publishDiff(diffs, position{doc.Epoch, doc.Seq})
-		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the graph saved where the archive ends",
+		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the view saved where the archive ends",
 			"events", len(diffs), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
 		return doc.Seq, []uint64{doc.Seq}
 	case r.start.Epoch != "":
-		r.log.Warn("The upstream's numbering changed while the relay was down, and no graph was saved where the archive ends (the relay did not stop cleanly); the archive misses the changes between its end and the upstream's snapshot",
+		r.log.Warn("The upstream's numbering changed while the relay was down, and no view was saved where the archive ends (the relay did not stop cleanly); the archive misses the changes between its end and the upstream's view",
 			"archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
 	}
 	back := doc.Seq - min(doc.Seq, uint64(r.cfg.Backfill))
@@ -705,6 +699,7 @@ func (r *Relay) publishDiff(diffs []lsdb.Event, after position) {
 	}
 	first := r.out.LastSeq() + 1
 	r.out.Publish(diffs)
+	r.lastEvent = r.out.LastSeq()
 	r.segs = append(r.segs, segment{first: first, diff: true, last: r.out.LastSeq(), before: before, after: after})
 }
 
@@ -769,7 +764,7 @@ func (r *Relay) stream(ctx context.Context, g *relayGen, since uint64, connected
 		return false, fmt.Errorf("connect to %s: %w", u.Redacted(), err)
 	}
 	defer func() { _ = conn.CloseNow() }()
-	conn.SetReadLimit(1 << 20)
+	conn.SetReadLimit(maxEnvelope)
 	r.connects.Add(1)
 	if g.Loaded() {
 		if g != r.gen.Load() {
@@ -798,7 +793,7 @@ func (r *Relay) stream(ctx context.Context, g *relayGen, since uint64, connected
 			return streamed, fmt.Errorf("upstream stream: %w", err)
 		}
 		streamed = true
-		ev, err := parseEnvelope(p)
+		ev, err := lsdb.ParseEnvelope(p)
 		if err != nil {
 			return streamed, fmt.Errorf("upstream stream: %w", err)
 		}
@@ -817,16 +812,23 @@ func (r *Relay) stream(ctx context.Context, g *relayGen, since uint64, connected
 	}
 }
 
-// take applies and publishes one upstream event.
+// maxEnvelope bounds an upstream message: a state record carries a
+// router's every route, which for a router that redistributes tens of
+// thousands of them is megabytes.
+const maxEnvelope = 256 << 20
+
+// take applies and publishes one upstream event or state record.
 func (r *Relay) take(g *relayGen, ev lsdb.Event) error {
-	r.received.Add(1)
+	if !ev.IsState() {
+		r.received.Add(1)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if want := g.feed.LastSeq() + 1; ev.Seq != want {
 		return &errResnapshot{fmt.Sprintf("upstream sent seq %d, want %d", ev.Seq, want)}
 	}
 	if ev.Seq > g.snapSeq {
-		if err := g.graph.apply(&ev); err != nil {
+		if err := g.replica.Apply(ev); err != nil {
 			return &errResnapshot{fmt.Sprintf("seq %d: %v", ev.Seq, err)}
 		}
 	}
@@ -839,6 +841,9 @@ func (r *Relay) take(g *relayGen, ev lsdb.Event) error {
 			g.outSeg = true
 		}
 		r.out.Publish([]lsdb.Event{ev})
+		if !ev.IsState() {
+			r.lastEvent = r.out.LastSeq()
+		}
 		r.mu.Unlock()
 	}
 	return nil
@@ -851,48 +856,51 @@ func (r *Relay) pingLoop(ctx context.Context, conn *websocket.Conn) {
 	}
 }
 
-// upstreamSnapshot is the upstream's /v1/snapshot document.
-type upstreamSnapshot struct {
-	Epoch    string         `json:"epoch"`
-	Seq      uint64         `json:"seq"`
-	Snapshot *lsdb.Snapshot `json:"snapshot"`
+// upstreamView is the upstream's /v1/view document.
+type upstreamView struct {
+	Epoch string
+	Seq   uint64
+	View  *lsdb.View
 }
 
-func (r *Relay) fetchSnapshot(ctx context.Context) (*upstreamSnapshot, error) {
+func (r *Relay) fetchView(ctx context.Context) (*upstreamView, error) {
 	u := *r.upstream
 	u.Scheme = strings.Replace(u.Scheme, "ws", "http", 1)
-	u.Path += "/v1/snapshot"
+	u.Path += "/v1/view"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := r.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("upstream snapshot: %w", err)
+		return nil, fmt.Errorf("upstream view: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return nil, fmt.Errorf("upstream snapshot: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		return nil, fmt.Errorf("upstream view: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("upstream snapshot: %w", err)
+		return nil, fmt.Errorf("upstream view: %w", err)
 	}
 	var doc struct {
-		Epoch    string          `json:"epoch"`
-		Seq      *uint64         `json:"seq"`
-		Snapshot json.RawMessage `json:"snapshot"`
+		Epoch string          `json:"epoch"`
+		Seq   *uint64         `json:"seq"`
+		View  json.RawMessage `json:"view"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("upstream snapshot: %w", err)
+		return nil, fmt.Errorf("upstream view: %w", err)
 	}
-	if !validEpoch(doc.Epoch) || doc.Seq == nil || len(doc.Snapshot) == 0 {
-		return nil, errors.New(`upstream snapshot: want {"epoch": E, "seq": N, "snapshot": {...}}`)
+	if !validEpoch(doc.Epoch) || doc.Seq == nil || len(doc.View) == 0 {
+		return nil, errors.New(`upstream view: want {"epoch": E, "seq": N, "view": {...}}`)
 	}
-	snap, err := lsdb.ParseSnapshot(doc.Snapshot)
+	v, err := lsdb.ParseView(doc.View)
 	if err != nil {
-		return nil, fmt.Errorf("upstream snapshot: %w", err)
+		return nil, fmt.Errorf("upstream view: %w", err)
 	}
-	return &upstreamSnapshot{Epoch: doc.Epoch, Seq: *doc.Seq, Snapshot: snap}, nil
+	if v.Seq != *doc.Seq {
+		return nil, fmt.Errorf("upstream view: the document is at %d, its view at %d", *doc.Seq, v.Seq)
+	}
+	return &upstreamView{Epoch: doc.Epoch, Seq: v.Seq, View: v}, nil
 }

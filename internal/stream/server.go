@@ -20,13 +20,14 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
-// Source is what the publishers follow: a change feed and the snapshot it
-// continues. *lsdb.DB is one. When a Source also has a Loaded() bool method
+// Source is what the publishers follow: a change feed and the view (and
+// snapshot) it continues. *lsdb.DB is one. When a Source also has a Loaded() bool method
 // (as *lsdb.DB does), snapshots are withheld until it reports true, so that
 // nobody is handed the empty database of a process that has not synced yet.
 type Source interface {
 	Feed() *lsdb.Feed
 	Snapshot() (*lsdb.Snapshot, uint64)
+	View() *lsdb.View
 }
 
 type loadedReporter interface{ Loaded() bool }
@@ -84,7 +85,8 @@ type Server struct {
 	cfg  ServerConfig
 	log  *slog.Logger
 	hub  *hub
-	snap snapshotCache
+	snap docCache // /v1/snapshot
+	view docCache // /v1/view
 
 	ctx    context.Context // ends when Run returns: closes the clients
 	cancel context.CancelCauseFunc
@@ -145,8 +147,14 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, hub: newHub(cfg.Source.Feed(), cfg.QueueLen)}
-	s.snap.src = cfg.Source
-	s.snap.epoch = cfg.Epoch
+	s.snap = docCache{feed: cfg.Source.Feed(), epoch: cfg.Epoch, key: "snapshot", render: func() (uint64, func([]byte) []byte) {
+		snap, seq := cfg.Source.Snapshot()
+		return seq, snap.AppendJSON
+	}}
+	s.view = docCache{feed: cfg.Source.Feed(), epoch: cfg.Epoch, key: "view", render: func() (uint64, func([]byte) []byte) {
+		v := cfg.Source.View()
+		return v.Seq, v.AppendJSON
+	}}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	return s, nil
 }
@@ -183,11 +191,13 @@ func (s *Server) Stats() ServerStats {
 	}
 }
 
-// ServeHTTP routes /v1/snapshot, /v1/stream and the seed's stream.
+// ServeHTTP routes /v1/snapshot, /v1/view, /v1/stream and the seed's stream.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/v1/snapshot":
-		s.serveSnapshot(w, r)
+		s.serveDoc(w, r, &s.snap)
+	case r.URL.Path == "/v1/view":
+		s.serveDoc(w, r, &s.view)
 	case r.URL.Path == "/v1/stream":
 		s.serveStream(w, r, true)
 	case strings.HasPrefix(r.URL.Path, "/v1/"):
@@ -401,7 +411,7 @@ func (s *Server) catchUp(ctx context.Context, conn *corkConn, c *client, since u
 	if last := feed.LastSeq(); since > last {
 		return &resnapshotError{fmt.Sprintf("since=%d is ahead of the newest event (%d): take /v1/snapshot", since, last)}
 	}
-	sub, err := feed.Subscribe(since)
+	sub, err := feed.SubscribeAll(since)
 	if err != nil {
 		return &resnapshotError{fmt.Sprintf("since=%d has left the window of recent events: take /v1/snapshot", since)}
 	}

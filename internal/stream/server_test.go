@@ -32,7 +32,7 @@ func TestSeedClientsReceiveIdenticalStreams(t *testing.T) {
 	waitFor(t, "clients to follow", func() bool { return ts.Stats().Following == clients })
 	first := db.Feed().LastSeq() + 1
 	last := em.emit(t, events)
-	want := feedLines(t, db, first, last)
+	want := wantLines(t, db, first, last)
 
 	got := make([][]string, clients)
 	var wg sync.WaitGroup
@@ -42,7 +42,7 @@ func TestSeedClientsReceiveIdenticalStreams(t *testing.T) {
 	wg.Wait()
 	for i := range got {
 		for j, line := range got[i] {
-			if w := want[first+uint64(j)]; line != w {
+			if w := want[j]; line != w {
 				t.Fatalf("client %d message %d:\n got %s\nwant %s", i, j, line, w)
 			}
 		}
@@ -55,7 +55,8 @@ func TestSeedClientsReceiveIdenticalStreams(t *testing.T) {
 	}
 }
 
-// envelope is a /v1/stream message.
+// envelope is a /v1/stream message: an event, or a state record (no
+// Event) that lsdb.ParseEnvelope reads.
 type envelope struct {
 	Seq   uint64          `json:"seq"`
 	Event json.RawMessage `json:"event"`
@@ -67,6 +68,12 @@ func decodeEnvelopes(t testing.TB, msgs []string) []envelope {
 	for i, m := range msgs {
 		if err := json.Unmarshal([]byte(m), &out[i]); err != nil {
 			t.Fatalf("message %d %q: %v", i, m, err)
+		}
+		if out[i].Event == nil {
+			if _, err := lsdb.ParseEnvelope([]byte(m)); err != nil {
+				t.Fatalf("message %d, a state record: %v", i, err)
+			}
+			continue
 		}
 		if err := schemavalidate.ValidateEvent(out[i].Event); err != nil {
 			t.Fatalf("message %d: %v", i, err)
@@ -107,11 +114,11 @@ func getSnapshot(t testing.TB, base string) snapshotDoc {
 func TestSnapshotThenStreamFollowsOnWithoutGapOrDuplicate(t *testing.T) {
 	db := loadFixture(t)
 	em := &emitter{db: db}
-	em.emit(t, 10)
+	ten := em.emit(t, 10)
 	ts := startServer(t, ServerConfig{Source: db, QueueLen: 1000}, nil)
 	doc := getSnapshot(t, ts.http.URL)
-	if doc.Epoch != ts.Epoch() || doc.Seq != 10 {
-		t.Fatalf("snapshot epoch %q seq %d, want %q 10", doc.Epoch, doc.Seq, ts.Epoch())
+	if doc.Epoch != ts.Epoch() || doc.Seq != ten {
+		t.Fatalf("snapshot epoch %q seq %d, want %q %d", doc.Epoch, doc.Seq, ts.Epoch(), ten)
 	}
 	if err := schemavalidate.ValidateSnapshot(doc.Snapshot); err != nil {
 		t.Fatal(err)
@@ -152,25 +159,25 @@ func TestSnapshotThenStreamFollowsOnWithoutGapOrDuplicate(t *testing.T) {
 func TestStreamWithoutSinceStartsWithTheNextEvent(t *testing.T) {
 	db := newDB(t, 64)
 	em := &emitter{db: db}
-	em.emit(t, 5)
+	five := em.emit(t, 5)
 	ts := startServer(t, ServerConfig{Source: db}, nil)
 	c := dial(t, ts.url+"/v1/stream")
 	waitFor(t, "client to follow", func() bool { return ts.Stats().Following == 1 })
 	em.emit(t, 1)
-	if e := decodeEnvelopes(t, readN(t, c, 1)); e[0].Seq != 6 {
-		t.Fatalf("first envelope has seq %d, want 6", e[0].Seq)
+	if e := decodeEnvelopes(t, readN(t, c, 1)); e[0].Seq != five+1 {
+		t.Fatalf("first envelope has seq %d, want %d", e[0].Seq, five+1)
 	}
 }
 
 func TestStreamRefusesUnservableSince(t *testing.T) {
 	db := newDB(t, 16)
 	em := &emitter{db: db}
-	em.emit(t, 40)
+	last := em.emit(t, 40)
 	ts := startServer(t, ServerConfig{Source: db}, nil)
 	for _, tc := range []struct{ query, reason string }{
 		{"since=1", "since=1 has left the window of recent events: take /v1/snapshot"},
-		{"since=41", "since=41 is ahead of the newest event (40): take /v1/snapshot"},
-		{"since=30&epoch=other", "epoch other is not this server's (" + ts.Epoch() + "): take /v1/snapshot"},
+		{fmt.Sprintf("since=%d", last+1), fmt.Sprintf("since=%d is ahead of the newest event (%d): take /v1/snapshot", last+1, last)},
+		{fmt.Sprintf("since=%d&epoch=other", last-10), "epoch other is not this server's (" + ts.Epoch() + "): take /v1/snapshot"},
 	} {
 		c := dial(t, ts.url+"/v1/stream?"+tc.query)
 		ce := readClose(t, c)
@@ -182,9 +189,9 @@ func TestStreamRefusesUnservableSince(t *testing.T) {
 		t.Errorf("Resnapshots = %d, want 3", n)
 	}
 	// The oldest event the window holds is still served.
-	c := dial(t, ts.url+"/v1/stream?since=24")
-	if e := decodeEnvelopes(t, readN(t, c, 16)); e[0].Seq != 25 || e[15].Seq != 40 {
-		t.Fatalf("since=24: seqs %d..%d, want 25..40", e[0].Seq, e[15].Seq)
+	c := dial(t, fmt.Sprintf("%s/v1/stream?since=%d", ts.url, last-16))
+	if e := decodeEnvelopes(t, readN(t, c, 16)); e[0].Seq != last-15 || e[15].Seq != last {
+		t.Fatalf("since=%d: seqs %d..%d, want %d..%d", last-16, e[0].Seq, e[15].Seq, last-15, last)
 	}
 }
 
@@ -399,10 +406,10 @@ func TestSnapshotIsCachedUntilTheFeedMoves(t *testing.T) {
 	for range 3 {
 		getSnapshot(t, ts.http.URL)
 	}
-	em.emit(t, 1)
+	last := em.emit(t, 1)
 	doc := getSnapshot(t, ts.http.URL)
-	if counting.n != 2 || doc.Seq != 1 {
-		t.Fatalf("%d snapshots taken, seq %d; want 2, 1", counting.n, doc.Seq)
+	if counting.n != 2 || doc.Seq != last {
+		t.Fatalf("%d snapshots taken, seq %d; want 2, %d", counting.n, doc.Seq, last)
 	}
 	if !strings.Contains(string(doc.Snapshot), "172.16.0.1/32") {
 		t.Fatalf("snapshot lacks the new route: %s", doc.Snapshot)

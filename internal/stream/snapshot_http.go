@@ -5,17 +5,21 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
-// snapshotCache holds the /v1/snapshot document of the newest state, so
-// that a crowd of clients asking at once costs one snapshot, not one each.
-// A document is reused while the feed's newest sequence number stands and
-// for at most snapshotCacheTTL: a few changes of the state publish no
-// event (a router without links, a DR change that changes no membership),
-// and those must not wait for the next event to show.
-type snapshotCache struct {
-	src   Source
-	epoch string
+// docCache holds the /v1/snapshot (or /v1/view) document of the newest
+// state, so that a crowd of clients asking at once costs one snapshot, not
+// one each. A document is reused while the feed's newest sequence number
+// stands, and for at most docCacheTTL: every change of a database moves
+// its feed (state records number even the changes no event shows), but a
+// source may render a change of its own that moves nothing.
+type docCache struct {
+	feed   *lsdb.Feed
+	epoch  string
+	key    string                               // "snapshot" or "view"
+	render func() (uint64, func([]byte) []byte) // takes the document: its seq, and what appends it
 
 	mu   sync.Mutex
 	seq  uint64
@@ -23,25 +27,26 @@ type snapshotCache struct {
 	body []byte
 }
 
-// snapshotCacheTTL bounds how long a cached /v1/snapshot document is
-// served.
-const snapshotCacheTTL = time.Second
+// docCacheTTL bounds how long a cached document is served.
+const docCacheTTL = time.Second
 
 // get returns the document and the sequence number it reflects.
-func (c *snapshotCache) get() ([]byte, uint64) {
+func (c *docCache) get() ([]byte, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.body != nil && c.src.Feed().LastSeq() == c.seq && time.Since(c.at) < snapshotCacheTTL {
+	if c.body != nil && c.feed.LastSeq() == c.seq && time.Since(c.at) < docCacheTTL {
 		return c.body, c.seq
 	}
-	snap, seq := c.src.Snapshot()
 	b := make([]byte, 0, len(c.body)+4096)
 	b = append(b, `{"epoch":"`...)
 	b = append(b, c.epoch...) // validEpoch: nothing to escape
 	b = append(b, `","seq":`...)
+	seq, appendDoc := c.render()
 	b = strconv.AppendUint(b, seq, 10)
-	b = append(b, `,"snapshot":`...)
-	b = snap.AppendJSON(b)
+	b = append(b, `,"`...)
+	b = append(b, c.key...)
+	b = append(b, `":`...)
+	b = appendDoc(b)
 	b = append(b, "}\n"...)
 	c.body, c.seq, c.at = b, seq, time.Now()
 	return b, seq
@@ -64,9 +69,9 @@ func validEpoch(e string) bool {
 	return true
 }
 
-// serveSnapshot answers GET /v1/snapshot with
-// {"epoch":E,"seq":N,"snapshot":{…}}.
-func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+// serveDoc answers GET /v1/snapshot with {"epoch":E,"seq":N,"snapshot":{…}}
+// and GET /v1/view with {"epoch":E,"seq":N,"view":{…}}.
+func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, c *docCache) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "use GET", http.StatusMethodNotAllowed)
@@ -77,7 +82,7 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the LSDB is not loaded yet: try again shortly", http.StatusServiceUnavailable)
 		return
 	}
-	body, _ := s.snap.get()
+	body, _ := c.get()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
