@@ -86,8 +86,9 @@ type DB struct {
 
 	out []Event // events of the current commit
 	// what the current commit touched, for its state records
-	touchedR []areaRouter
-	touchedN []areaNetwork
+	touchedR     []areaRouter
+	touchedN     []areaNetwork
+	touchedRoute []areaRoute
 	scratch  []Link
 	mute     bool // building the first view: no events
 	feed     *Feed

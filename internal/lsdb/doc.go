@@ -53,8 +53,10 @@
 // Every commit publishes, on the Feed and in one sequence, first its
 // events (the seed's stream: a router's link added or removed, a router
 // attached to or detached from a network), then its state records: the
-// whole state, after the commit, of each router and network whose view may
-// have changed. Feed.Subscribe yields the events; Feed.SubscribeAll yields
+// state, after the commit, of each router, route and network whose view
+// may have changed. A router's record carries its flags and links; each of
+// its summary, external and NSSA routes has a record of its own, so that
+// one changed route of an ASBR with 20,000 is one small record. Feed.Subscribe yields the events; Feed.SubscribeAll yields
 // both, and a Replica built from a View and the records after it holds the
 // database's view at the end of every commit, including what no event
 // shows (flags, tags, a router without links, a DR's new address).

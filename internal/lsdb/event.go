@@ -3,6 +3,8 @@ package lsdb
 import (
 	"net/netip"
 	"strconv"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // LinkKind is the kind of a router's link in the graph view, as the seed's
@@ -89,7 +91,28 @@ const (
 	// the seed's event stream has no such thing and never shows them.
 	EntityRouterState
 	EntityNetworkState
+	// EntityRouteState is the state record of one route of a router: a
+	// summary, ASBR-summary, AS-external or NSSA route, named by RouteID.
+	// Its RouterState holds the router's ID and just that route (nil when
+	// the route left the router's view in that area); a router's own
+	// record (EntityRouterState) never carries its routes, so that a
+	// change of one of an ASBR's 20,000 externals is one small record.
+	EntityRouteState
 )
+
+// RouteID names a route of a router in a state record: the LS type of
+// the LSA it comes from and its prefix (for an ASBR-summary, the ASBR's
+// router ID as a /32). A router originates one LSA per route, so this is
+// unique but for a moment after ospfd changes how it assigns link-state
+// IDs: two LSAs of one router for the same route then show in a Replica
+// as one until the older is flushed.
+type RouteID struct {
+	Type   ospf.LSType
+	Prefix netip.Prefix
+}
+
+// routeIDOf names the route that link l of an LSA of type t is.
+func routeIDOf(t ospf.LSType, l Link) RouteID { return RouteID{Type: t, Prefix: l.ID()} }
 
 func (t EntityType) String() string {
 	switch t {
@@ -99,6 +122,8 @@ func (t EntityType) String() string {
 		return "router-state"
 	case EntityNetworkState:
 		return "network-state"
+	case EntityRouteState:
+		return "route-state"
 	}
 	return "router"
 }
@@ -132,12 +157,14 @@ type Event struct {
 	// RouterState and NetworkState are the state a state record carries.
 	RouterState  *RouterView
 	NetworkState *NetworkView
+	// RouteID names the route of a route record.
+	RouteID RouteID
 }
 
 // IsState reports whether the event is a state record rather than one of
 // the seed's events.
 func (e *Event) IsState() bool {
-	return e.Entity == EntityRouterState || e.Entity == EntityNetworkState
+	return e.Entity == EntityRouterState || e.Entity == EntityNetworkState || e.Entity == EntityRouteState
 }
 
 // EntityID is the event's entity as the seed writes it.

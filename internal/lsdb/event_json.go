@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // The JSON forms of events and state records, both ways:
@@ -19,6 +21,7 @@ import (
 //	{"seq":8,"area":"0.0.0.0","dr":"10.0.0.1","event":{…network event…}}
 //	{"seq":9,"area":"0.0.0.0","timestamp":1700000000000,"router":"10.0.0.1","state":{…RouterView…}}
 //	{"seq":10,"area":"0.0.0.0","timestamp":1700000000000,"network":"10.0.0.0/24","state":null}
+//	{"seq":11,"area":"0.0.0.0","timestamp":1700000000000,"router":"10.0.0.1","route":{"type":5,"prefix":"198.51.100.0/24"},"state":{…RouterView with that route…}}
 //
 // A decoder reads what its encoder writes and refuses anything else with an
 // error that says what was wrong; it never panics (FuzzParseEnvelope).
@@ -256,10 +259,16 @@ func (e *Event) AppendEnvelope(b []byte) []byte {
 		b = appendField(b, "area", e.Area)
 	}
 	switch e.Entity {
-	case EntityRouterState:
+	case EntityRouterState, EntityRouteState:
 		b = append(b, `,"timestamp":`...)
 		b = strconv.AppendInt(b, e.Time, 10)
 		b = appendField(b, "router", e.Router)
+		if e.Entity == EntityRouteState {
+			b = append(b, `,"route":{"type":`...)
+			b = strconv.AppendUint(b, uint64(e.RouteID.Type), 10)
+			b = appendField(b, "prefix", e.RouteID.Prefix)
+			b = append(b, '}')
+		}
 		b = append(b, `,"state":`...)
 		if e.RouterState == nil {
 			b = append(b, "null"...)
@@ -304,8 +313,14 @@ type wireEnvelope struct {
 	Timestamp *int64          `json:"timestamp"`
 	Router    *string         `json:"router"`
 	Network   *string         `json:"network"`
+	Route     *wireRouteID    `json:"route"`
 	State     json.RawMessage `json:"state"`
 	Event     json.RawMessage `json:"event"`
+}
+
+type wireRouteID struct {
+	Type   *uint8  `json:"type"`
+	Prefix *string `json:"prefix"`
 }
 
 // ParseEnvelope reads a /v1/stream message back into the event or state
@@ -370,10 +385,28 @@ func ParseEnvelope(p []byte) (Event, error) {
 	ev := Event{Seq: seq, Time: *w.Timestamp, Area: area}
 	null := string(w.State) == "null"
 	var err error
+	if w.Route != nil && w.Router == nil {
+		return fail(`"route" without "router"`)
+	}
 	if w.Router != nil {
 		ev.Entity = EntityRouterState
 		if ev.Router, err = parseAddr(*w.Router); err != nil {
 			return fail("router: %w", err)
+		}
+		if w.Route != nil {
+			ev.Entity = EntityRouteState
+			if w.Route.Type == nil || w.Route.Prefix == nil {
+				return fail("router %s: route without type or prefix", ev.Router)
+			}
+			switch t := ospf.LSType(*w.Route.Type); t {
+			case ospf.SummaryLSAType, ospf.ASBRSummaryLSAType, ospf.ASExternalLSAType, ospf.NSSAExternalLSAType:
+				ev.RouteID.Type = t
+			default:
+				return fail("router %s: route of LS type %d", ev.Router, *w.Route.Type)
+			}
+			if ev.RouteID.Prefix, err = parsePrefix(*w.Route.Prefix); err != nil {
+				return fail("router %s: route: %w", ev.Router, err)
+			}
 		}
 		if !null {
 			var wr wireRouter

@@ -69,6 +69,7 @@ func TestEnvelopesRoundTrip(t *testing.T) {
 	h.events()
 	h.update(area0, network("10.1.0.2", "10.0.0.2", 24, "10.0.0.1", "10.0.0.2"), ospf.MaxAge)
 	h.update(area0, router("10.0.0.4"), ospf.MaxAge)
+	h.update(area1, &ospf.SummaryLSA{Header: hdr(ospf.SummaryLSAType, "10.9.0.0", "10.0.0.1"), Mask: ip("255.255.255.0"), Metric: 4}, ospf.MaxAge)
 	h.events()
 	evs := changes(t, h.db, 0)
 	kinds := map[string]int{}
@@ -91,7 +92,7 @@ func TestEnvelopesRoundTrip(t *testing.T) {
 			t.Errorf("envelope %s does not end with the seed's event", env)
 		}
 	}
-	for _, k := range []string{"router", "network", "router-state", "network-state", "router-state (left)", "network-state (left)"} {
+	for _, k := range []string{"router", "network", "router-state", "network-state", "route-state", "router-state (left)", "network-state (left)", "route-state (left)"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s among the changes %v: the test misses a case", k, kinds)
 		}

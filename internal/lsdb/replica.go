@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/ospf"
 )
 
 // Replica rebuilds another database's view from a View of it and the
@@ -20,8 +22,16 @@ type Replica struct {
 }
 
 type replicaArea struct {
-	routers  map[netip.Addr]*RouterView
+	routers  map[netip.Addr]*replicaRouter
 	networks map[netip.Prefix]*NetworkView
+}
+
+// replicaRouter is a router of an area: its own record (nil when none
+// came, as for a router that only originates routes) and its routes, each
+// a RouterView holding that route only.
+type replicaRouter struct {
+	core   *RouterView
+	routes map[RouteID]*RouterView
 }
 
 // NewReplica returns a replica holding v, at v.Seq.
@@ -31,7 +41,25 @@ func NewReplica(v *View) *Replica {
 		a := &v.Areas[i]
 		ra := r.area(a.ID)
 		for j := range a.Routers {
-			ra.routers[a.Routers[j].ID] = &a.Routers[j]
+			rv := &a.Routers[j]
+			rr := &replicaRouter{
+				core:   &RouterView{ID: rv.ID, HasLSA: rv.HasLSA, Flags: rv.Flags, Links: rv.Links},
+				routes: make(map[RouteID]*RouterView, len(rv.Summaries)+len(rv.Externals)+len(rv.NSSA)),
+			}
+			for _, l := range rv.Summaries {
+				t := ospf.SummaryLSAType
+				if l.Kind == KindXRouter {
+					t = ospf.ASBRSummaryLSAType
+				}
+				rr.routes[routeIDOf(t, l)] = &RouterView{ID: rv.ID, Summaries: []Link{l}}
+			}
+			for _, x := range rv.Externals {
+				rr.routes[routeIDOf(ospf.ASExternalLSAType, x.Link())] = &RouterView{ID: rv.ID, Externals: []Route{x}}
+			}
+			for _, x := range rv.NSSA {
+				rr.routes[routeIDOf(ospf.NSSAExternalLSAType, x.Link())] = &RouterView{ID: rv.ID, NSSA: []Route{x}}
+			}
+			ra.routers[rv.ID] = rr
 		}
 		for j := range a.Networks {
 			ra.networks[a.Networks[j].Prefix] = &a.Networks[j]
@@ -43,7 +71,7 @@ func NewReplica(v *View) *Replica {
 func (r *Replica) area(id netip.Addr) *replicaArea {
 	a := r.areas[id]
 	if a == nil {
-		a = &replicaArea{routers: map[netip.Addr]*RouterView{}, networks: map[netip.Prefix]*NetworkView{}}
+		a = &replicaArea{routers: map[netip.Addr]*replicaRouter{}, networks: map[netip.Prefix]*NetworkView{}}
 		r.areas[id] = a
 	}
 	return a
@@ -68,14 +96,24 @@ func (r *Replica) Apply(evs ...Event) error {
 			if !ev.Area.Is4() || !ev.Router.Is4() || ev.RouterState != nil && ev.RouterState.ID != ev.Router {
 				return fmt.Errorf("lsdb: replica: change %d: malformed router state", ev.Seq)
 			}
-			if ev.RouterState == nil {
-				if a := r.areas[ev.Area]; a != nil {
-					delete(a.routers, ev.Router)
-					r.dropIfEmpty(ev.Area, a)
-				}
-			} else {
-				r.area(ev.Area).routers[ev.Router] = ev.RouterState
+			if ev.RouterState != nil && (ev.RouterState.Summaries != nil || ev.RouterState.Externals != nil || ev.RouterState.NSSA != nil) {
+				return fmt.Errorf("lsdb: replica: change %d: a router's record with routes", ev.Seq)
 			}
+			rr := r.router(ev.Area, ev.Router)
+			rr.core = ev.RouterState
+			r.dropIfEmpty(ev.Area, ev.Router, rr)
+		case EntityRouteState:
+			if !ev.Area.Is4() || !ev.Router.Is4() || !ev.RouteID.Prefix.IsValid() ||
+				ev.RouterState != nil && !oneRoute(ev.RouterState, ev.Router, ev.RouteID) {
+				return fmt.Errorf("lsdb: replica: change %d: malformed route state", ev.Seq)
+			}
+			rr := r.router(ev.Area, ev.Router)
+			if ev.RouterState == nil {
+				delete(rr.routes, ev.RouteID)
+			} else {
+				rr.routes[ev.RouteID] = ev.RouterState
+			}
+			r.dropIfEmpty(ev.Area, ev.Router, rr)
 		case EntityNetworkState:
 			if !ev.Area.Is4() || !ev.Network.IsValid() || ev.NetworkState != nil && ev.NetworkState.Prefix != ev.Network {
 				return fmt.Errorf("lsdb: replica: change %d: malformed network state", ev.Seq)
@@ -83,7 +121,7 @@ func (r *Replica) Apply(evs ...Event) error {
 			if ev.NetworkState == nil {
 				if a := r.areas[ev.Area]; a != nil {
 					delete(a.networks, ev.Network)
-					r.dropIfEmpty(ev.Area, a)
+					r.dropAreaIfEmpty(ev.Area, a)
 				}
 			} else {
 				r.area(ev.Area).networks[ev.Network] = ev.NetworkState
@@ -94,10 +132,69 @@ func (r *Replica) Apply(evs ...Event) error {
 	return nil
 }
 
-func (r *Replica) dropIfEmpty(id netip.Addr, a *replicaArea) {
+func (r *Replica) router(area, id netip.Addr) *replicaRouter {
+	a := r.area(area)
+	rr := a.routers[id]
+	if rr == nil {
+		rr = &replicaRouter{routes: map[RouteID]*RouterView{}}
+		a.routers[id] = rr
+	}
+	return rr
+}
+
+// dropIfEmpty removes a router that has neither its own record nor routes.
+func (r *Replica) dropIfEmpty(area, id netip.Addr, rr *replicaRouter) {
+	if rr.core == nil && len(rr.routes) == 0 {
+		a := r.areas[area]
+		delete(a.routers, id)
+		r.dropAreaIfEmpty(area, a)
+	}
+}
+
+func (r *Replica) dropAreaIfEmpty(id netip.Addr, a *replicaArea) {
 	if len(a.routers) == 0 && len(a.networks) == 0 {
 		delete(r.areas, id)
 	}
+}
+
+// oneRoute reports whether rv is router's view with just the route k.
+func oneRoute(rv *RouterView, router netip.Addr, k RouteID) bool {
+	if rv.ID != router || rv.HasLSA || rv.Flags != 0 || rv.Links != nil {
+		return false
+	}
+	switch {
+	case len(rv.Summaries) == 1 && rv.Externals == nil && rv.NSSA == nil:
+		l := rv.Summaries[0]
+		return (k.Type == ospf.SummaryLSAType && l.Kind == KindXNetwork || k.Type == ospf.ASBRSummaryLSAType && l.Kind == KindXRouter) &&
+			routeIDOf(k.Type, l) == k
+	case len(rv.Externals) == 1 && rv.Summaries == nil && rv.NSSA == nil:
+		x := rv.Externals[0]
+		return k.Type == ospf.ASExternalLSAType && !x.Area.IsValid() && routeIDOf(k.Type, x.Link()) == k
+	case len(rv.NSSA) == 1 && rv.Summaries == nil && rv.Externals == nil:
+		x := rv.NSSA[0]
+		return k.Type == ospf.NSSAExternalLSAType && x.Area.IsValid() && routeIDOf(k.Type, x.Link()) == k
+	}
+	return false
+}
+
+// view is the router's view: its own record's, with its routes in the
+// order a database's view has them.
+func (rr *replicaRouter) view(id netip.Addr) RouterView {
+	var v RouterView
+	if rr.core != nil {
+		v = *rr.core
+	} else {
+		v.ID = id
+	}
+	for _, x := range rr.routes {
+		v.Summaries = append(v.Summaries, x.Summaries...)
+		v.Externals = append(v.Externals, x.Externals...)
+		v.NSSA = append(v.NSSA, x.NSSA...)
+	}
+	slices.SortFunc(v.Summaries, compareLinks)
+	slices.SortFunc(v.Externals, compareRoutes)
+	slices.SortFunc(v.NSSA, compareRoutes)
+	return v
 }
 
 // View returns the replica's view, taken at now.
@@ -107,7 +204,7 @@ func (r *Replica) View(now time.Time) *View {
 		a := r.areas[aid]
 		av := AreaView{ID: aid, Routers: make([]RouterView, 0, len(a.routers)), Networks: make([]NetworkView, 0, len(a.networks))}
 		for _, id := range slices.SortedFunc(maps.Keys(a.routers), netip.Addr.Compare) {
-			av.Routers = append(av.Routers, *a.routers[id])
+			av.Routers = append(av.Routers, a.routers[id].view(id))
 		}
 		for _, p := range slices.SortedFunc(maps.Keys(a.networks), comparePrefixes) {
 			av.Networks = append(av.Networks, *a.networks[p])

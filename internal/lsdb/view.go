@@ -88,6 +88,7 @@ func (db *DB) dropIfEmpty(a *area, id uint32) {
 	if n := a.routers[id]; n != nil && n.empty() {
 		delete(a.routers, id)
 		db.droppedNode = append(db.droppedNode, n)
+		db.touchRouter(a, id)
 	}
 	if len(a.routers) == 0 && len(a.networks) == 0 && len(a.netByLSID) == 0 {
 		delete(db.areas, a.id)
@@ -144,11 +145,17 @@ func (db *DB) applyView(e *entry, want []byte, ts int64) {
 // setContribution updates the link e contributes to a router's list: had
 // says whether it was published before; e.view is what it is now.
 func (db *DB) setContribution(a *area, router uint32, list *[]*entry, e *entry, had bool, ts int64) {
-	db.touchRouter(a, router)
 	var nl Link
 	has := false
 	if e.viewRaw != nil {
 		nl, has = contributionOf(e.viewRaw)
+	}
+	// Its route as it was and as it is (a mask change makes it another).
+	if had {
+		db.touchRoute(a, router, e, e.link)
+	}
+	if has {
+		db.touchRoute(a, router, e, nl)
 	}
 	if had && has && e.link == nl {
 		return
@@ -521,11 +528,11 @@ func (db *DB) replace(id uint32, ts int64) {
 	db.placement[id] = to
 	fa, ta := db.area(from), db.area(to)
 	fn, tn := db.router(fa, id), db.router(ta, id)
-	db.touchRouter(fa, id)
-	db.touchRouter(ta, id)
 	moved := fn.ext
 	fn.ext = nil
 	for _, e := range moved {
+		db.touchRoute(fa, id, e, e.link)
+		db.touchRoute(ta, id, e, e.link)
 		db.routerEvent(fa, id, false, e.link, ts)
 		db.routerEvent(ta, id, true, e.link, ts)
 		e.slot = int32(len(tn.ext))

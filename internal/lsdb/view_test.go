@@ -147,3 +147,46 @@ func TestReplicaRefusesAGap(t *testing.T) {
 		t.Fatalf("replica (-) differs from the database (+):\n%s", d)
 	}
 }
+
+// TestOneRouteChangeIsOneSmallRecord: a change of one of an ASBR's many
+// externals publishes one record of that route, not the router's whole
+// state, and a replica still ends with the database's view.
+func TestOneRouteChangeIsOneSmallRecord(t *testing.T) {
+	h := newHarness(t, 0)
+	var lsas []ospf.LSA
+	lsas = append(lsas, router("10.0.0.1", stub("10.1.0.0/24", 1)))
+	for i := range 2000 {
+		lsas = append(lsas, external("10.0.0.1", netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 16 + byte(i/256), byte(i), 0}), 24).String(), 10, true, ""))
+	}
+	h.load(area0, lsas...)
+	before := h.db.Feed().LastSeq()
+	x := external("10.0.0.1", "172.16.7.0/24", 11, true, "")
+	h.update(area0, x, 0)
+	h.events()
+	sub, err := h.db.Feed().SubscribeAll(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	evs, err := sub.Read(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records []lsdb.Event
+	for _, ev := range evs {
+		if ev.IsState() {
+			records = append(records, ev)
+		}
+	}
+	if len(records) != 1 || records[0].Entity != lsdb.EntityRouteState ||
+		records[0].RouteID != (lsdb.RouteID{Type: ospf.ASExternalLSAType, Prefix: netip.MustParsePrefix("172.16.7.0/24")}) {
+		t.Fatalf("records %+v, want one of the route 172.16.7.0/24", records)
+	}
+	if n := len(records[0].AppendEnvelope(nil)); n > 300 {
+		t.Fatalf("the record takes %d bytes", n)
+	}
+	if d := viewDiff(h.replicaView(), h.db.View()); d != "" {
+		t.Fatalf("replica (-) differs from the database (+):\n%s", d)
+	}
+}

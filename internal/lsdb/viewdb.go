@@ -63,6 +63,48 @@ func routerView(aid, id uint32, n *routerNode) RouterView {
 	return r
 }
 
+// coreView is what a router's own state record carries: its view without
+// its routes, which have records of their own.
+func coreView(id uint32, n *routerNode) RouterView {
+	r := RouterView{ID: addrOf(id), Links: n.links}
+	if n.lsa != nil {
+		r.HasLSA = true
+		r.Flags = n.lsa.viewRaw[ospf.HeaderLen]
+	}
+	return r
+}
+
+// routeView is what a route's state record carries: the router's view
+// with route k of LSA e only, or nil when e is not in the router's view
+// in area aid, or is but as another route.
+func (db *DB) routeView(aid, id uint32, k RouteID, e *entry) *RouterView {
+	a := db.areas[aid]
+	if a == nil {
+		return nil
+	}
+	n := a.routers[id]
+	if n == nil {
+		return nil
+	}
+	list := n.sum
+	if e.k.typ() == ospf.ASExternalLSAType {
+		list = n.ext
+	}
+	if e.slot < 0 || int(e.slot) >= len(list) || list[e.slot] != e || routeIDOf(e.k.typ(), e.link) != k {
+		return nil
+	}
+	r := &RouterView{ID: addrOf(id)}
+	switch e.link.Kind {
+	case KindXNetwork, KindXRouter:
+		r.Summaries = []Link{e.link}
+	case KindNSSAExt:
+		r.NSSA = []Route{routeOf(e, addrOf(aid))}
+	default:
+		r.Externals = []Route{routeOf(e, netip.Addr{})}
+	}
+	return r
+}
+
 // routeOf is the route of an external or NSSA LSA in the view.
 func routeOf(e *entry, nssaArea netip.Addr) Route {
 	return Route{
@@ -79,8 +121,14 @@ func networkView(p netip.Prefix, n *netNode) NetworkView {
 	return NetworkView{Prefix: p, DR: n.dr, DRAddr: addrOf(n.chosen.k.lsid), Routers: n.members}
 }
 
-// areaRouter and areaNetwork name what a commit touched.
+// areaRouter, areaNetwork and areaRoute name what a commit touched.
 type areaRouter struct{ area, id uint32 }
+
+type areaRoute struct {
+	area, id uint32
+	route    RouteID
+	e        *entry
+}
 
 type areaNetwork struct {
 	area uint32
@@ -90,6 +138,15 @@ type areaNetwork struct {
 func (db *DB) touchRouter(a *area, id uint32) {
 	if !db.mute {
 		db.touchedR = append(db.touchedR, areaRouter{a.id, id})
+	}
+}
+
+// touchRoute notes route l of router id in area a: e is a summary,
+// ASBR-summary, external or NSSA LSA whose route l may have joined or
+// left the router's view there, or changed.
+func (db *DB) touchRoute(a *area, id uint32, e *entry, l Link) {
+	if !db.mute {
+		db.touchedRoute = append(db.touchedRoute, areaRoute{a.id, id, routeIDOf(e.k.typ(), l), e})
 	}
 }
 
@@ -110,7 +167,7 @@ func (db *DB) appendStates(ts int64) {
 		ev := Event{Time: ts, Area: addrOf(t.area), Entity: EntityRouterState, Router: addrOf(t.id)}
 		if a := db.areas[t.area]; a != nil {
 			if n := a.routers[t.id]; n != nil {
-				rv := routerView(t.area, t.id, n)
+				rv := coreView(t.id, n)
 				ev.RouterState = &rv
 			}
 		}
@@ -130,6 +187,17 @@ func (db *DB) appendStates(ts int64) {
 		}
 		db.out = append(db.out, ev)
 	}
+	slices.SortFunc(db.touchedRoute, func(x, y areaRoute) int {
+		return cmp.Or(cmp.Compare(x.area, y.area), cmp.Compare(x.id, y.id), x.e.k.compare(y.e.k),
+			cmp.Compare(x.route.Type, y.route.Type), comparePrefixes(x.route.Prefix, y.route.Prefix))
+	})
+	db.touchedRoute = slices.Compact(db.touchedRoute)
+	for _, t := range db.touchedRoute {
+		db.out = append(db.out, Event{Time: ts, Area: addrOf(t.area), Entity: EntityRouteState, Router: addrOf(t.id),
+			RouteID: t.route, RouterState: db.routeView(t.area, t.id, t.route, t.e)})
+	}
 	db.touchedR = db.touchedR[:0]
 	db.touchedN = db.touchedN[:0]
+	clear(db.touchedRoute)
+	db.touchedRoute = db.touchedRoute[:0]
 }
