@@ -89,9 +89,9 @@ type DB struct {
 	touchedR     []areaRouter
 	touchedN     []areaNetwork
 	touchedRoute []areaRoute
-	scratch  []Link
-	mute     bool // building the first view: no events
-	feed     *Feed
+	scratch      []Link
+	mute         bool // building the first view: no events
+	feed         *Feed
 
 	stats Stats
 }
