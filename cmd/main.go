@@ -100,6 +100,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newRelayCommand(),
 		newAgentCommand(),
 		newSnapshotCommand(),
+		newPathCommand(),
+		newWhatIfCommand(),
 		newVersionCommand(),
 	)
 	for _, c := range root.Commands() {

@@ -190,3 +190,43 @@ func TestOneRouteChangeIsOneSmallRecord(t *testing.T) {
 		t.Fatalf("replica (-) differs from the database (+):\n%s", d)
 	}
 }
+
+// TestViewFromSnapshot reads the snapshot of a view back as a view: the
+// same but for what the seed's format has no place for.
+func TestViewFromSnapshot(t *testing.T) {
+	h := richDB(t)
+	want := h.db.View()
+	got, err := lsdb.ViewFromSnapshot(want.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the snapshot cannot say.
+	strip := func(v *lsdb.View) {
+		for i := range v.Areas {
+			a := &v.Areas[i]
+			for j := range a.Routers {
+				r := &a.Routers[j]
+				r.Flags = 0
+				r.HasLSA = len(r.Links) > 0
+				for k := range r.Externals {
+					r.Externals[k].Tag = 0
+				}
+				for k := range r.NSSA {
+					r.NSSA[k].Tag = 0
+				}
+			}
+			for j := range a.Networks {
+				a.Networks[j].DRAddr = netip.Addr{}
+			}
+		}
+	}
+	strip(want)
+	if d := viewDiff(got, want); d != "" {
+		t.Fatalf("(-read +view)\n%s", d)
+	}
+	bad := want.Snapshot()
+	bad.Areas["0.0.0.0"].Routers["10.0.0.1"].Links.Router[0].ID = "10.0.0"
+	if _, err := lsdb.ViewFromSnapshot(bad); err == nil || !strings.Contains(err.Error(), "router 10.0.0.1") {
+		t.Fatalf("a bad router link: %v", err)
+	}
+}

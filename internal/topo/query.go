@@ -209,8 +209,13 @@ func (g *Graph) routeToPrefix(t *Tree, src int32, p netip.Prefix) Route {
 			continue
 		}
 		seen[c.a.Vertex] = true
+		// A transit network's own prefix ends at the network.
+		atNetwork := g.Vertices[c.a.Vertex].Kind == NetworkVertex
 		for _, path := range t.Paths(c.a.Vertex, MaxPaths-len(r.Paths)) {
-			hs := append(g.hops(path), Hop{ID: p.String(), Type: "prefix", Cost: c.a.Metric, Area: areaString(c.a.Area)})
+			hs := g.hops(path)
+			if !atNetwork {
+				hs = append(hs, Hop{ID: p.String(), Type: "prefix", Cost: c.a.Metric, Area: areaString(c.a.Area)})
+			}
 			r.Paths = append(r.Paths, hs)
 		}
 	}

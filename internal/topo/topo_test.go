@@ -170,7 +170,7 @@ func TestPathToPrefixes(t *testing.T) {
 		// an address inside it names it
 		{"10.5.0.77", "inter-area", 27, []string{"10.0.0.4"}},
 		// the LAN: r1 -> r3 -> LAN (10+1), intra-area
-		{"10.9.0.0/24", "intra-area", 11, []string{"10.9.0.0/24"}},
+		{"10.9.0.0/24", "intra-area", 11, []string{"10.0.0.2", "10.0.0.3"}},
 		// type 1 external from r6: 10 + 1 + 0 + 1... r1->r3 10, r3->LAN 1, LAN->r6 0 = 11, +50
 		{"203.0.113.0/24", "external-1", 61, []string{"10.0.0.6"}},
 		// type 2 from r2 (cost 10) and r6 (cost 11): the same metric, the nearer ASBR
@@ -186,7 +186,7 @@ func TestPathToPrefixes(t *testing.T) {
 		}
 		var last []string
 		for _, p := range ans.Paths {
-			if p[len(p)-1].Type != "prefix" {
+			if end := p[len(p)-1]; end.ID != netip.MustParsePrefix(ans.To).String() || end.Type != "prefix" && end.Type != "network" {
 				t.Errorf("%s: path %v does not end at the prefix", c.to, hopIDs(p))
 			}
 			last = append(last, p[len(p)-2].ID)
