@@ -179,6 +179,12 @@ type RouterSummary struct {
 	// the order ABR, ASBR, VL; empty when none.
 	// +optional
 	Flags string `json:"flags,omitempty"`
+	// Tags are the distinct non-zero route tags of the external and NSSA
+	// routes it originates, comma-separated in numeric order: at most 8,
+	// then "...".
+	// +kubebuilder:validation:MaxLength=100
+	// +optional
+	Tags string `json:"tags,omitempty"`
 
 	// Neighbors is the number of distinct routers at the far end of its
 	// router links.
@@ -256,6 +262,7 @@ type OSPFRouterStatus struct {
 // +kubebuilder:printcolumn:name="Stubnets",type=integer,JSONPath=`.status.summary.stubnets`
 // +kubebuilder:printcolumn:name="Externals",type=integer,JSONPath=`.status.summary.externals`
 // +kubebuilder:printcolumn:name="Flags",type=string,JSONPath=`.status.summary.flags`,description="ABR, ASBR, VL (virtual-link endpoint)"
+// +kubebuilder:printcolumn:name="Tags",type=string,JSONPath=`.status.summary.tags`,priority=1,description="Route tags of its external routes"
 // +kubebuilder:printcolumn:name="Reachable",type=string,JSONPath=`.status.conditions[?(@.type=="Reachable")].status`
 // +kubebuilder:printcolumn:name="Cost",type=integer,JSONPath=`.status.pathCost`
 // +kubebuilder:printcolumn:name="Changed",type=date,JSONPath=`.status.lastChange`,priority=1

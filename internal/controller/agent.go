@@ -54,8 +54,6 @@ type Options struct {
 	// MaxInlineExternals caps the external routes an OSPFRouter lists
 	// (see MapOptions).
 	MaxInlineExternals int
-	// Details supplies what the snapshot format leaves out (see LSADetails).
-	Details LSADetails
 	// SnapshotInterval is how often, at most, the ConfigMap is written
 	// (DefaultSnapshotInterval).
 	SnapshotInterval time.Duration
@@ -324,8 +322,9 @@ func (a *Agent) desiredState() (*Desired, uint64) {
 	if a.desired != nil && a.desiredSeq == a.db.Feed().LastSeq() && a.desiredSelf == self {
 		return a.desired, a.desiredSeq
 	}
-	snap, seq := a.db.Snapshot()
-	d := DesiredState(snap, self, MapOptions{MaxInlineExternals: a.opts.MaxInlineExternals, Details: a.opts.Details})
+	v := a.db.View()
+	seq := v.Seq
+	d := DesiredState(v, self, MapOptions{MaxInlineExternals: a.opts.MaxInlineExternals})
 	a.desired, a.desiredSeq, a.desiredSelf = d, seq, self
 	if s := strings.Join(d.Skipped, "; "); s != a.skipped {
 		a.skipped = s

@@ -235,8 +235,7 @@ func benchColdStartFloor(b *testing.B, e *benchEnv, lsas []ospfapitest.AreaLSA, 
 		}
 	}
 	db.EndSync()
-	snap, _ := db.Snapshot()
-	d := DesiredState(snap, self, MapOptions{})
+	d := DesiredState(db.View(), self, MapOptions{})
 	var objs []client.Object
 	for _, r := range d.Routers {
 		objs = append(objs, r)

@@ -1,12 +1,12 @@
 package controller
 
 import (
-	"encoding/json"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -51,6 +51,27 @@ const mappingTopology = `{"areas": {
   }
 }}`
 
+// mappingLSAs are the LSAs of mappingTopology with what its format leaves
+// out: ABR 10.0.0.1 has flags B and E in the backbone but only B (and Nt,
+// which no object shows) in NSSA area 0.0.0.1; its routes carry tags, its
+// NSSA route a forwarding address; the transit network's DR 10.0.0.2 has
+// the interface address 10.1.0.2.
+func mappingLSAs() []ospfapitest.AreaLSA {
+	return []ospfapitest.AreaLSA{
+		in("0.0.0.0", rtr("10.0.0.1", ospf.RouterFlagB|ospf.RouterFlagE,
+			p2p("10.0.0.2", "10.1.1.1", 10), transit("10.1.0.2", "10.1.0.1", 1), stub("10.0.0.1/32", 0))),
+		in("0.0.0.0", rtr("10.0.0.2", 0, p2p("10.0.0.1", "10.1.1.2", 10), transit("10.1.0.2", "10.1.0.2", 1))),
+		in("0.0.0.0", network("10.1.0.2", "10.0.0.2", 24, "10.0.0.2", "10.0.0.1")),
+		in("0.0.0.0", route(ospf.ASExternalLSAType, "10.0.0.1", "192.0.2.0/24", 20, true, "", 0)),
+		in("0.0.0.0", route(ospf.ASExternalLSAType, "10.0.0.1", "0.0.0.0/0", 1, false, "10.1.0.9", 4294967295)),
+		in("0.0.0.0", route(ospf.ASExternalLSAType, "10.0.0.1", "10.9.0.0/16", 5, true, "", 4242)),
+		in("0.0.0.1", rtr("10.0.0.1", ospf.RouterFlagB|ospf.RouterFlagNt, p2p("10.0.0.3", "10.1.13.1", 7))),
+		in("0.0.0.1", rtr("10.0.0.3", 0, p2p("10.0.0.1", "10.1.13.3", 7))),
+		in("0.0.0.1", summary("10.0.0.1", "10.1.0.0/24", 1)),
+		in("0.0.0.1", route(ospf.NSSAExternalLSAType, "10.0.0.1", "198.51.100.0/24", 30, true, "10.1.13.1", 7)),
+	}
+}
+
 var ignoreTimes = cmp.Options{
 	cmpopts.IgnoreFields(metav1.Condition{}, "LastTransitionTime"),
 }
@@ -59,9 +80,8 @@ func i32(v int32) *int32 { return &v }
 func i64(v int64) *int64 { return &v }
 
 func TestDesiredState(t *testing.T) {
-	snap := parseSnapshot(t, mappingTopology)
 	self := netip.MustParseAddr("10.0.0.2")
-	d := DesiredState(snap, self, MapOptions{MaxInlineExternals: 2})
+	d := DesiredState(viewOf(t, mappingLSAs()...), self, MapOptions{MaxInlineExternals: 2})
 
 	if len(d.Skipped) != 0 {
 		t.Errorf("Skipped = %q, want none", d.Skipped)
@@ -86,7 +106,7 @@ func TestDesiredState(t *testing.T) {
 					},
 					{
 						Area:  "0.0.0.1",
-						Flags: ospfv1alpha1.RouterFlags{ABR: true, ASBR: true},
+						Flags: ospfv1alpha1.RouterFlags{ABR: true},
 						Links: ospfv1alpha1.RouterLinks{
 							Router:   []ospfv1alpha1.Link{{ID: "10.0.0.3", Metric: 7}},
 							XNetwork: []ospfv1alpha1.Link{{ID: "10.1.0.0/24", Metric: 1}},
@@ -95,12 +115,12 @@ func TestDesiredState(t *testing.T) {
 				},
 				// In numeric order of prefix, cut at 2 of 4.
 				Externals: []ospfv1alpha1.ExternalRoute{
-					{Prefix: "0.0.0.0/0", Metric: i32(1), ForwardingAddress: "10.1.0.9"},
-					{Prefix: "10.9.0.0/16", Metric2: i32(5)},
+					{Prefix: "0.0.0.0/0", Metric: i32(1), ForwardingAddress: "10.1.0.9", Tag: 4294967295},
+					{Prefix: "10.9.0.0/16", Metric2: i32(5), Tag: 4242},
 				},
 				ExternalsTruncated: true,
 				Summary: ospfv1alpha1.RouterSummary{
-					Areas: "0.0.0.0,0.0.0.1", Flags: "ABR,ASBR",
+					Areas: "0.0.0.0,0.0.0.1", Flags: "ABR,ASBR", Tags: "7,4242,4294967295",
 					Neighbors: 2, Networks: 1, Stubnets: 1, Externals: 4,
 				},
 				PathCost: i64(1),
@@ -160,7 +180,7 @@ func TestDesiredState(t *testing.T) {
 				"area.ospf.ospf-operator.io/0.0.0.0": "",
 			}},
 			Status: ospfv1alpha1.OSPFNetworkStatus{
-				Prefix: "10.1.0.0/24", Area: "0.0.0.0", DesignatedRouter: "10.0.0.2",
+				Prefix: "10.1.0.0/24", Area: "0.0.0.0", DesignatedRouter: "10.0.0.2", DesignatedRouterAddress: "10.1.0.2",
 				Routers: []string{"10.0.0.2", "10.0.0.1"}, RouterCount: 2,
 			},
 		},
@@ -171,7 +191,7 @@ func TestDesiredState(t *testing.T) {
 }
 
 func TestDesiredStateExternalsCap(t *testing.T) {
-	snap := parseSnapshot(t, mappingTopology)
+	v := viewOf(t, mappingLSAs()...)
 	tests := []struct {
 		cap       int
 		inline    int
@@ -183,13 +203,13 @@ func TestDesiredStateExternalsCap(t *testing.T) {
 		{cap: -1, inline: 0, truncated: true}, // none inline
 	}
 	for _, tt := range tests {
-		st := DesiredState(snap, netip.Addr{}, MapOptions{MaxInlineExternals: tt.cap}).Routers["10.0.0.1"].Status
+		st := DesiredState(v, netip.Addr{}, MapOptions{MaxInlineExternals: tt.cap}).Routers["10.0.0.1"].Status
 		if len(st.Externals) != tt.inline || st.ExternalsTruncated != tt.truncated || st.Summary.Externals != 4 {
 			t.Errorf("cap %d: %d inline, truncated %v, count %d; want %d, %v, 4",
 				tt.cap, len(st.Externals), st.ExternalsTruncated, st.Summary.Externals, tt.inline, tt.truncated)
 		}
 		if tt.inline == 4 {
-			want := ospfv1alpha1.ExternalRoute{Prefix: "198.51.100.0/24", Metric2: i32(30), Area: "0.0.0.1"}
+			want := ospfv1alpha1.ExternalRoute{Prefix: "198.51.100.0/24", Metric2: i32(30), ForwardingAddress: "10.1.13.1", Tag: 7, Area: "0.0.0.1"}
 			if diff := cmp.Diff(want, st.Externals[3]); diff != "" {
 				t.Errorf("cap %d: the NSSA route (-want +got):\n%s", tt.cap, diff)
 			}
@@ -198,7 +218,7 @@ func TestDesiredStateExternalsCap(t *testing.T) {
 }
 
 func TestDesiredStateReachability(t *testing.T) {
-	snap := parseSnapshot(t, spfTopology)
+	v := viewFromSnapshot(t, spfTopology)
 	tests := []struct {
 		name   string
 		self   netip.Addr
@@ -230,7 +250,7 @@ func TestDesiredStateReachability(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := DesiredState(snap, tt.self, MapOptions{}).Routers[tt.router].Status
+			st := DesiredState(v, tt.self, MapOptions{}).Routers[tt.router].Status
 			if diff := cmp.Diff([]metav1.Condition{tt.want}, st.Conditions, ignoreTimes); diff != "" {
 				t.Errorf("conditions (-want +got):\n%s", diff)
 			}
@@ -241,93 +261,110 @@ func TestDesiredStateReachability(t *testing.T) {
 	}
 }
 
-// fakeDetails answers for one router, one external and one network.
-type fakeDetails struct{}
-
-func (fakeDetails) RouterFlags(area, router netip.Addr) (uint8, bool) {
-	if router == netip.MustParseAddr("10.0.0.2") {
-		return ospf.RouterFlagV | ospf.RouterFlagE, true
+// The flags are the bits of each area's Router-LSA, never guessed from the
+// graph: r3 and r5 are the ends of a virtual link through area 0.0.0.1 (bit
+// V there, a link of type 4 in the backbone); r5 is also an ASBR (bit E);
+// r2 claims bit B in its only area; r4 originates a route without bit E.
+func TestDesiredStateFlags(t *testing.T) {
+	B, E, V := ospf.RouterFlagB, ospf.RouterFlagE, ospf.RouterFlagV
+	v := viewOf(t,
+		in("0.0.0.0", rtr("10.0.0.2", B, p2p("10.0.0.3", "10.1.23.2", 10))),
+		in("0.0.0.0", rtr("10.0.0.3", B, p2p("10.0.0.2", "10.1.23.3", 10), vlink("10.0.0.5", "10.1.35.3", 10))),
+		in("0.0.0.0", rtr("10.0.0.4", 0, p2p("10.0.0.3", "10.1.34.4", 10))),
+		in("0.0.0.0", rtr("10.0.0.5", B|E, vlink("10.0.0.3", "10.1.35.5", 10))),
+		in("0.0.0.0", route(ospf.ASExternalLSAType, "10.0.0.4", "192.168.40.0/24", 20, true, "", 0)),
+		in("0.0.0.0", route(ospf.ASExternalLSAType, "10.0.0.5", "192.168.50.0/24", 20, true, "", 4242)),
+		in("0.0.0.1", rtr("10.0.0.3", B|V, p2p("10.0.0.5", "10.1.35.3", 10))),
+		in("0.0.0.1", rtr("10.0.0.5", B|E|V, p2p("10.0.0.3", "10.1.35.5", 10))),
+	)
+	d := DesiredState(v, netip.MustParseAddr("10.0.0.2"), MapOptions{})
+	type flags struct {
+		Areas   []ospfv1alpha1.RouterFlags
+		Summary string
+		Tags    string
 	}
-	return 0, false
+	got := map[string]flags{}
+	for name, r := range d.Routers {
+		f := flags{Summary: r.Status.Summary.Flags, Tags: r.Status.Summary.Tags}
+		for _, a := range r.Status.Areas {
+			f.Areas = append(f.Areas, a.Flags)
+		}
+		got[name] = f
+	}
+	want := map[string]flags{
+		"10.0.0.2": {Areas: []ospfv1alpha1.RouterFlags{{ABR: true}}, Summary: "ABR"},
+		"10.0.0.3": {Areas: []ospfv1alpha1.RouterFlags{{ABR: true}, {ABR: true, VirtualLink: true}}, Summary: "ABR,VL"},
+		"10.0.0.4": {Areas: []ospfv1alpha1.RouterFlags{{}}},
+		"10.0.0.5": {Areas: []ospfv1alpha1.RouterFlags{{ABR: true, ASBR: true}, {ABR: true, ASBR: true, VirtualLink: true}},
+			Summary: "ABR,ASBR,VL", Tags: "4242"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("flags (-want +got):\n%s", diff)
+	}
+	// The virtual link is a router link of the backbone, and the path to
+	// r5 takes it.
+	r5 := d.Routers["10.0.0.5"].Status
+	if diff := cmp.Diff([]ospfv1alpha1.Link{{ID: "10.0.0.3", Metric: 10}}, r5.Areas[0].Links.Router); diff != "" {
+		t.Errorf("r5's backbone router links (-want +got):\n%s", diff)
+	}
+	if r5.PathCost == nil || *r5.PathCost != 20 {
+		t.Errorf("path cost of r5 = %v, want 20", r5.PathCost)
+	}
 }
 
-func (fakeDetails) ExternalTag(router, area netip.Addr, p netip.Prefix) uint32 {
-	if p == netip.MustParsePrefix("0.0.0.0/0") && !area.IsValid() {
-		return 4294967295
+func TestDesiredStateTagList(t *testing.T) {
+	routes := func(tags ...uint32) []lsdb.Route {
+		var out []lsdb.Route
+		for _, tag := range tags {
+			out = append(out, lsdb.Route{Tag: tag})
+		}
+		return out
 	}
-	return 0
-}
-
-func (fakeDetails) DRAddress(area netip.Addr, p netip.Prefix) (netip.Addr, bool) {
-	return netip.MustParseAddr("10.1.0.2"), true
-}
-
-func TestDesiredStateDetails(t *testing.T) {
-	d := DesiredState(parseSnapshot(t, mappingTopology), netip.Addr{}, MapOptions{Details: fakeDetails{}})
-	r2 := d.Routers["10.0.0.2"].Status
-	if want := (ospfv1alpha1.RouterFlags{ASBR: true, VirtualLink: true}); r2.Areas[0].Flags != want {
-		t.Errorf("flags of 10.0.0.2 = %+v, want %+v", r2.Areas[0].Flags, want)
+	tests := []struct {
+		routes []lsdb.Route
+		want   string
+	}{
+		{nil, ""},
+		{routes(0, 0), ""},
+		{routes(4242, 0, 7, 4242), "7,4242"},
+		{routes(9, 8, 7, 6, 5, 4, 3, 2, 1), "1,2,3,4,5,6,7,8,..."},
+		{routes(8, 7, 6, 5, 4, 3, 2, 1), "1,2,3,4,5,6,7,8"},
 	}
-	if r2.Summary.Flags != "ASBR,VL" {
-		t.Errorf("summary flags of 10.0.0.2 = %q, want ASBR,VL", r2.Summary.Flags)
-	}
-	// No details for 10.0.0.1: derived from the graph.
-	if got := d.Routers["10.0.0.1"].Status.Summary.Flags; got != "ABR,ASBR" {
-		t.Errorf("summary flags of 10.0.0.1 = %q, want ABR,ASBR", got)
-	}
-	if got := d.Routers["10.0.0.1"].Status.Externals[0]; got.Prefix != "0.0.0.0/0" || got.Tag != 4294967295 {
-		t.Errorf("first external = %+v, want 0.0.0.0/0 with tag 4294967295", got)
-	}
-	if got := d.Networks["10.1.0.0-24"].Status.DesignatedRouterAddress; got != "10.1.0.2" {
-		t.Errorf("DR address = %q, want 10.1.0.2", got)
+	for _, tt := range tests {
+		if got := tagList(tt.routes); got != tt.want {
+			t.Errorf("tagList(%v) = %q, want %q", tt.routes, got, tt.want)
+		}
 	}
 }
 
+// A network prefix in two areas is one object, named after it, from the
+// lowest area.
 func TestDesiredStateSkipsWhatCannotBeShown(t *testing.T) {
-	var snap lsdb.Snapshot // ParseSnapshot would refuse the bad area ID
-	err := json.Unmarshal([]byte(`{"areas": {
-	  "0.0.0.0": {
-	    "routers": {
-	      "10.0.0.1": {"links": {"router": [{"id": "junk", "metric": 1}],
-	                             "external": [{"id": "192.0.2.0/24", "metric": 1, "metric2": 2},
-	                                          {"id": "198.51.100.0/24", "metric": 1}]}},
-	      "router-x": {"links": {}}
-	    },
-	    "networks": {"10.1.0.0/24": {"dr": "10.0.0.1", "routers": ["10.0.0.1", "?"]}}
-	  },
-	  "0.0.0.1": {"routers": {}, "networks": {"10.1.0.0/24": {"dr": "10.0.0.1", "routers": ["10.0.0.1"]}}},
-	  "area-x": {"routers": {}, "networks": {}}
-	}}`), &snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := DesiredState(&snap, netip.Addr{}, MapOptions{})
-	wantSkipped := []string{
-		`area "area-x"`,
-		`area 0.0.0.0: network 10.1.0.0/24: router "?"`,
-		`area 0.0.0.0: router "router-x"`,
-		`area 0.0.0.0: router 10.0.0.1: external "192.0.2.0/24"`,
-		`area 0.0.0.0: router 10.0.0.1: router link "junk" metric 1`,
-		`area 0.0.0.1: network 10.1.0.0/24 is also in area 0.0.0.0, which keeps the name`,
-	}
+	v := viewOf(t,
+		in("0.0.0.0", rtr("10.0.0.1", ospf.RouterFlagB, transit("10.1.0.1", "10.1.0.1", 1))),
+		in("0.0.0.0", rtr("10.0.0.2", 0, transit("10.1.0.1", "10.1.0.2", 1))),
+		in("0.0.0.0", network("10.1.0.1", "10.0.0.1", 24, "10.0.0.1", "10.0.0.2")),
+		in("0.0.0.1", rtr("10.0.0.1", ospf.RouterFlagB, transit("10.1.0.1", "10.1.0.1", 1))),
+		in("0.0.0.1", rtr("10.0.0.3", 0, transit("10.1.0.1", "10.1.0.3", 1))),
+		in("0.0.0.1", network("10.1.0.1", "10.0.0.1", 24, "10.0.0.1", "10.0.0.3")),
+	)
+	d := DesiredState(v, netip.Addr{}, MapOptions{})
+	wantSkipped := []string{`area 0.0.0.1: network 10.1.0.0/24 is also in area 0.0.0.0, which keeps the name`}
 	if diff := cmp.Diff(wantSkipped, d.Skipped); diff != "" {
 		t.Errorf("Skipped (-want +got):\n%s", diff)
 	}
-	if len(d.Routers) != 1 || len(d.Networks) != 1 {
-		t.Errorf("%d routers, %d networks; want 1, 1", len(d.Routers), len(d.Networks))
+	if len(d.Routers) != 3 || len(d.Networks) != 1 {
+		t.Errorf("%d routers, %d networks; want 3, 1", len(d.Routers), len(d.Networks))
 	}
-	if got := d.Routers["10.0.0.1"].Status.Summary.Externals; got != 1 {
-		t.Errorf("externals = %d, want 1", got)
-	}
-	if got := d.Networks["10.1.0.0-24"].Status; got.Area != "0.0.0.0" || got.RouterCount != 1 {
-		t.Errorf("network = %+v, want area 0.0.0.0 with one router", got)
+	if got := d.Networks["10.1.0.0-24"].Status; got.Area != "0.0.0.0" || got.Routers[1] != "10.0.0.2" {
+		t.Errorf("network = %+v, want the one of area 0.0.0.0", got)
 	}
 }
 
 func TestDesiredStateNYC(t *testing.T) {
-	snap := loadNYC(t)
+	v := loadNYC(t)
 	self := netip.MustParseAddr("10.69.2.27")
-	d := DesiredState(snap, self, MapOptions{})
+	d := DesiredState(v, self, MapOptions{})
 	if len(d.Routers) != 592 || len(d.Networks) != 3 {
 		t.Fatalf("%d routers, %d networks; want 592, 3", len(d.Routers), len(d.Networks))
 	}
@@ -358,29 +395,29 @@ func TestDesiredStateNYC(t *testing.T) {
 		t.Errorf("10.69.2.27: %d externals, %d inline, truncated %v; want 26, 26, false",
 			st.Summary.Externals, len(st.Externals), st.ExternalsTruncated)
 	}
-	if diff := cmp.Diff(d, DesiredState(snap, self, MapOptions{})); diff != "" {
+	if diff := cmp.Diff(d, DesiredState(v, self, MapOptions{})); diff != "" {
 		t.Errorf("a second mapping differs (-first +second):\n%s", diff)
 	}
 }
 
 func TestFinishRouter(t *testing.T) {
-	snap := parseSnapshot(t, mappingTopology)
+	v := viewOf(t, mappingLSAs()...)
 	self := netip.MustParseAddr("10.0.0.2")
 	t0 := time.Date(2026, 4, 29, 12, 0, 0, 0, time.UTC)
 	t1 := t0.Add(time.Hour)
 	t2 := t1.Add(1500 * time.Millisecond)
-	desired := func(s *lsdb.Snapshot, self netip.Addr) *ospfv1alpha1.OSPFRouter {
-		return DesiredState(s, self, MapOptions{}).Routers["10.0.0.1"].DeepCopy()
+	desired := func(v *lsdb.View, self netip.Addr) *ospfv1alpha1.OSPFRouter {
+		return DesiredState(v, self, MapOptions{}).Routers["10.0.0.1"].DeepCopy()
 	}
 
-	first := desired(snap, self)
+	first := desired(v, self)
 	finishRouter(first, nil, t0, t0)
 	if !first.Status.LastChange.Equal(&metav1.Time{Time: t0}) || !first.Status.Conditions[0].LastTransitionTime.Equal(&metav1.Time{Time: t0}) {
 		t.Fatalf("new object: last change %v, transition %v; want %v", first.Status.LastChange, first.Status.Conditions[0].LastTransitionTime, t0)
 	}
 
 	// Same content an hour later: nothing moves, so nothing is written.
-	again := desired(snap, self)
+	again := desired(v, self)
 	finishRouter(again, first, t1, t1)
 	if diff := cmp.Diff(first.Status, again.Status); diff != "" {
 		t.Errorf("unchanged content (-before +after):\n%s", diff)
@@ -388,7 +425,7 @@ func TestFinishRouter(t *testing.T) {
 
 	// Only the path changes (another root): the content's time stays, the
 	// condition's transition stays while its status does.
-	other := desired(snap, netip.MustParseAddr("10.0.0.3"))
+	other := desired(v, netip.MustParseAddr("10.0.0.3"))
 	finishRouter(other, first, t1, t1)
 	if !other.Status.LastChange.Equal(first.Status.LastChange) {
 		t.Errorf("path change moved LastChange to %v", other.Status.LastChange)
@@ -398,14 +435,14 @@ func TestFinishRouter(t *testing.T) {
 	}
 
 	// The root is gone: the condition turns Unknown now.
-	lost := desired(snap, netip.Addr{})
+	lost := desired(v, netip.Addr{})
 	finishRouter(lost, first, t1, t1)
 	if !lost.Status.Conditions[0].LastTransitionTime.Equal(&metav1.Time{Time: t1}) {
 		t.Errorf("condition turned Unknown at %v, want %v", lost.Status.Conditions[0].LastTransitionTime, t1)
 	}
 
 	// A metric changes: the content's time is the change's, to the second.
-	changed := desired(snap, self)
+	changed := desired(v, self)
 	changed.Status.Areas[0].Links.Router[0].Metric = 20
 	finishRouter(changed, first, t2, t2)
 	if want := t2.Truncate(time.Second); !changed.Status.LastChange.Time.Equal(want) {
@@ -414,8 +451,7 @@ func TestFinishRouter(t *testing.T) {
 }
 
 func TestFinishNetwork(t *testing.T) {
-	d := DesiredState(parseSnapshot(t, mappingTopology), netip.Addr{}, MapOptions{})
-	t0 := time.Date(2026, 4, 29, 12, 0, 0, 0, time.UTC)
+	d := DesiredState(viewOf(t, mappingLSAs()...), netip.Addr{}, MapOptions{})
 	first := d.Networks["10.1.0.0-24"].DeepCopy()
 	finishNetwork(first, nil, t0)
 	again := d.Networks["10.1.0.0-24"].DeepCopy()
@@ -451,9 +487,9 @@ func TestLabelsEqual(t *testing.T) {
 }
 
 func BenchmarkDesiredStateNYC(b *testing.B) {
-	snap := loadNYC(b)
+	v := loadNYC(b)
 	self := netip.MustParseAddr("10.69.2.27")
 	for b.Loop() {
-		DesiredState(snap, self, MapOptions{})
+		DesiredState(v, self, MapOptions{})
 	}
 }

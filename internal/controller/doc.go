@@ -3,7 +3,7 @@
 // objects, a ConfigMap holding the whole snapshot, and Kubernetes Events for
 // the changes.
 //
-// The translation is pure (DesiredState, ShortestPaths): the same snapshot
+// The translation is pure (DesiredState, ShortestPaths): the same LSDB view
 // and router ID always give the same objects. Every object the agent
 // writes has a controller-runtime reconciler, level-triggered: it compares
 // the object in the cluster with the LSDB and writes, by server-side apply,

@@ -126,8 +126,7 @@ func clusterMirrors(ctx context.Context, c client.Client, db *lsdb.DB, self neti
 	if !db.Loaded() {
 		return errors.New("LSDB not loaded")
 	}
-	snap, _ := db.Snapshot()
-	d := DesiredState(snap, self, MapOptions{MaxInlineExternals: maxInline})
+	d := DesiredState(db.View(), self, MapOptions{MaxInlineExternals: maxInline})
 	var routers ospfv1alpha1.OSPFRouterList
 	if err := c.List(ctx, &routers, client.HasLabels{ospfv1alpha1.LabelManagedBy}); err != nil {
 		return err

@@ -8,15 +8,15 @@ import (
 )
 
 // ShortestPaths runs Dijkstra's algorithm over the routers and transit
-// networks of snap, rooted at root, and returns the cost of the shortest
-// path to every router it reaches (0 for root). rootKnown is false when root
-// is not a router of the snapshot; the map is then nil.
+// networks of v, rooted at root, and returns the cost of the shortest path
+// to every router it reaches (0 for root). rootKnown is false when root is
+// not a router of the view; the map is then nil.
 //
 // The graph is the one of RFC 2328 section 16.1, over all areas at once:
 //
-//   - a router link from R to N of metric m is an edge R->N, used only when
-//     N reports a router link back to R in the same area (the two-way
-//     check);
+//   - a router link (point-to-point or virtual) from R to N of metric m is
+//     an edge R->N, used only when N reports a router link back to R in
+//     the same area (the two-way check);
 //   - a network link from R to a transit network of metric m is an edge
 //     R->network, used only when the network lists R; the network reaches
 //     each listed router that has a network link to it at cost 0;
@@ -26,9 +26,9 @@ import (
 //
 // A router is a single vertex across all its areas, so paths cross area
 // borders through ABRs. Stub networks, summary prefixes and externals do
-// not lead to routers and are ignored. Bad IDs in the snapshot are skipped.
-func ShortestPaths(snap *lsdb.Snapshot, root netip.Addr) (costs map[netip.Addr]int64, rootKnown bool) {
-	g := buildGraph(snap)
+// not lead to routers and are ignored.
+func ShortestPaths(v *lsdb.View, root netip.Addr) (costs map[netip.Addr]int64, rootKnown bool) {
+	g := buildGraph(v)
 	src, ok := g.routers[root]
 	if !ok {
 		return nil, false
@@ -68,64 +68,48 @@ func (g *spfGraph) router(id netip.Addr) int {
 	return v
 }
 
-func buildGraph(snap *lsdb.Snapshot) *spfGraph {
+func buildGraph(v *lsdb.View) *spfGraph {
 	g := &spfGraph{routers: map[netip.Addr]int{}}
-	if snap == nil {
+	if v == nil {
 		return g
 	}
-	for aidS, a := range snap.Areas {
-		if _, err := netip.ParseAddr(aidS); err != nil || a == nil {
-			continue
-		}
-		// Router links by router, for the two-way check, and the routers'
-		// network links by network.
-		links := map[netip.Addr][]lsdb.SnapshotLink{}
+	for i := range v.Areas {
+		a := &v.Areas[i]
+		// The cheapest network link of each router to each network, by
+		// network and then router.
 		onNet := map[netip.Prefix]map[netip.Addr]uint32{}
-		for rid, r := range a.Routers {
-			id, err := netip.ParseAddr(rid)
-			if err != nil {
-				continue
-			}
-			g.router(id)
-			if r == nil {
-				continue
-			}
-			links[id] = r.Links.Router
-			for _, l := range r.Links.Network {
-				p, err := netip.ParsePrefix(l.ID)
-				if err != nil {
-					continue
+		for j := range a.Routers {
+			r := &a.Routers[j]
+			from := g.router(r.ID)
+			for _, l := range r.Links {
+				switch l.Kind {
+				case lsdb.KindRouter:
+					to := l.ID().Addr()
+					if n := a.Router(to); n == nil || !linksBack(n, r.ID) {
+						continue
+					}
+					g.adj[from] = append(g.adj[from], spfEdge{to: g.router(to), cost: int64(l.Metric)})
+				case lsdb.KindNetwork:
+					p := l.ID()
+					if onNet[p] == nil {
+						onNet[p] = map[netip.Addr]uint32{}
+					}
+					if m, ok := onNet[p][r.ID]; !ok || l.Metric < m {
+						onNet[p][r.ID] = l.Metric
+					}
 				}
-				if onNet[p] == nil {
-					onNet[p] = map[netip.Addr]uint32{}
-				}
-				if m, ok := onNet[p][id]; !ok || l.Metric < m {
-					onNet[p][id] = l.Metric
+			}
+			for _, l := range r.Summaries {
+				if l.Kind == lsdb.KindXRouter {
+					g.adj[from] = append(g.adj[from], spfEdge{to: g.router(l.ID().Addr()), cost: int64(l.Metric)})
 				}
 			}
 		}
-		for id, ls := range links {
-			from := g.routers[id]
-			for _, l := range ls {
-				to, err := netip.ParseAddr(l.ID)
-				if err != nil || !linksBack(links[to], id) {
-					continue
-				}
-				g.adj[from] = append(g.adj[from], spfEdge{to: g.router(to), cost: int64(l.Metric)})
-			}
-		}
-		for ps, n := range a.Networks {
-			p, err := netip.ParsePrefix(ps)
-			if err != nil || n == nil {
-				continue
-			}
+		for j := range a.Networks {
+			n := &a.Networks[j]
 			nv := g.vertex()
-			for _, ms := range n.Routers {
-				m, err := netip.ParseAddr(ms)
-				if err != nil {
-					continue
-				}
-				metric, ok := onNet[p][m]
+			for _, m := range n.Routers {
+				metric, ok := onNet[n.Prefix][m]
 				if !ok {
 					continue
 				}
@@ -134,28 +118,14 @@ func buildGraph(snap *lsdb.Snapshot) *spfGraph {
 				g.adj[nv] = append(g.adj[nv], spfEdge{to: rv})
 			}
 		}
-		for rid, r := range a.Routers {
-			id, err := netip.ParseAddr(rid)
-			if err != nil || r == nil {
-				continue
-			}
-			for _, l := range r.Links.XRouter {
-				to, err := netip.ParseAddr(l.ID)
-				if err != nil {
-					continue
-				}
-				from := g.routers[id]
-				g.adj[from] = append(g.adj[from], spfEdge{to: g.router(to), cost: int64(l.Metric)})
-			}
-		}
 	}
 	return g
 }
 
-// linksBack reports whether a router's links include one to id.
-func linksBack(ls []lsdb.SnapshotLink, id netip.Addr) bool {
-	for _, l := range ls {
-		if to, err := netip.ParseAddr(l.ID); err == nil && to == id {
+// linksBack reports whether r has a router link to id.
+func linksBack(r *lsdb.RouterView, id netip.Addr) bool {
+	for _, l := range r.Links {
+		if l.Kind == lsdb.KindRouter && l.ID().Addr() == id {
 			return true
 		}
 	}

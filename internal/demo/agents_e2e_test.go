@@ -173,6 +173,11 @@ func TestAgentsOnFRR(t *testing.T) {
 	leader := waitLeader(ctx, t, c, agents, nil)
 	t.Logf("leader: %s (on %s)", leader.name, leader.router)
 	mustWait(ctx, t, "an OSPFRouter for every lab router", func() error { return routersMirrored(ctx, c, lab) })
+	// The agents follow backbone routers: area 1, where bit V is, is not
+	// theirs.
+	mustWait(ctx, t, "the lab's flags, route tags and DR address in the objects and their Table", func() error {
+		return labFieldsMirrored(ctx, c, cfg, false)
+	})
 
 	// 2. A cost change reaches the resource, the ConfigMap and an Event.
 	r2, _ := lab.Router("r2")

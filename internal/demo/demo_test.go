@@ -103,6 +103,14 @@ func checkMirrored(ctx context.Context, t *testing.T, info *Info) {
 	if len(nets.Items) != 1 {
 		t.Errorf("%d OSPFNetworks, want the lab's one LAN", len(nets.Items))
 	}
+	// The agent follows r3, which is in both areas: it sees every flag.
+	cfg, err := restConfig(info.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "the lab's flags, route tags and DR address in the objects and their Table", func() error {
+		return labFieldsMirrored(ctx, c, cfg, true)
+	})
 	waitFor(ctx, t, "the ospf-lsdb ConfigMap", func() error {
 		var cm corev1.ConfigMap
 		return c.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: "ospf-lsdb"}, &cm)

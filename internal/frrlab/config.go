@@ -40,6 +40,9 @@ func staticdConfig(t *Topology, r Router) []byte {
 	return b.Bytes()
 }
 
+// routeMapName is the route-map that tags the redistributed static routes.
+const routeMapName = "TAGME"
+
 // ospfdConfig puts every interface of the router into its area with
 // per-interface "ip ospf area" commands (no network statements).
 func ospfdConfig(t *Topology, r Router) []byte {
@@ -61,12 +64,27 @@ func ospfdConfig(t *Topology, r Router) []byte {
 	// a change flooded within a second rather than after FRR's 5 s limits.
 	b.WriteString(" timers throttle spf 0 50 500\n timers throttle lsa all 0\n timers lsa min-arrival 0\n")
 	if len(t.Statics[r.Name]) > 0 {
-		b.WriteString(" redistribute static\n")
+		b.WriteString(" redistribute static route-map " + routeMapName + "\n")
 	}
 	if t.NSSA && slices.Contains(r.Areas, Area1) {
 		fmt.Fprintf(&b, " area %s nssa\n", Area1)
 	}
+	for _, vl := range t.VirtualLinks {
+		for i, end := range vl.Ends {
+			if end != r.Name {
+				continue
+			}
+			peer, _ := t.Router(vl.Ends[1-i])
+			// The interfaces' timers, so that the link comes up in seconds
+			// rather than after FRR's 10 s hellos.
+			fmt.Fprintf(&b, " area %s virtual-link %s hello-interval %d retransmit-interval %d dead-interval %d\n",
+				vl.Transit, peer.ID, helloInterval, retransmitInterval, deadInterval)
+		}
+	}
 	b.WriteString("exit\n!\n")
+	if len(t.Statics[r.Name]) > 0 {
+		fmt.Fprintf(&b, "route-map %s permit 10\n set tag %d\nexit\n!\n", routeMapName, RouteTag)
+	}
 	return b.Bytes()
 }
 

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -112,7 +113,22 @@ type areaExpect struct {
 	networks      map[netip.Addr][]netip.Addr
 	summaries     int
 	asbrSummaries int
+	// asbrSubjects are the ASBRs the ASBR-summaries are about; a router
+	// that is one holds none about itself (r5, in the backbone through its
+	// virtual link).
+	asbrSubjects  []netip.Addr
 	nssaExternals int
+}
+
+// asbrAbout returns how many of the area's ASBR-summaries are about router.
+func (ae *areaExpect) asbrAbout(router netip.Addr) int {
+	n := 0
+	for _, id := range ae.asbrSubjects {
+		if id == router {
+			n++
+		}
+	}
+	return n
 }
 
 // routerExpect is what one router must report.
@@ -133,7 +149,11 @@ func expectations(t *Topology) map[string]*routerExpect {
 		}
 	}
 	isNSSA := func(a netip.Addr) bool { return t.NSSA && a == Area1 }
-	inArea := func(r Router, a netip.Addr) bool { return slices.Contains(r.Areas, a) }
+	// A router is in an area through its interfaces (onLink) or, for the
+	// backbone, through a virtual link too (inArea).
+	onLink := func(r Router, a netip.Addr) bool { return slices.Contains(r.Areas, a) }
+	inArea := func(r Router, a netip.Addr) bool { return slices.Contains(t.ospfAreas(r), a) }
+	isABR := func(r Router) bool { return len(t.ospfAreas(r)) > 1 }
 	// Intra-area prefixes, which an ABR summarises into the other areas.
 	prefixes := map[netip.Addr]int{}
 	for _, r := range t.Routers {
@@ -141,10 +161,6 @@ func expectations(t *Topology) map[string]*routerExpect {
 	}
 	for _, l := range t.Links {
 		prefixes[l.Area]++
-	}
-	var abr bool
-	for _, r := range t.Routers {
-		abr = abr || len(r.Areas) > 1
 	}
 	areas := map[netip.Addr]*areaExpect{}
 	externals := 0
@@ -168,6 +184,9 @@ func expectations(t *Topology) map[string]*routerExpect {
 					n++ // the transit network
 				}
 			}
+			if a == Backbone {
+				n += len(t.virtualPeers(r.Name)) // a virtual link each
+			}
 			ae.routerLinks[r.ID] = n
 			if isNSSA(a) && len(r.Areas) == 1 {
 				ae.nssaExternals += len(t.Statics[r.Name])
@@ -189,9 +208,16 @@ func expectations(t *Topology) map[string]*routerExpect {
 			slices.SortFunc(attached, netip.Addr.Compare)
 			ae.networks[dr] = attached
 		}
-		if abr {
+		// Every ABR in a summarises into a the prefixes of each other area
+		// it has an interface in. Those of an area it reaches only through
+		// a virtual link it reaches through a itself: no summary (RFC
+		// 2328 12.4.3).
+		for _, r := range t.Routers {
+			if !isABR(r) || !inArea(r, a) {
+				continue
+			}
 			for _, b := range areaIDs {
-				if b != a {
+				if b != a && onLink(r, b) {
 					ae.summaries += prefixes[b]
 				}
 			}
@@ -202,8 +228,9 @@ func expectations(t *Topology) map[string]*routerExpect {
 		if !isNSSA(a) {
 			// An ASBR-summary for every ASBR of a normal area other than a.
 			for _, r := range t.Routers {
-				if len(t.Statics[r.Name]) > 0 && !inArea(r, a) && !slices.ContainsFunc(r.Areas, isNSSA) {
+				if len(t.Statics[r.Name]) > 0 && !onLink(r, a) && !slices.ContainsFunc(r.Areas, isNSSA) {
 					ae.asbrSummaries++
+					ae.asbrSubjects = append(ae.asbrSubjects, r.ID)
 				}
 			}
 		}
@@ -216,7 +243,7 @@ func expectations(t *Topology) map[string]*routerExpect {
 	for _, r := range t.Routers {
 		re := &routerExpect{neighbors: t.neighbors(r.Name), areas: map[netip.Addr]*areaExpect{}}
 		slices.SortFunc(re.neighbors, netip.Addr.Compare)
-		for _, a := range r.Areas {
+		for _, a := range t.ospfAreas(r) {
 			re.areas[a] = areas[a]
 		}
 		// AS-external LSAs are flooded everywhere except into NSSAs. A
@@ -238,6 +265,8 @@ var convergeCommands = []string{
 	"show ip ospf json",
 	"show ip ospf database router json",
 	"show ip ospf database network json",
+	"show ip ospf database summary json",
+	"show ip ospf database asbr-summary json",
 }
 
 // routerState is one router's answer to convergeCommands.
@@ -246,6 +275,8 @@ type routerState struct {
 	instance  jsonInstance
 	routers   jsonAreas
 	networks  jsonAreas
+	summaries jsonAreas
+	asbrs     jsonAreas
 }
 
 func (l *Lab) routerState(ctx context.Context, router string) (*routerState, error) {
@@ -256,7 +287,7 @@ func (l *Lab) routerState(ctx context.Context, router string) (*routerState, err
 	dec := json.NewDecoder(bytes.NewReader([]byte(out)))
 	var nb jsonNeighbors
 	st := &routerState{}
-	for i, v := range []any{&nb, &st.instance, &st.routers, &st.networks} {
+	for i, v := range []any{&nb, &st.instance, &st.routers, &st.networks, &st.summaries, &st.asbrs} {
 		if err := dec.Decode(v); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", router, convergeCommands[i], err)
 		}
@@ -316,8 +347,11 @@ func routerProblems(r Router, st *routerState, want *routerExpect) []string {
 		}{
 			{"router", got.LSARouterNumber, len(ae.routerLinks)},
 			{"network", got.LSANetworkNumber, len(ae.networks)},
-			{"summary", got.LSASummaryNumber, ae.summaries},
-			{"ASBR-summary", got.LSAAsbrNumber, ae.asbrSummaries},
+			// Summaries by the LSAs in the view: a virtual link coming up
+			// makes its ends originate, then flush, some that ospfd then
+			// keeps for a minute at MaxAge.
+			{"summary", len(liveLSAs(&st.summaries, a)), ae.summaries},
+			{"ASBR-summary", len(liveLSAs(&st.asbrs, a, r.ID)), ae.asbrSummaries - ae.asbrAbout(r.ID)},
 			{"NSSA-external", got.LSANssaNumber, ae.nssaExternals},
 		} {
 			if c.got != c.want {
@@ -373,12 +407,27 @@ func consistencyProblems(t *Topology, states map[string]*routerState) []string {
 			return fmt.Sprint(st.instance.LSAExternalCounter, st.instance.LSAExternalChecksum)
 		}
 		a := st.instance.Areas[area]
-		return fmt.Sprint(a.LSARouterChecksum, a.LSANetworkChecksum, a.LSASummaryChecksum, a.LSAAsbrChecksum, a.LSANssaChecksum)
+		return fmt.Sprint(a.LSARouterChecksum, a.LSANetworkChecksum, a.LSANssaChecksum)
+	}
+	// Summaries and ASBR-summaries are compared as sets of the LSAs in
+	// the view, leaving out ASBR-summaries about either router: a router
+	// holds none about itself.
+	summaries := func(st *routerState, area string, skip ...netip.Addr) string {
+		a, _ := netip.ParseAddr(area)
+		var keys []string
+		for _, j := range liveLSAs(&st.summaries, a) {
+			keys = append(keys, lsaString(j))
+		}
+		for _, j := range liveLSAs(&st.asbrs, a, skip...) {
+			keys = append(keys, "asbr "+lsaString(j))
+		}
+		slices.Sort(keys)
+		return strings.Join(keys, ", ")
 	}
 	for _, r := range t.Routers {
 		st := states[r.Name]
 		keys := []string{"external"}
-		for _, a := range r.Areas {
+		for _, a := range t.ospfAreas(r) {
 			keys = append(keys, a.String())
 		}
 		for _, k := range keys {
@@ -393,9 +442,36 @@ func consistencyProblems(t *Topology, states map[string]*routerState) []string {
 			if got, want := sums(st, k), sums(states[ref], k); got != want {
 				p = append(p, fmt.Sprintf("%s: %s LSAs differ from %s's (checksum sums %s, %s has %s)", r.Name, k, ref, got, ref, want))
 			}
+			if k == "external" {
+				continue
+			}
+			refR, _ := t.Router(ref)
+			if got, want := summaries(st, k, r.ID, refR.ID), summaries(states[ref], k, r.ID, refR.ID); got != want {
+				p = append(p, fmt.Sprintf("%s: area %s summary LSAs [%s] differ from %s's [%s]", r.Name, k, got, ref, want))
+			}
 		}
 	}
 	return p
+}
+
+// liveLSAs returns the LSAs of area in db (the answer to one "show ip ospf
+// database TYPE json"), but those being flushed (at MaxAge: ospfd keeps
+// them for a minute) and those whose link-state ID is one of skip.
+func liveLSAs(db *jsonAreas, area netip.Addr, skip ...netip.Addr) []jsonLSA {
+	var out []jsonLSA
+	for _, byArea := range db.States {
+		for _, j := range byArea[area.String()] {
+			id, err := netip.ParseAddr(j.LinkStateID)
+			if err == nil && j.LSAAge < maxAge && !slices.Contains(skip, id) {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
+func lsaString(j jsonLSA) string {
+	return j.LinkStateID + "/" + strconv.Itoa(j.NetworkMask) + " adv " + j.AdvertisingRouter + " seq " + j.LSASeqNumber + " cksum " + j.Checksum
 }
 
 // nssaOnly reports whether every area of r is an NSSA.

@@ -5,7 +5,10 @@
 // point-to-point links, a broadcast LAN of r2, r3 and r4 on a Linux bridge
 // with r3 as the designated router, r4 redistributing static routes, and r3
 // an area border router into area 0.0.0.1 with r5 behind it, so that router,
-// network, summary, ASBR-summary and AS-external LSAs all exist. Each router
+// network, summary, ASBR-summary and AS-external LSAs all exist. r4 and r5
+// tag their redistributed routes (RouteTag); unless area 0.0.0.1 is an NSSA,
+// a virtual link through it joins r5 to the backbone, which makes r5 an ABR
+// and sets bit V in both ends' Router-LSAs there. Each router
 // runs zebra, staticd and ospfd (with the OSPF API server on TCP 2607 inside
 // its namespace) as the frr user, with 1 s hello and 4 s dead intervals. Up
 // returns once every adjacency is Full and every router holds the LSAs the

@@ -100,7 +100,8 @@ func TestLab(t *testing.T) {
 			t.Fatalf("areas %v, want only the backbone", db.Areas)
 		}
 		a := db.Areas[Backbone]
-		if diff := cmp.Diff([]netip.Addr{rid(1), rid(2), rid(3), rid(4)}, routerIDs(a.Router), equateAddrs); diff != "" {
+		// r5 is in the backbone through its virtual link.
+		if diff := cmp.Diff([]netip.Addr{rid(1), rid(2), rid(3), rid(4), rid(5)}, routerIDs(a.Router), equateAddrs); diff != "" {
 			t.Errorf("router LSAs (-want +got):\n%s", diff)
 		}
 		r2 := a.Router[1]
@@ -115,11 +116,33 @@ func TestLab(t *testing.T) {
 		if diff := cmp.Diff(wantLinks, r2.Links, equateAddrs); diff != "" {
 			t.Errorf("r2's router LSA links (-want +got):\n%s", diff)
 		}
-		if !a.Router[2].ABR || a.Router[2].ASBR {
-			t.Errorf("r3's router LSA: ABR %v ASBR %v, want ABR only", a.Router[2].ABR, a.Router[2].ASBR)
+		if !a.Router[2].ABR || a.Router[2].ASBR || a.Router[2].Virtual {
+			t.Errorf("r3's router LSA: ABR %v ASBR %v V %v, want ABR only", a.Router[2].ABR, a.Router[2].ASBR, a.Router[2].Virtual)
 		}
 		if a.Router[3].ABR || !a.Router[3].ASBR {
 			t.Errorf("r4's router LSA: ABR %v ASBR %v, want ASBR only", a.Router[3].ABR, a.Router[3].ASBR)
+		}
+		if !a.Router[4].ABR || !a.Router[4].ASBR {
+			t.Errorf("r5's router LSA: ABR %v ASBR %v, want both", a.Router[4].ABR, a.Router[4].ASBR)
+		}
+		// The virtual link is a link of type 4 at each end, its data the
+		// end's interface address in the transit area.
+		virtual := func(r RouterLSA) []RouterLink {
+			var out []RouterLink
+			for _, l := range r.Links {
+				if l.Type == LinkVirtual {
+					out = append(out, l)
+				}
+			}
+			return out
+		}
+		if diff := cmp.Diff([]RouterLink{{Type: LinkVirtual, ID: rid(5), Data: addr4(10, 1, 35, 1), Metric: 10}},
+			virtual(a.Router[2]), equateAddrs); diff != "" {
+			t.Errorf("r3's virtual link (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]RouterLink{{Type: LinkVirtual, ID: rid(3), Data: addr4(10, 1, 35, 2), Metric: 10}},
+			a.Router[4].Links, equateAddrs); diff != "" {
+			t.Errorf("r5's backbone links (-want +got):\n%s", diff)
 		}
 		if len(a.Network) != 1 {
 			t.Fatalf("%d network LSAs, want 1", len(a.Network))
@@ -136,13 +159,15 @@ func TestLab(t *testing.T) {
 		}
 		wantSummaries := []lsaKey{
 			{rid(5), rid(3), pfx("10.0.0.5/32")},
+			{rid(5), rid(5), pfx("10.0.0.5/32")},
 			{addr4(10, 1, 35, 0), rid(3), pfx("10.1.35.0/30")},
+			{addr4(10, 1, 35, 0), rid(5), pfx("10.1.35.0/30")},
 		}
-		if diff := cmp.Diff(wantSummaries, summaryKeys(a.Summary), equateAddrs); diff != "" {
+		if diff := cmp.Diff(wantSummaries, summaryKeys(live(a.Summary)), equateAddrs); diff != "" {
 			t.Errorf("summary LSAs (-want +got):\n%s", diff)
 		}
 		var asbr []netip.Addr
-		for _, s := range a.ASBRSummary {
+		for _, s := range live(a.ASBRSummary) {
 			if s.AdvRouter != rid(3) || s.Metric != 10 {
 				t.Errorf("ASBR-summary for %s from %s metric %d, want from r3, metric 10", s.LSID, s.AdvRouter, s.Metric)
 			}
@@ -161,26 +186,32 @@ func TestLab(t *testing.T) {
 			t.Errorf("AS-external LSAs (-want +got):\n%s", diff)
 		}
 		for _, e := range db.External {
-			if e.MetricType != 2 || e.Metric != 20 || e.Forwarding != addr4(0, 0, 0, 0) {
-				t.Errorf("external %s: E%d metric %d forwarding %s, want E2 metric 20 forwarding 0.0.0.0", e.Prefix, e.MetricType, e.Metric, e.Forwarding)
+			if e.MetricType != 2 || e.Metric != 20 || e.Forwarding != addr4(0, 0, 0, 0) || e.Tag != RouteTag {
+				t.Errorf("external %s: E%d metric %d forwarding %s tag %d, want E2 metric 20 forwarding 0.0.0.0 tag %d",
+					e.Prefix, e.MetricType, e.Metric, e.Forwarding, e.Tag, RouteTag)
 			}
 		}
 	})
 
-	t.Run("r5 in area 1 sees r3's summaries of the backbone", func(t *testing.T) {
+	t.Run("r5 in area 1 sees r3's summaries of the backbone and both ends of the virtual link", func(t *testing.T) {
 		db, err := l.OSPFDatabaseJSON("r5")
 		if err != nil {
 			t.Fatal(err)
 		}
 		a := db.Areas[Area1]
-		if a == nil || len(db.Areas) != 1 {
-			t.Fatalf("areas %v, want only 0.0.0.1", db.Areas)
+		if a == nil || len(db.Areas) != 2 || db.Areas[Backbone] == nil {
+			t.Fatalf("areas %v, want 0.0.0.0 (through the virtual link) and 0.0.0.1", db.Areas)
 		}
 		if diff := cmp.Diff([]netip.Addr{rid(3), rid(5)}, routerIDs(a.Router), equateAddrs); diff != "" {
 			t.Errorf("router LSAs (-want +got):\n%s", diff)
 		}
+		for _, r := range a.Router {
+			if !r.ABR || !r.Virtual {
+				t.Errorf("router LSA of %s in the transit area: ABR %v V %v, want both", r.AdvRouter, r.ABR, r.Virtual)
+			}
+		}
 		var got []netip.Prefix
-		for _, k := range summaryKeys(a.Summary) {
+		for _, k := range summaryKeys(live(a.Summary)) {
 			got = append(got, k.Prefix)
 		}
 		want := []netip.Prefix{pfx("10.0.0.1/32"), pfx("10.0.0.2/32"), pfx("10.0.0.3/32"), pfx("10.0.0.4/32"),
@@ -188,8 +219,8 @@ func TestLab(t *testing.T) {
 		if diff := cmp.Diff(want, got, equateAddrs); diff != "" {
 			t.Errorf("summary prefixes (-want +got):\n%s", diff)
 		}
-		if len(a.ASBRSummary) != 1 || a.ASBRSummary[0].LSID != rid(4) {
-			t.Errorf("ASBR-summaries %+v, want one for r4", a.ASBRSummary)
+		if asbr := live(a.ASBRSummary); len(asbr) != 1 || asbr[0].LSID != rid(4) {
+			t.Errorf("ASBR-summaries %+v, want one for r4", asbr)
 		}
 		if len(db.External) != 4 {
 			t.Errorf("%d AS-external LSAs, want 4", len(db.External))
@@ -323,12 +354,22 @@ func TestLabNSSA(t *testing.T) {
 	if diff := cmp.Diff([]lsaKey{{addr4(192, 168, 50, 0), rid(5), pfx("192.168.50.0/24")}}, externalKeys(nssa), equateAddrs); diff != "" {
 		t.Errorf("r3: NSSA-external LSAs of area 1 (-want +got):\n%s", diff)
 	}
-	if len(nssa) == 1 && (nssa[0].Type != TypeNSSAExternal || nssa[0].Forwarding != addr4(10, 1, 35, 2)) {
-		t.Errorf("r3: NSSA LSA %+v, want type 7 with forwarding address 10.1.35.2", nssa[0])
+	if len(nssa) == 1 && (nssa[0].Type != TypeNSSAExternal || nssa[0].Forwarding != addr4(10, 1, 35, 2) || nssa[0].Tag != RouteTag) {
+		t.Errorf("r3: NSSA LSA %+v, want type 7 with forwarding address 10.1.35.2 and tag %d", nssa[0], RouteTag)
+	}
+	if r3.Areas[Backbone] == nil || len(r3.Areas[Backbone].Router) != 4 {
+		t.Errorf("r3: backbone %+v, want the four routers of its links (no virtual link through an NSSA)", r3.Areas[Backbone])
 	}
 	if !slices.ContainsFunc(r3.Areas[Area1].Summary, func(s SummaryLSA) bool { return s.LSID == addr4(0, 0, 0, 0) && s.Bits == 0 }) {
 		t.Error("r3: no default summary LSA in the NSSA")
 	}
+}
+
+// live drops the summaries being flushed: r5 originates some while its
+// virtual link comes up, and flushes them; ospfd keeps them a minute at
+// MaxAge.
+func live(s []SummaryLSA) []SummaryLSA {
+	return slices.DeleteFunc(slices.Clone(s), func(x SummaryLSA) bool { return x.Age >= maxAge })
 }
 
 // requireLab skips or fails (CI=true) a test that needs root and FRR, as

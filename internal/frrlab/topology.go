@@ -88,6 +88,47 @@ type Topology struct {
 	Stubs map[string][]netip.Prefix
 	// NSSA is true when area 0.0.0.1 is an NSSA.
 	NSSA bool
+	// VirtualLinks are the lab's virtual links: r3-r5 through area
+	// 0.0.0.1, unless it is an NSSA (which cannot carry one). The link
+	// makes r5 an ABR with a backbone Router-LSA of its own, and sets bit
+	// V in both ends' Router-LSAs in the transit area.
+	VirtualLinks []VirtualLink
+}
+
+// RouteTag is the tag the ASBRs' route-map sets on their redistributed
+// static routes (the AS-external and NSSA LSAs' External Route Tag).
+const RouteTag = 4242
+
+// VirtualLink is an OSPF virtual link between two ABRs through a transit
+// area, part of the backbone.
+type VirtualLink struct {
+	Transit netip.Addr
+	Ends    [2]string // router names
+}
+
+// virtualPeers returns the router IDs of the far ends of router's virtual
+// links.
+func (t *Topology) virtualPeers(router string) []netip.Addr {
+	var ids []netip.Addr
+	for _, vl := range t.VirtualLinks {
+		for i, end := range vl.Ends {
+			if end == router {
+				r, _ := t.Router(vl.Ends[1-i])
+				ids = append(ids, r.ID)
+			}
+		}
+	}
+	return ids
+}
+
+// ospfAreas returns the areas router takes part in: those of its
+// interfaces and, through a virtual link, the backbone.
+func (t *Topology) ospfAreas(r Router) []netip.Addr {
+	areas := slices.Clone(r.Areas)
+	if len(t.virtualPeers(r.Name)) > 0 && !slices.Contains(areas, Backbone) {
+		areas = append([]netip.Addr{Backbone}, areas...)
+	}
+	return areas
 }
 
 // Router returns the router called name.
@@ -229,6 +270,9 @@ func buildTopology(opts Options) *Topology {
 	}
 	t.Statics["r4"] = r4
 	t.Statics["r5"] = []netip.Prefix{netip.MustParsePrefix("192.168.50.0/24")}
+	if !t.NSSA {
+		t.VirtualLinks = []VirtualLink{{Transit: Area1, Ends: [2]string{"r3", "r5"}}}
+	}
 	return t
 }
 
@@ -260,7 +304,8 @@ func (t *Topology) loopbackArea(router string) netip.Addr {
 	return r.Areas[0]
 }
 
-// neighbors returns the router IDs router must have Full adjacencies with.
+// neighbors returns the router IDs router must have Full adjacencies with,
+// over its interfaces and its virtual links.
 func (t *Topology) neighbors(router string) []netip.Addr {
 	var ids []netip.Addr
 	for _, l := range t.Links {
@@ -275,7 +320,7 @@ func (t *Topology) neighbors(router string) []netip.Addr {
 			ids = append(ids, r.ID)
 		}
 	}
-	return ids
+	return append(ids, t.virtualPeers(router)...)
 }
 
 // namespaces returns every namespace of the lab: the routers' and the LAN's.

@@ -20,7 +20,11 @@ func TestExpectations(t *testing.T) {
 		Areas     map[string]counts
 		Externals int
 	}
-	backbone := counts{Links: map[string]int{"10.0.0.1": 3, "10.0.0.2": 6, "10.0.0.3": 4, "10.0.0.4": 2}, Networks: 1, Summ: 2, ASBR: 1}
+	// r5 is in the backbone through its virtual link to r3 (a link in each
+	// one's Router-LSA there), and summarises area 1's two prefixes into
+	// it as r3 does; it reaches the backbone's prefixes through area 1, so
+	// only r3 summarises them into area 1.
+	backbone := counts{Links: map[string]int{"10.0.0.1": 3, "10.0.0.2": 6, "10.0.0.3": 5, "10.0.0.4": 2, "10.0.0.5": 1}, Networks: 1, Summ: 2 * 2, ASBR: 1}
 	area1 := counts{Links: map[string]int{"10.0.0.3": 2, "10.0.0.5": 3}, Summ: 7, ASBR: 1}
 	tests := []struct {
 		name string
@@ -32,9 +36,9 @@ func TestExpectations(t *testing.T) {
 			want: map[string]router{
 				"r1": {[]string{"10.0.0.2"}, map[string]counts{"0.0.0.0": backbone}, 4},
 				"r2": {[]string{"10.0.0.1", "10.0.0.3", "10.0.0.3", "10.0.0.4"}, map[string]counts{"0.0.0.0": backbone}, 4},
-				"r3": {[]string{"10.0.0.2", "10.0.0.2", "10.0.0.4", "10.0.0.5"}, map[string]counts{"0.0.0.0": backbone, "0.0.0.1": area1}, 4},
+				"r3": {[]string{"10.0.0.2", "10.0.0.2", "10.0.0.4", "10.0.0.5", "10.0.0.5"}, map[string]counts{"0.0.0.0": backbone, "0.0.0.1": area1}, 4},
 				"r4": {[]string{"10.0.0.2", "10.0.0.3"}, map[string]counts{"0.0.0.0": backbone}, 4},
-				"r5": {[]string{"10.0.0.3"}, map[string]counts{"0.0.0.1": area1}, 4},
+				"r5": {[]string{"10.0.0.3", "10.0.0.3"}, map[string]counts{"0.0.0.0": backbone, "0.0.0.1": area1}, 4},
 			},
 		},
 		{
@@ -132,8 +136,33 @@ exit
 		t.Errorf("r3's ospfd.conf (-want +got):\n%s", diff)
 	}
 	r4, _ := topo.Router("r4")
-	if got := string(ospfdConfig(topo, r4)); !strings.Contains(got, " redistribute static\n") {
-		t.Errorf("r4's ospfd.conf does not redistribute static:\n%s", got)
+	if got := string(ospfdConfig(topo, r4)); !strings.Contains(got, " redistribute static route-map TAGME\n") ||
+		!strings.HasSuffix(got, "exit\n!\nroute-map TAGME permit 10\n set tag 4242\nexit\n!\n") {
+		t.Errorf("r4's ospfd.conf does not redistribute static with the tag:\n%s", got)
+	}
+	if got := string(ospfdConfig(topo, r3)); strings.Contains(got, "virtual-link") {
+		t.Errorf("r3's ospfd.conf has a virtual link through the NSSA:\n%s", got)
+	}
+}
+
+// Without an NSSA, r3 and r5 have a virtual link through area 1, with the
+// interfaces' fast timers.
+func TestOSPFConfigVirtualLink(t *testing.T) {
+	opts, err := Options{Prefix: "x"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := buildTopology(opts)
+	for name, peer := range map[string]string{"r3": "10.0.0.5", "r5": "10.0.0.3"} {
+		r, _ := topo.Router(name)
+		want := " area 0.0.0.1 virtual-link " + peer + " hello-interval 1 retransmit-interval 1 dead-interval 4\n"
+		if got := string(ospfdConfig(topo, r)); !strings.Contains(got, want) {
+			t.Errorf("%s's ospfd.conf lacks %q:\n%s", name, want, got)
+		}
+	}
+	r1, _ := topo.Router("r1")
+	if got := string(ospfdConfig(topo, r1)); strings.Contains(got, "virtual-link") || strings.Contains(got, "route-map") {
+		t.Errorf("r1's ospfd.conf has a virtual link or a route-map:\n%s", got)
 	}
 }
 
