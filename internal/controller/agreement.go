@@ -104,8 +104,8 @@ func (s *selfDigest) refresh(now time.Time) Digest {
 		return nil
 	}
 	if !s.valid || s.db.Feed().LastSeq() != s.seq {
-		snap, seq := s.db.Snapshot()
-		s.current, s.seq, s.valid = DigestOf(snap), seq, true
+		v := s.db.View()
+		s.current, s.seq, s.valid = DigestOf(v), v.Seq, true
 	}
 	if s.recent == nil {
 		s.recent = map[string]map[string]time.Time{}

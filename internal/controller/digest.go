@@ -30,12 +30,14 @@ type Digest map[string]string // area ID -> the first 128 bits of its content ha
 // digestHexLen is the length of a Digest's per-area hashes.
 const digestHexLen = 32
 
-// DigestOf returns the digest of a snapshot.
-func DigestOf(snap *lsdb.Snapshot) Digest {
-	d := make(Digest, len(snap.Areas))
-	for id, a := range snap.Areas {
-		one := lsdb.Snapshot{Areas: map[string]*lsdb.AreaSnapshot{id: a}}
-		d[id] = contentHash(&one)[:digestHexLen]
+// DigestOf returns the digest of a view: per area, the hash of the area's
+// typed view, so that flags, tags and DR addresses count too.
+func DigestOf(v *lsdb.View) Digest {
+	d := make(Digest, len(v.Areas))
+	for _, a := range v.Areas {
+		one := lsdb.View{Areas: []lsdb.AreaView{a}}
+		sum := sha256.Sum256(one.AppendJSON(nil))
+		d[a.ID.String()] = hex.EncodeToString(sum[:])[:digestHexLen]
 	}
 	return d
 }

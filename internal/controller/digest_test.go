@@ -5,24 +5,38 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
 func TestDigest(t *testing.T) {
 	snap := parseSnapshot(t, mappingTopology)
-	d := DigestOf(snap)
+	view := func() *lsdb.View {
+		v, err := lsdb.ViewFromSnapshot(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	d := DigestOf(view())
 	if len(d) != 2 || len(d["0.0.0.0"]) != digestHexLen || len(d["0.0.0.1"]) != digestHexLen || d["0.0.0.0"] == d["0.0.0.1"] {
 		t.Fatalf("digest %v: want two distinct area hashes", d)
 	}
 
 	// The stamp does not count; a change counts only in its area.
 	snap.Updated = 12345
-	if got := DigestOf(snap); !cmp.Equal(got, d) {
+	if got := DigestOf(view()); !cmp.Equal(got, d) {
 		t.Errorf("digest moved with the time stamp: %v, was %v", got, d)
 	}
 	snap.Areas["0.0.0.1"].Routers["10.0.0.3"].Links.Router[0].Metric = 8
-	changed := DigestOf(snap)
+	changed := DigestOf(view())
 	if changed["0.0.0.0"] != d["0.0.0.0"] || changed["0.0.0.1"] == d["0.0.0.1"] {
 		t.Errorf("a metric change in area 0.0.0.1: digest %v, was %v", changed, d)
+	}
+	// What only the typed view holds counts too.
+	v := view()
+	v.Areas[0].Routers[0].Flags = 1
+	if got := DigestOf(v); got["0.0.0.0"] == d["0.0.0.0"] {
+		t.Errorf("a flag change does not move the digest")
 	}
 
 	s := d.String()
