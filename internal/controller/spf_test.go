@@ -299,3 +299,13 @@ func BenchmarkShortestPathsNYC(b *testing.B) {
 		ShortestPaths(v, root)
 	}
 }
+
+// linksBack reports whether r has a router link to id.
+func linksBack(r *lsdb.RouterView, id netip.Addr) bool {
+	for _, l := range r.Links {
+		if l.Kind == lsdb.KindRouter && l.ID().Addr() == id {
+			return true
+		}
+	}
+	return false
+}

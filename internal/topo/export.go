@@ -30,8 +30,22 @@ func (g *Graph) Export(w io.Writer, format string, self netip.Addr) error {
 	return fmt.Errorf("unknown format %q (want json, %s)", format, strings.Join(Formats, ", "))
 }
 
-// nodeProps are what every format says of a vertex.
-func (g *Graph) nodeProps(v int32) (kind string, props [][2]string) {
+// externalCounts counts the external and NSSA routes of each vertex.
+func (g *Graph) externalCounts() map[int32]int {
+	n := map[int32]int{}
+	for _, as := range g.Attachments() {
+		for _, a := range as {
+			if a.Class == External1 || a.Class == External2 {
+				n[a.Vertex]++
+			}
+		}
+	}
+	return n
+}
+
+// nodeProps are what every format says of a vertex; ext are the
+// externalCounts.
+func (g *Graph) nodeProps(v int32, ext map[int32]int) (kind string, props [][2]string) {
 	x := &g.Vertices[v]
 	if x.Kind == NetworkVertex {
 		return "network", [][2]string{{"type", "network"}, {"area", x.Area.String()}, {"prefix", x.Prefix.String()}}
@@ -46,16 +60,8 @@ func (g *Graph) nodeProps(v int32) (kind string, props [][2]string) {
 			props = append(props, [2]string{b.name, "true"})
 		}
 	}
-	ext := 0
-	for _, as := range g.Prefixes {
-		for _, a := range as {
-			if a.Vertex == v && (a.Class == External1 || a.Class == External2) {
-				ext++
-			}
-		}
-	}
-	if ext > 0 {
-		props = append(props, [2]string{"externals", strconv.Itoa(ext)})
+	if n := ext[v]; n > 0 {
+		props = append(props, [2]string{"externals", strconv.Itoa(n)})
 	}
 	return "router", props
 }
@@ -104,8 +110,9 @@ func (g *Graph) NetJSON(w io.Writer, self netip.Addr) error {
 	if self.IsValid() {
 		doc.RouterID = self.String()
 	}
+	ext := g.externalCounts()
 	for v := range g.Vertices {
-		_, props := g.nodeProps(int32(v))
+		_, props := g.nodeProps(int32(v), ext)
 		n := netJSONNode{ID: g.ID(int32(v)), Label: g.ID(int32(v)), Properties: map[string]string{}}
 		for _, p := range props {
 			n.Properties[p[0]] = p[1]
@@ -126,8 +133,9 @@ func (g *Graph) NetJSON(w io.Writer, self netip.Addr) error {
 func (g *Graph) DOT(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("digraph ospf {\n\tnode [shape=ellipse];\n")
+	ext := g.externalCounts()
 	for v := range g.Vertices {
-		kind, props := g.nodeProps(int32(v))
+		kind, props := g.nodeProps(int32(v), ext)
 		attrs := []string{"label=" + dotQuote(g.ID(int32(v)))}
 		if kind == "network" {
 			attrs = append(attrs, "shape=box")
@@ -193,8 +201,9 @@ func (g *Graph) GraphML(w io.Writer) error {
 		{"externals", "node", "externals", "int"},
 		{"cost", "edge", "cost", "long"}, {"earea", "edge", "area", "string"},
 	}, Graph: graph{ID: "ospf", EdgeDefault: "directed"}}
+	ext := g.externalCounts()
 	for v := range g.Vertices {
-		_, props := g.nodeProps(int32(v))
+		_, props := g.nodeProps(int32(v), ext)
 		n := node{ID: g.ID(int32(v))}
 		for _, p := range props {
 			n.Data = append(n.Data, data{p[0], p[1]})

@@ -3,6 +3,7 @@ package topo
 import (
 	"net/netip"
 	"slices"
+	"sync"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
@@ -118,8 +119,11 @@ type Graph struct {
 	Out      [][]Edge
 	// In are the edges into each vertex, for paths towards a vertex.
 	In [][]Edge
-	// Prefixes are the attachments of each prefix, by prefix.
-	Prefixes map[netip.Prefix][]Attachment
+	// prefixes are the attachments of each prefix, made on first use
+	// (Attachments): shortest paths between routers need none.
+	prefixes     map[netip.Prefix][]Attachment
+	prefixesOnce sync.Once
+	view         *lsdb.View
 	// Flags are each router's Router-LSA flag bits, ORed over its areas.
 	Flags map[netip.Addr]uint8
 
@@ -149,7 +153,7 @@ func (g *Graph) Network(area netip.Addr, p netip.Prefix) (int32, bool) {
 	if g.netAreas[p] != 1 {
 		return 0, false
 	}
-	for _, a := range g.Prefixes[p] {
+	for _, a := range g.Attachments()[p] {
 		if g.Vertices[a.Vertex].Kind == NetworkVertex && g.Vertices[a.Vertex].Prefix == p {
 			return a.Vertex, true
 		}
@@ -179,14 +183,17 @@ func (g *Graph) edge(from int32, e Edge) {
 }
 
 func (g *Graph) attach(a Attachment) {
-	g.Prefixes[a.Prefix] = append(g.Prefixes[a.Prefix], a)
+	g.prefixes[a.Prefix] = append(g.prefixes[a.Prefix], a)
 }
 
-// Build makes the graph of a view. Routers come first, in the view's
+// Build makes the graph of a view (nil: an empty one). Routers come first, in the view's
 // order, so that the same view always gives the same vertex numbers.
 func Build(v *lsdb.View) *Graph {
+	if v == nil {
+		v = &lsdb.View{}
+	}
 	g := &Graph{
-		Prefixes: map[netip.Prefix][]Attachment{},
+		view:     v,
 		Flags:    map[netip.Addr]uint8{},
 		routers:  map[netip.Addr]int32{},
 		networks: map[areaPrefix]int32{},
@@ -206,7 +213,6 @@ func Build(v *lsdb.View) *Graph {
 			nv := g.vertex(Vertex{Kind: NetworkVertex, Area: a.ID, Prefix: n.Prefix})
 			g.networks[areaPrefix{a.ID, n.Prefix}] = nv
 			g.netAreas[n.Prefix]++
-			g.attach(Attachment{Vertex: nv, Prefix: n.Prefix, Class: IntraArea, Area: a.ID})
 		}
 	}
 	for i := range v.Areas {
@@ -234,18 +240,44 @@ func (g *Graph) addArea(a *lsdb.AreaView) {
 				nv := g.networks[areaPrefix{a.ID, n.Prefix}]
 				g.edge(rv, Edge{To: nv, Cost: l.Metric, Kind: ToNetwork, Area: a.ID})
 				g.edge(nv, Edge{To: rv, Cost: 0, Kind: FromNetwork, Area: a.ID})
-			case lsdb.KindStubnet:
+			}
+		}
+		for _, l := range r.Summaries {
+			if asbr := l.ID().Addr(); l.Kind == lsdb.KindXRouter && asbr != r.ID {
+				g.edge(rv, Edge{To: g.router(asbr), Cost: l.Metric, Kind: ASBRSummary, Area: a.ID})
+			}
+		}
+	}
+}
+
+// Attachments returns the attachments of every prefix, by prefix: what
+// each vertex leads to. It is made on first use.
+func (g *Graph) Attachments() map[netip.Prefix][]Attachment {
+	g.prefixesOnce.Do(func() {
+		g.prefixes = map[netip.Prefix][]Attachment{}
+		for i := range g.view.Areas {
+			g.attachArea(&g.view.Areas[i])
+		}
+	})
+	return g.prefixes
+}
+
+func (g *Graph) attachArea(a *lsdb.AreaView) {
+	for j := range a.Networks {
+		n := &a.Networks[j]
+		g.attach(Attachment{Vertex: g.networks[areaPrefix{a.ID, n.Prefix}], Prefix: n.Prefix, Class: IntraArea, Area: a.ID})
+	}
+	for j := range a.Routers {
+		r := &a.Routers[j]
+		rv := g.routers[r.ID]
+		for _, l := range r.Links {
+			if l.Kind == lsdb.KindStubnet {
 				g.attach(Attachment{Vertex: rv, Prefix: l.ID(), Metric: l.Metric, Class: IntraArea, Area: a.ID})
 			}
 		}
 		for _, l := range r.Summaries {
-			switch l.Kind {
-			case lsdb.KindXNetwork:
+			if l.Kind == lsdb.KindXNetwork {
 				g.attach(Attachment{Vertex: rv, Prefix: l.ID(), Metric: l.Metric, Class: InterArea, Area: a.ID})
-			case lsdb.KindXRouter:
-				if asbr := l.ID().Addr(); asbr != r.ID {
-					g.edge(rv, Edge{To: g.router(asbr), Cost: l.Metric, Kind: ASBRSummary, Area: a.ID})
-				}
 			}
 		}
 		for _, x := range r.Externals {

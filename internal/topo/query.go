@@ -91,7 +91,7 @@ func (g *Graph) prefixArg(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
 	if p, err := netip.ParsePrefix(s); err == nil {
 		p = p.Masked()
-		if _, ok := g.Prefixes[p]; !ok {
+		if _, ok := g.Attachments()[p]; !ok {
 			return p, fmt.Errorf("no route to %s in the LSDB", p)
 		}
 		return p, nil
@@ -102,7 +102,7 @@ func (g *Graph) prefixArg(s string) (netip.Prefix, error) {
 	}
 	for bits := 32; bits >= 0; bits-- {
 		p := netip.PrefixFrom(a, bits).Masked()
-		if _, ok := g.Prefixes[p]; ok {
+		if _, ok := g.Attachments()[p]; ok {
 			return p, nil
 		}
 	}
@@ -143,8 +143,8 @@ func (g *Graph) hops(p []int32) []Hop {
 	return hs
 }
 
-// areasOf returns the areas in which a router has a Router-LSA link or
-// a network (those its edges are in).
+// areasOf returns the areas of a router: those of its edges and of the
+// prefixes it leads to within an area.
 func (g *Graph) areasOf(v int32) map[netip.Addr]bool {
 	as := map[netip.Addr]bool{}
 	for _, e := range g.Out[v] {
@@ -152,10 +152,11 @@ func (g *Graph) areasOf(v int32) map[netip.Addr]bool {
 			as[e.Area] = true
 		}
 	}
-	for _, as2 := range g.Prefixes {
-		for _, a := range as2 {
-			if a.Vertex == v && a.Class == IntraArea {
-				as[a.Area] = true
+	if x := &g.Vertices[v]; x.Kind == RouterVertex {
+		for i := range g.view.Areas {
+			a := &g.view.Areas[i]
+			if r := a.Router(x.Router); r != nil && r.HasLSA {
+				as[a.ID] = true
 			}
 		}
 	}
@@ -176,7 +177,7 @@ func (g *Graph) routeToPrefix(t *Tree, src int32, p netip.Prefix) Route {
 		asbr int64
 	}
 	var cands []cand
-	for _, a := range g.Prefixes[p] {
+	for _, a := range g.Attachments()[p] {
 		d := t.Dist[a.Vertex]
 		if d == Unreachable {
 			continue
