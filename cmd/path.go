@@ -52,12 +52,17 @@ func (s *graphSource) graph(cmd *cobra.Command) (*topo.Graph, error) {
 	defer stop()
 	db := lsdb.New(lsdb.Config{})
 	if _, err := mirror.Once(ctx, s.server, db, ospfapi.WithLogger(slog.Default())); err != nil {
-		if op, ok := errors.AsType[*ospfapi.OpError](err); ok && op.Op == "dial" {
-			return nil, fmt.Errorf("cannot reach ospfd's OSPF API at %s (is ospfd running with -a, and is TCP port 2607 open?): %w", s.server, err)
-		}
-		return nil, err
+		return nil, explainDial(s.server, err)
 	}
 	return topo.Build(db.View()), nil
+}
+
+// explainDial says what to check when ospfd's API cannot be reached.
+func explainDial(server string, err error) error {
+	if op, ok := errors.AsType[*ospfapi.OpError](err); ok && op.Op == "dial" {
+		return fmt.Errorf("cannot reach ospfd's OSPF API at %s (is ospfd running with -a, and is TCP port 2607 open?): %w", server, err)
+	}
+	return err
 }
 
 func printJSON(cmd *cobra.Command, v any) error {

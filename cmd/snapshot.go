@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,10 +55,7 @@ func runSnapshot(cmd *cobra.Command, opts *snapshotOptions) error {
 	db := lsdb.New(lsdb.Config{})
 	rep, err := mirror.Once(ctx, opts.server, db, ospfapi.WithLogger(slog.Default()))
 	if err != nil {
-		if op, ok := errors.AsType[*ospfapi.OpError](err); ok && op.Op == "dial" {
-			return fmt.Errorf("cannot reach ospfd's OSPF API at %s (is ospfd running with -a, and is TCP port 2607 open?): %w", opts.server, err)
-		}
-		return err
+		return explainDial(opts.server, err)
 	}
 	slog.Info("LSDB loaded", "server", opts.server, "lsas", rep.Result.LSAs, "took", rep.Dump.Duration.Round(time.Microsecond), "router_id", rep.RouterID)
 	if len(rep.Missing) > 0 {
