@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/archive"
 )
 
 // OutputsConfig selects the outputs of `ospf-operator stream` besides
@@ -35,17 +37,17 @@ type Outputs struct {
 	ln      net.Listener
 	http    *http.Server
 	server  *Server
-	archive *Archive
+	archive *archive.Archive
 	after   uint64 // where the archive starts
-	snaps   *SnapshotWriter
+	snaps   *archive.SnapshotWriter
 }
 
 // OutputsStats are the counters of the outputs that run; nil for the
 // others.
 type OutputsStats struct {
 	Server    *ServerStats
-	Archive   *ArchiveStats
-	Snapshots *SnapshotStats
+	Archive   *archive.ArchiveStats
+	Snapshots *archive.SnapshotStats
 }
 
 // NewOutputs prepares the outputs of cfg. It listens at once, so that a
@@ -63,12 +65,12 @@ func NewOutputs(ctx context.Context, cfg OutputsConfig) (*Outputs, error) {
 	var err error
 	if cfg.EventsDir != "" {
 		o.after = cfg.Source.Feed().LastSeq()
-		if o.archive, err = NewArchive(ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger}); err != nil {
+		if o.archive, err = archive.NewArchive(archive.ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.SnapshotsDir != "" {
-		if o.snaps, err = NewSnapshotWriter(SnapshotConfig{Dir: cfg.SnapshotsDir, Source: cfg.Source, Logger: cfg.Logger}); err != nil {
+		if o.snaps, err = archive.NewSnapshotWriter(archive.SnapshotConfig{Dir: cfg.SnapshotsDir, Source: cfg.Source, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}

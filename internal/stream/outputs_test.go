@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/onsi/gomega"
 
+	"github.com/ospf-operator/ospf-operator/internal/archive"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
@@ -48,7 +49,7 @@ func TestOutputsRunTogether(t *testing.T) {
 	if ce := <-closed; ce.Code != websocket.StatusGoingAway {
 		t.Errorf("client closed with %d %q, want 1001", ce.Code, ce.Reason)
 	}
-	streamtest.SameLines(t, "archive", streamtest.StreamLines(t, HourPath(dir+"/events", time.Now())), streamtest.FirstLines(t, db, 5))
+	streamtest.SameLines(t, "archive", streamtest.StreamLines(t, archive.HourPath(dir+"/events", time.Now())), streamtest.FirstLines(t, db, 5))
 	if o.Stats().Snapshots == nil {
 		t.Error("no snapshot stats")
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/ospf-operator/ospf-operator/internal/archive"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
@@ -31,7 +32,7 @@ type RelayConfig struct {
 	// agent's loopback listener, or another relay).
 	Upstream string
 	// EventsDir is --events-path-prefix: the root of the hourly archive.
-	// The relay keeps its position in it, in PositionFile, so that it
+	// The relay keeps its position in it, in archive.PositionFile, so that it
 	// resumes after a restart where its archive ends.
 	EventsDir string
 	// SnapshotsDir is --snapshots-path-prefix: the root of the minute
@@ -68,10 +69,6 @@ type RelayConfig struct {
 	Logger *slog.Logger
 }
 
-// PositionFile is the file under the archive's root in which a relay
-// records the upstream position of the last event archived.
-const PositionFile = ".relay-position.json"
-
 // ViewFile is the file, next to PositionFile, that holds the relay's view
 // as it was where the archive ended when the relay last stopped cleanly:
 // if the upstream's numbering changes while the relay is down, the relay
@@ -101,15 +98,15 @@ type Relay struct {
 
 	out     *lsdb.Feed // what the archive and stdout follow, numbered by the relay
 	stdout  *lsdb.Subscription
-	archive *Archive
-	snaps   *SnapshotWriter
+	archive *archive.Archive
+	snaps   *archive.SnapshotWriter
 
 	gen atomic.Pointer[relayGen] // the generation served, nil before the first
 	cur *relayGen                // the generation followed (only the follow loop touches it)
 
 	// start is the position recorded by an earlier run's archive; saved,
 	// when not nil, is the view as it was there (ViewFile).
-	start position
+	start archive.Position
 	saved *lsdb.View
 
 	mu          sync.Mutex
@@ -122,21 +119,6 @@ type Relay struct {
 	positionErrors, verified, corrections   atomic.Uint64
 }
 
-// position is a place in an upstream's stream: after the event seq of
-// epoch.
-type position struct {
-	Epoch string `json:"epoch"`
-	Seq   uint64 `json:"seq"`
-}
-
-// positionRecord is the content of PositionFile: the archive held
-// everything up to Epoch/Seq when File was Size bytes long.
-type positionRecord struct {
-	position
-	File string `json:"file"`
-	Size int64  `json:"size"`
-}
-
 // segment maps a run of out's sequence numbers to the upstream's: from
 // first on, out's events are the upstream's from upFirst on, or, for the
 // difference events of a resnapshot (diff), none of them, and the
@@ -147,8 +129,8 @@ type segment struct {
 	upFirst uint64
 	diff    bool
 	last    uint64
-	before  position
-	after   position
+	before  archive.Position
+	after   archive.Position
 }
 
 // RelayStats are a Relay's counters.
@@ -167,8 +149,8 @@ type RelayStats struct {
 	// PositionErrors counts failed writes of the position file.
 	PositionErrors uint64
 	Server         *ServerStats
-	Archive        *ArchiveStats
-	Snapshots      *SnapshotStats
+	Archive        *archive.ArchiveStats
+	Snapshots      *archive.SnapshotStats
 }
 
 // NewRelay prepares a relay. It reads the position an earlier run left in
@@ -217,19 +199,22 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		r.stdout, _ = r.out.Subscribe(0)
 	}
 	if cfg.EventsDir != "" {
-		if r.start, err = readPosition(OSFS{}, cfg.EventsDir); err != nil {
+		if r.start, err = archive.ReadPosition(archive.OSFS{}, cfg.EventsDir); err != nil {
 			return nil, err
+		}
+		if r.start.Epoch != "" && !validEpoch(r.start.Epoch) {
+			return nil, fmt.Errorf("relay position %s: %w", filepath.Join(cfg.EventsDir, archive.PositionFile), archive.ErrNotPosition)
 		}
 		if r.start.Epoch != "" {
 			r.log.Info("Resuming where the archive ends", "epoch", r.start.Epoch, "seq", r.start.Seq)
 		}
 		r.saved = r.takeSavedView()
-		if r.archive, err = NewArchive(ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
+		if r.archive, err = archive.NewArchive(archive.ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.SnapshotsDir != "" {
-		if r.snaps, err = NewSnapshotWriter(SnapshotConfig{Dir: cfg.SnapshotsDir, Source: r, Logger: cfg.Logger}); err != nil {
+		if r.snaps, err = archive.NewSnapshotWriter(archive.SnapshotConfig{Dir: cfg.SnapshotsDir, Source: r, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}
@@ -284,7 +269,7 @@ func (r *Relay) Run(ctx context.Context) error {
 
 // savedView is the content of ViewFile.
 type savedView struct {
-	position
+	archive.Position
 	View json.RawMessage `json:"view"`
 }
 
@@ -322,7 +307,7 @@ func (r *Relay) saveView() {
 	}
 	b, err := json.Marshal(savedView{at, view})
 	if err == nil {
-		err = replaceFile(OSFS{}, name, append(b, '\n'), true)
+		err = archive.WriteFileAtomic(archive.OSFS{}, name, append(b, '\n'))
 	}
 	if err != nil {
 		r.log.Error("Saving the relay's view failed; if the upstream restarts before the relay does, the archive will miss the changes in between", "file", name, "err", err)
@@ -356,7 +341,7 @@ func (r *Relay) takeSavedView() *lsdb.View {
 	case err != nil:
 		r.log.Warn("Ignoring the relay's saved view", "file", name, "err", err)
 		return nil
-	case sv.position != r.start:
+	case sv.Position != r.start:
 		r.log.Info("Ignoring the relay's saved view: the archive went on after it (the relay did not stop cleanly)",
 			"file", name, "view_epoch", sv.Epoch, "view_seq", sv.Seq, "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq)
 		return nil
@@ -422,7 +407,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	http.Error(w, "the relay has not reached its upstream yet: try again shortly", http.StatusServiceUnavailable)
 }
 
-// Snapshot and Loaded make the relay the SnapshotWriter's source.
+// Snapshot and Loaded make the relay the archive.SnapshotWriter's source.
 func (r *Relay) Snapshot() (*lsdb.Snapshot, uint64) {
 	if g := r.gen.Load(); g != nil {
 		return g.Snapshot()
@@ -658,7 +643,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 			r.log.Error("The relay lost its place before it caught up with its snapshot; the archive misses events",
 				"epoch", old.epoch, "after", old.feed.LastSeq(), "until", old.snapSeq)
 		}
-		r.publishDiff(diffs, position{doc.Epoch, doc.Seq})
+		r.publishDiff(diffs, archive.Position{Epoch: doc.Epoch, Seq: doc.Seq})
 		r.log.Info("Emitted the difference from the previous snapshot", "events", len(diffs), "epoch", doc.Epoch, "seq", doc.Seq)
 		return doc.Seq, []uint64{doc.Seq}
 	}
@@ -671,7 +656,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 	case r.start.Epoch != "" && saved != nil:
 		r.resnapshots.Add(1)
 		diffs := diffViews(saved, doc.View, time.Now())
-		r.publishDiff(diffs, position{doc.Epoch, doc.Seq})
+		r.publishDiff(diffs, archive.Position{Epoch: doc.Epoch, Seq: doc.Seq})
 		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the view saved where the archive ends",
 			"events", len(diffs), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
 		return doc.Seq, []uint64{doc.Seq}
@@ -689,7 +674,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 }
 
 // publishDiff sends the difference events of a resnapshot to out.
-func (r *Relay) publishDiff(diffs []lsdb.Event, after position) {
+func (r *Relay) publishDiff(diffs []lsdb.Event, after archive.Position) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	before := r.lastPositionLocked()
@@ -704,14 +689,14 @@ func (r *Relay) publishDiff(diffs []lsdb.Event, after position) {
 }
 
 // lastPositionLocked is the upstream position of out's newest event.
-func (r *Relay) lastPositionLocked() position {
+func (r *Relay) lastPositionLocked() archive.Position {
 	if len(r.segs) == 0 {
 		return r.start
 	}
 	return r.positionLocked(r.out.LastSeq())
 }
 
-func (r *Relay) positionLocked(seq uint64) position {
+func (r *Relay) positionLocked(seq uint64) archive.Position {
 	for i := len(r.segs) - 1; i >= 0; i-- {
 		s := &r.segs[i]
 		if s.first > seq {
@@ -719,7 +704,7 @@ func (r *Relay) positionLocked(seq uint64) position {
 		}
 		switch {
 		case !s.diff:
-			return position{s.epoch, s.upFirst + (seq - s.first)}
+			return archive.Position{Epoch: s.epoch, Seq: s.upFirst + (seq - s.first)}
 		case seq >= s.last:
 			return s.after
 		default:
@@ -742,7 +727,7 @@ func (r *Relay) archived(last *lsdb.Event, file string, size int64) {
 	if pos.Epoch == "" {
 		return
 	}
-	if err := writePosition(OSFS{}, r.cfg.EventsDir, positionRecord{pos, file, size}); err != nil {
+	if err := archive.WritePosition(archive.OSFS{}, r.cfg.EventsDir, pos, file, size); err != nil {
 		if r.positionErrors.Add(1) == 1 {
 			r.log.Error("Writing the relay's position file failed", "err", err)
 		}

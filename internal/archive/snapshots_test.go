@@ -1,4 +1,4 @@
-package stream
+package archive
 
 import (
 	"bytes"
@@ -120,7 +120,7 @@ func TestSnapshotReplacementIsAtomic(t *testing.T) {
 
 func TestSnapshotWriterWaitsForTheFirstLoad(t *testing.T) {
 	dir := t.TempDir()
-	src := loadedFunc{Source: streamtest.NewDB(t, 1), loaded: func() bool { return false }}
+	src := notLoaded{streamtest.NewDB(t, 1)}
 	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: filepath.Join(dir, "a", "b"), Source: src, Logger: streamtest.Logger(t)})
 	if err := w.WriteAt(time.Now()); !errors.Is(err, errNotLoaded) {
 		t.Fatalf("WriteAt before the load: %v", err)
@@ -183,3 +183,8 @@ func TestSnapshotWriterRunWritesAtTheMinute(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// notLoaded is a source that has not loaded yet.
+type notLoaded struct{ SnapshotSource }
+
+func (notLoaded) Loaded() bool { return false }
