@@ -1,4 +1,4 @@
-package stream
+package relay
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
+	"github.com/ospf-operator/ospf-operator/internal/stream"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 
 	"github.com/coder/websocket"
@@ -37,7 +38,7 @@ type testRelay struct {
 	done   chan error
 }
 
-func startRelay(t testing.TB, cfg RelayConfig) *testRelay {
+func startRelay(t testing.TB, cfg Config) *testRelay {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = streamtest.Logger(t)
@@ -45,7 +46,7 @@ func startRelay(t testing.TB, cfg RelayConfig) *testRelay {
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
 	}
-	r, err := NewRelay(cfg)
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +96,10 @@ func sameSnapshot(t testing.TB, what string, a, b json.RawMessage) {
 
 func TestRelayServesTheUpstreamsStreamUnderItsNumbers(t *testing.T) {
 	db := streamtest.LoadFixture(t)
-	up := startServer(t, ServerConfig{Source: db}, nil)
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
 	em := &streamtest.Emitter{DB: db}
 	em.Emit(t, 5)
-	relay := startRelay(t, RelayConfig{Upstream: up.url})
+	relay := startRelay(t, Config{Upstream: up.url})
 
 	upDoc, relayDoc := streamtest.GetSnapshot(t, up.http.URL), streamtest.GetSnapshot(t, relay.http)
 	if relayDoc.Epoch != upDoc.Epoch || relayDoc.Seq != upDoc.Seq {
@@ -125,11 +126,11 @@ func TestRelayServesTheUpstreamsStreamUnderItsNumbers(t *testing.T) {
 
 func TestRelayResumesAcrossItsRestartWithoutLossOrRepeat(t *testing.T) {
 	db := streamtest.NewDB(t, 1<<12)
-	up := startServer(t, ServerConfig{Source: db}, nil)
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
 	em := &streamtest.Emitter{DB: db}
 	first := em.Emit(t, 3) // before the relay ever ran: not archived
 	events := t.TempDir()
-	cfg := RelayConfig{Upstream: up.url, EventsDir: events}
+	cfg := Config{Upstream: up.url, EventsDir: events}
 
 	relay := startRelay(t, cfg)
 	doc := streamtest.GetSnapshot(t, relay.http)
@@ -191,11 +192,11 @@ func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
 	db1 := streamtest.NewDB(t, 1<<12)
 	em1 := &streamtest.Emitter{DB: db1}
 	em1.Emit(t, 10) // routes 1..10
-	up1 := startServer(t, ServerConfig{Source: db1}, nil)
+	up1 := startUpstream(t, stream.ServerConfig{Source: db1}, nil)
 	addr := up1.http.Listener.Addr().String()
 	events := t.TempDir()
 	stdout := &streamtest.LockedBuffer{}
-	relay := startRelay(t, RelayConfig{Upstream: up1.url, EventsDir: events, Stdout: stdout})
+	relay := startRelay(t, Config{Upstream: up1.url, EventsDir: events, Stdout: stdout})
 	old := streamtest.GetSnapshot(t, relay.http)
 	c := streamtest.Dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
 
@@ -213,7 +214,7 @@ func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
 	em2 := &streamtest.Emitter{DB: db2, N: 5}
 	em2.Emit(t, 10)
 	ln := listenAgain(t, addr)
-	up2 := startServer(t, ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
+	up2 := startUpstream(t, stream.ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
 	streamtest.NewWithT(t).Eventually(func() bool { return relay.Ready() && relay.Stats().Epoch == up2.Epoch() }).Should(gomega.BeTrue(), "the relay to follow the new upstream")
 	if got := relay.Stats().Losses; got != 1 {
 		t.Errorf("losses after the reconnect = %d, want 1", got)
@@ -243,7 +244,7 @@ func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
 		t.Errorf("relay client of the old upstream closed with %v, want 1001", ce)
 	}
 	c = streamtest.Dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
-	if ce := streamtest.ReadClose(t, c); ce.Code != CloseResnapshot {
+	if ce := streamtest.ReadClose(t, c); ce.Code != stream.CloseResnapshot {
 		t.Errorf("old-epoch client closed with %v, want 4001", ce)
 	}
 	// The new upstream's events follow, archived once each.
@@ -256,14 +257,14 @@ func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
 
 func TestRelayRejectsABadUpstream(t *testing.T) {
 	for _, u := range []string{"", "http://127.0.0.1:9622", "127.0.0.1:9622", "ws://"} {
-		if _, err := NewRelay(RelayConfig{Upstream: u}); err == nil || !strings.Contains(err.Error(), "ws://HOST:PORT") {
-			t.Errorf("NewRelay(%q): err = %v, want one that names ws://HOST:PORT", u, err)
+		if _, err := New(Config{Upstream: u}); err == nil || !strings.Contains(err.Error(), "ws://HOST:PORT") {
+			t.Errorf("New(%q): err = %v, want one that names ws://HOST:PORT", u, err)
 		}
 	}
 }
 
 func TestRelayHealthAndReadiness(t *testing.T) {
-	relay, err := NewRelay(RelayConfig{Upstream: "ws://127.0.0.1:1", Logger: streamtest.Logger(t)})
+	relay, err := New(Config{Upstream: "ws://127.0.0.1:1", Logger: streamtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,10 +281,10 @@ func TestRelayHealthAndReadiness(t *testing.T) {
 // the relay in the state records, at once and without a correction.
 func TestRelayCarriesWhatEventsDoNot(t *testing.T) {
 	db := streamtest.LoadFixture(t)
-	up := startServer(t, ServerConfig{Source: db}, nil)
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
 	em := &streamtest.Emitter{DB: db}
 	em.Emit(t, 3)
-	relay := startRelay(t, RelayConfig{Upstream: up.url, VerifyInterval: 20 * time.Millisecond})
+	relay := startRelay(t, Config{Upstream: up.url, VerifyInterval: 20 * time.Millisecond})
 	last := em.Emit(t, 3)
 	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().LastSeq == db.Feed().LastSeq() }).Should(gomega.BeTrue(), "the relay to catch up")
 
@@ -369,10 +370,10 @@ func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 			db1 := streamtest.NewDB(t, 1<<12)
 			em1 := &streamtest.Emitter{DB: db1}
 			em1.Emit(t, 10) // routes 1..10, before the relay: in its snapshot
-			up1 := startServer(t, ServerConfig{Source: db1}, nil)
+			up1 := startUpstream(t, stream.ServerConfig{Source: db1}, nil)
 			addr := up1.http.Listener.Addr().String()
 			events := t.TempDir()
-			cfg := RelayConfig{Upstream: up1.url, EventsDir: events}
+			cfg := Config{Upstream: up1.url, EventsDir: events}
 			relay := startRelay(t, cfg)
 			em1.Emit(t, 2) // routes 11 and 12, archived
 			streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 2 }).Should(gomega.BeTrue(), "the archive to catch up")
@@ -394,7 +395,7 @@ func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 			em2 := &streamtest.Emitter{DB: db2, N: 5}
 			em2.Emit(t, 10)
 			ln := listenAgain(t, addr)
-			up2 := startServer(t, ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
+			up2 := startUpstream(t, stream.ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
 			relay = startRelay(t, cfg)
 			sameSnapshot(t, "relay's snapshot against the new upstream's", streamtest.GetSnapshot(t, up2.http.URL).Snapshot, streamtest.GetSnapshot(t, relay.http).Snapshot)
 			if _, err := os.Stat(saved); !errors.Is(err, fs.ErrNotExist) {

@@ -1,4 +1,4 @@
-package stream
+package relay
 
 import (
 	"context"
@@ -23,10 +23,11 @@ import (
 
 	"github.com/ospf-operator/ospf-operator/internal/archive"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
 
-// RelayConfig configures a Relay. Only Upstream is required.
-type RelayConfig struct {
+// Config configures a Relay. Only Upstream is required.
+type Config struct {
 	// Upstream is the base URL of the upstream's stream listener,
 	// ws://HOST:PORT or wss://HOST:PORT (`stream --ws-listen`, the
 	// agent's loopback listener, or another relay).
@@ -49,7 +50,7 @@ type RelayConfig struct {
 	Backfill int
 	// Server tunes the relay's WebSocket server; its Source, Epoch and
 	// Logger are filled in, and NonWebSocket defaults to the live page.
-	Server ServerConfig
+	Server stream.ServerConfig
 	// MinBackoff and MaxBackoff bound the wait between reconnects
 	// (doubling, with jitter). Defaults 250ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
@@ -91,7 +92,7 @@ const ViewFile = ".relay-view.json"
 // generation: its /v1/stream clients are told to resnapshot (4001) as the
 // upstream's would be, and the clients of the seed's stream reconnect.
 type Relay struct {
-	cfg      RelayConfig
+	cfg      Config
 	log      *slog.Logger
 	upstream *url.URL // ws or wss, path without a trailing slash
 	page     http.Handler
@@ -133,8 +134,8 @@ type segment struct {
 	after   archive.Position
 }
 
-// RelayStats are a Relay's counters.
-type RelayStats struct {
+// Stats are a Relay's counters.
+type Stats struct {
 	Connected   bool   // following the upstream now
 	Epoch       string // the upstream epoch served
 	LastSeq     uint64 // the newest sequence number served
@@ -148,14 +149,14 @@ type RelayStats struct {
 	Verified, Corrections uint64
 	// PositionErrors counts failed writes of the position file.
 	PositionErrors uint64
-	Server         *ServerStats
+	Server         *stream.ServerStats
 	Archive        *archive.ArchiveStats
 	Snapshots      *archive.SnapshotStats
 }
 
-// NewRelay prepares a relay. It reads the position an earlier run left in
+// New prepares a relay. It reads the position an earlier run left in
 // the archive, but contacts nobody before Run.
-func NewRelay(cfg RelayConfig) (*Relay, error) {
+func New(cfg Config) (*Relay, error) {
 	u, err := url.Parse(cfg.Upstream)
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return nil, fmt.Errorf("upstream %q: want ws://HOST:PORT or wss://HOST:PORT", cfg.Upstream)
@@ -193,7 +194,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	r := &Relay{cfg: cfg, log: cfg.Logger.With("upstream", u.String()), upstream: u, out: lsdb.NewFeed(cfg.Window)}
 	r.page = cfg.Server.NonWebSocket
 	if r.page == nil {
-		r.page = PageHandler()
+		r.page = stream.PageHandler()
 	}
 	if cfg.Stdout != nil {
 		r.stdout, _ = r.out.Subscribe(0)
@@ -202,7 +203,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		if r.start, err = archive.ReadPosition(archive.OSFS{}, cfg.EventsDir); err != nil {
 			return nil, err
 		}
-		if r.start.Epoch != "" && !validEpoch(r.start.Epoch) {
+		if r.start.Epoch != "" && !stream.ValidEpoch(r.start.Epoch) {
 			return nil, fmt.Errorf("relay position %s: %w", filepath.Join(cfg.EventsDir, archive.PositionFile), archive.ErrNotPosition)
 		}
 		if r.start.Epoch != "" {
@@ -240,7 +241,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		wg.Go(func() { fail(r.archive.Run(actx, r.out, 0)) })
 	}
 	if r.stdout != nil {
-		wg.Go(func() { fail(WriteLines(ctx, r.stdout, r.cfg.Stdout)) })
+		wg.Go(func() { fail(stream.WriteLines(ctx, r.stdout, r.cfg.Stdout)) })
 	}
 	if r.snaps != nil {
 		wg.Go(func() { fail(r.snaps.Run(ctx)) })
@@ -353,8 +354,8 @@ func (r *Relay) takeSavedView() *lsdb.View {
 func (r *Relay) Ready() bool { return r.connected.Load() && r.gen.Load() != nil }
 
 // Stats returns the relay's counters and those of its outputs.
-func (r *Relay) Stats() RelayStats {
-	st := RelayStats{
+func (r *Relay) Stats() Stats {
+	st := Stats{
 		Connected:      r.Ready(),
 		Connects:       r.connects.Load(),
 		Losses:         r.losses.Load(),
@@ -399,7 +400,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		g.server.ServeHTTP(w, req)
 		return
 	}
-	if !strings.HasPrefix(req.URL.Path, "/v1/") && !isUpgrade(req) {
+	if !strings.HasPrefix(req.URL.Path, "/v1/") && !stream.IsWebSocketUpgrade(req) {
 		r.page.ServeHTTP(w, req)
 		return
 	}
@@ -425,7 +426,7 @@ type relayGen struct {
 	feed    *lsdb.Feed
 	snapSeq uint64 // the upstream snapshot's seq: loaded once the feed reaches it
 	outFrom uint64 // events after it go to out as well
-	server  *Server
+	server  *stream.Server
 
 	mu      sync.Mutex // the replica, and publishing, so that Snapshot is consistent
 	replica *lsdb.Replica
@@ -466,7 +467,7 @@ func (r *Relay) install(g *relayGen) error {
 	if sc.NonWebSocket == nil {
 		sc.NonWebSocket = r.page
 	}
-	srv, err := NewServer(sc)
+	srv, err := stream.NewServer(sc)
 	if err != nil {
 		return err
 	}
@@ -768,7 +769,7 @@ func (r *Relay) stream(ctx context.Context, g *relayGen, since uint64, connected
 		_, p, err := conn.Read(ctx)
 		if err != nil {
 			switch code := websocket.CloseStatus(err); {
-			case code == CloseResnapshot:
+			case code == stream.CloseResnapshot:
 				var ce websocket.CloseError
 				errors.As(err, &ce)
 				return streamed, &errResnapshot{"upstream: " + ce.Reason}
@@ -835,7 +836,7 @@ func (r *Relay) take(g *relayGen, ev lsdb.Event) error {
 }
 
 func (r *Relay) pingLoop(ctx context.Context, conn *websocket.Conn) {
-	if err := pingUntilFailure(ctx, conn, r.cfg.PingInterval, r.cfg.PingTimeout); err != nil && ctx.Err() == nil {
+	if err := stream.PingUntilFailure(ctx, conn, r.cfg.PingInterval, r.cfg.PingTimeout); err != nil && ctx.Err() == nil {
 		r.log.Debug("Upstream did not answer a ping", "err", err)
 		_ = conn.CloseNow()
 	}
@@ -877,7 +878,7 @@ func (r *Relay) fetchView(ctx context.Context) (*upstreamView, error) {
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("upstream view: %w", err)
 	}
-	if !validEpoch(doc.Epoch) || doc.Seq == nil || len(doc.View) == 0 {
+	if !stream.ValidEpoch(doc.Epoch) || doc.Seq == nil || len(doc.View) == 0 {
 		return nil, errors.New(`upstream view: want {"epoch": E, "seq": N, "view": {...}}`)
 	}
 	v, err := lsdb.ParseView(doc.View)

@@ -1,4 +1,4 @@
-package stream
+package relay
 
 import (
 	"encoding/json"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
+	"github.com/ospf-operator/ospf-operator/internal/stream"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
@@ -186,8 +187,8 @@ var cmpView = cmp.Options{cmp.AllowUnexported(lsdb.Link{}), cmpopts.EquateCompar
 // relay's periodic comparison with its upstream never corrects anything.
 func TestRelayViewEqualsTheUpstreamsAfterEveryCommit(t *testing.T) {
 	db := streamtest.NewDB(t, 1<<16)
-	up := startServer(t, ServerConfig{Source: db}, nil)
-	relay := startRelay(t, RelayConfig{Upstream: up.url, VerifyInterval: 5 * time.Millisecond})
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
+	relay := startRelay(t, Config{Upstream: up.url, VerifyInterval: 5 * time.Millisecond})
 	c := newChurn(t, db)
 	check := func(what string) {
 		t.Helper()
