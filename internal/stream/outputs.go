@@ -27,6 +27,9 @@ type OutputsConfig struct {
 	// Server tunes the WebSocket server; its Source and Logger are
 	// filled in, and NonWebSocket defaults to the live page.
 	Server ServerConfig
+	// Now is the clock of the archive and the snapshots; time.Now when
+	// nil.
+	Now    func() time.Time
 	Logger *slog.Logger
 }
 
@@ -65,12 +68,12 @@ func NewOutputs(ctx context.Context, cfg OutputsConfig) (*Outputs, error) {
 	var err error
 	if cfg.EventsDir != "" {
 		o.after = cfg.Source.Feed().LastSeq()
-		if o.archive, err = archive.NewArchive(archive.ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger}); err != nil {
+		if o.archive, err = archive.NewArchive(archive.ArchiveConfig{Dir: cfg.EventsDir, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.SnapshotsDir != "" {
-		if o.snaps, err = archive.NewSnapshotWriter(archive.SnapshotConfig{Dir: cfg.SnapshotsDir, Source: cfg.Source, Logger: cfg.Logger}); err != nil {
+		if o.snaps, err = archive.NewSnapshotWriter(archive.SnapshotConfig{Dir: cfg.SnapshotsDir, Source: cfg.Source, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}

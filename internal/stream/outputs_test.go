@@ -17,11 +17,13 @@ func TestOutputsRunTogether(t *testing.T) {
 	db := streamtest.NewDB(t, 1024)
 	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
 	o, err := NewOutputs(context.Background(), OutputsConfig{
 		Source:       db,
 		WSListen:     "127.0.0.1:0",
 		EventsDir:    dir + "/events",
 		SnapshotsDir: dir + "/data/snapshots",
+		Now:          clock.Now,
 		Logger:       streamtest.Logger(t),
 	})
 	if err != nil {
@@ -49,7 +51,7 @@ func TestOutputsRunTogether(t *testing.T) {
 	if ce := <-closed; ce.Code != websocket.StatusGoingAway {
 		t.Errorf("client closed with %d %q, want 1001", ce.Code, ce.Reason)
 	}
-	streamtest.SameLines(t, "archive", streamtest.StreamLines(t, archive.HourPath(dir+"/events", time.Now())), streamtest.FirstLines(t, db, 5))
+	streamtest.SameLines(t, "archive", streamtest.StreamLines(t, archive.HourPath(dir+"/events", clock.Now())), streamtest.FirstLines(t, db, 5))
 	if o.Stats().Snapshots == nil {
 		t.Error("no snapshot stats")
 	}
