@@ -385,9 +385,9 @@ func (s *Server) pingLoop(ctx context.Context, conn *websocket.Conn, cancel cont
 	}
 }
 
-// pingUntilFailure pings conn every interval, each ping answered within
-// timeout, until ctx is done (nil) or a ping fails (its error). The
-// server's clients and the relay's upstream are kept honest by it.
+// PingUntilFailure pings conn every interval, each ping answered within
+// timeout, until ctx is done (nil) or a ping fails (its error). It keeps
+// the server's clients honest, and a relay's upstream.
 func PingUntilFailure(ctx context.Context, conn *websocket.Conn, interval, timeout time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()

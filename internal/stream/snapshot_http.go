@@ -52,9 +52,9 @@ func (c *docCache) get() ([]byte, uint64) {
 	return b, seq
 }
 
-// validEpoch reports whether e can name a numbering: 1 to 64 letters,
-// digits, dots, dashes or underscores, so that it needs no escaping in
-// JSON or URLs.
+// ValidEpoch reports whether e can name a numbering (ServerConfig.Epoch):
+// 1 to 64 letters, digits, dots, dashes or underscores, so that it needs
+// no escaping in JSON or URLs.
 func ValidEpoch(e string) bool {
 	if len(e) == 0 || len(e) > 64 {
 		return false
