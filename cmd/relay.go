@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
 
@@ -59,7 +60,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := stream.RelayConfig{
+	cfg := relay.Config{
 		Upstream:     opts.upstream,
 		EventsDir:    opts.outputs.eventsPathPrefix,
 		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
@@ -68,19 +69,19 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	if !opts.outputs.muteStdoutStream {
 		cfg.Stdout = cmd.OutOrStdout()
 	}
-	relay, err := stream.NewRelay(cfg)
+	rel, err := relay.New(cfg)
 	if err != nil {
 		return fmt.Errorf("--upstream: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&streamCollector{outputs: func() stream.OutputsStats {
-			st := relay.Stats()
+			st := rel.Stats()
 			return stream.OutputsStats{Server: st.Server, Archive: st.Archive, Snapshots: st.Snapshots}
-		}, relay: relay.Stats})
+		}, relay: rel.Stats})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", relay)
+	mux.Handle("/", rel)
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", opts.wsListen)
@@ -104,7 +105,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 			cancel(fmt.Errorf("relay server: %w", err))
 		}
 	})
-	err = relay.Run(ctx)
+	err = rel.Run(ctx)
 	cancel(nil)
 	wg.Wait()
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
 
@@ -11,7 +12,7 @@ import (
 // of its upstream, read from their Stats at each scrape.
 type streamCollector struct {
 	outputs func() stream.OutputsStats
-	relay   func() stream.RelayStats // nil outside the relay
+	relay   func() relay.Stats // nil outside the relay
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {

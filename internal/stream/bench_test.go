@@ -17,6 +17,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
+
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // latencies is a histogram of delivery latencies in microseconds, with
@@ -71,7 +75,7 @@ func (l *latencies) quantile(q float64) time.Duration {
 	return 0
 }
 
-// seqOf reads the sequence number of a /v1/stream envelope without
+// seqOf reads the sequence number of a /v1/stream streamtest.Envelope without
 // decoding the rest.
 func seqOf(p []byte) uint64 {
 	const head = `{"seq":`
@@ -101,8 +105,8 @@ func BenchmarkFanout(b *testing.B) {
 }
 
 func benchFanout(b *testing.B, clients, stalled, rate int) {
-	db := newDB(b, 1<<17)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(b, 1<<17)
+	em := &streamtest.Emitter{DB: db}
 	ts := startServer(b, ServerConfig{Source: db, MaxClients: clients + stalled + 1, PingInterval: -1,
 		Logger: slog.New(slog.DiscardHandler)}, nil)
 	addr := strings.TrimPrefix(ts.url, "ws://")
@@ -153,7 +157,7 @@ func benchFanout(b *testing.B, clients, stalled, rate int) {
 			}
 		})
 	}
-	waitFor(b, "clients to follow", func() bool { return ts.Stats().Following == clients+stalled })
+	streamtest.NewWithT(b).Eventually(func() bool { return ts.Stats().Following == clients+stalled }).Should(gomega.BeTrue(), "clients to follow")
 
 	b.ResetTimer()
 	cpu0 := processCPU()
@@ -166,7 +170,7 @@ func benchFanout(b *testing.B, clients, stalled, rate int) {
 		now := time.Now().UnixNano()
 		sent[2*i-1].Store(now)
 		sent[2*i].Store(now)
-		em.emit(b, 1)
+		em.Emit(b, 1)
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

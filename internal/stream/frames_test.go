@@ -21,6 +21,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/onsi/gomega"
+
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // framePayload is the payload of the frame that b starts with, one that
@@ -120,7 +123,7 @@ func TestWrittenFramesAreWhatCoderWebsocketReads(t *testing.T) {
 	ps := testPayloads()
 	bufs := appendFrames(nil, framedMessages(ps), true)
 	hs := frameServer(t, bufs)
-	c := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"))
+	c := streamtest.Dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"))
 	c.SetReadLimit(1 << 30)
 	for i, p := range ps {
 		typ, got, err := c.Read(context.Background())
@@ -131,7 +134,7 @@ func TestWrittenFramesAreWhatCoderWebsocketReads(t *testing.T) {
 			t.Fatalf("message %d: %v of %d bytes, want text of %d", i, typ, len(got), len(p))
 		}
 	}
-	if ce := readClose(t, c); ce.Code != websocket.StatusNormalClosure {
+	if ce := streamtest.ReadClose(t, c); ce.Code != websocket.StatusNormalClosure {
 		t.Fatalf("closed with %v", ce)
 	}
 }
@@ -250,8 +253,8 @@ func TestInterruptedConnWritesNoMoreFramesButTheClose(t *testing.T) {
 }
 
 func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
-	db := newDB(t, 1<<17)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 1<<17)
+	em := &streamtest.Emitter{DB: db}
 	ts := startServer(t, ServerConfig{Source: db, PingInterval: time.Millisecond, PingTimeout: time.Minute},
 		func(l net.Listener) net.Listener { return smallBuffers{l} })
 	var pings atomic.Int64
@@ -265,7 +268,7 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 		resp.Body.Close()
 	}
 	defer func() { _ = c.CloseNow() }()
-	waitFor(t, "the client to follow", func() bool { return ts.Stats().Following == 1 })
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Following == 1 }).Should(gomega.BeTrue(), "the client to follow")
 
 	const total, burst = 20_000, 4_000
 	var (
@@ -283,7 +286,7 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 				readErr = fmt.Errorf("message %d: %w", want, err)
 				return
 			}
-			var e envelope
+			var e streamtest.Envelope
 			if err := json.Unmarshal(p, &e); err != nil || e.Seq != want {
 				readErr = fmt.Errorf("message %d: seq %d (%w)", want, e.Seq, err)
 				return
@@ -302,8 +305,8 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 		}
 	})
 	for n := uint64(0); n < total; n += burst {
-		em.emit(t, burst)
-		waitFor(t, "the client to read the burst", func() bool { return latest.Load() >= 2*(n+burst) || readErr != nil })
+		em.Emit(t, burst)
+		streamtest.NewWithT(t).Eventually(func() bool { return latest.Load() >= 2*(n+burst) || readErr != nil }).Should(gomega.BeTrue(), "the client to read the burst")
 	}
 	wg.Wait()
 	if readErr != nil {
@@ -316,28 +319,31 @@ func TestPingsNeverInterleaveWithLargeBatches(t *testing.T) {
 }
 
 func TestClientKickedMidWriteGetsWholeFramesThenTheClose(t *testing.T) {
-	db := newDB(t, 1<<17)
-	em := &emitter{db: db}
-	logs := &lockedWriter{w: &strings.Builder{}}
+	db := streamtest.NewDB(t, 1<<17)
+	em := &streamtest.Emitter{DB: db}
+	logs := &streamtest.LockedBuffer{}
 	ts := startServer(t, ServerConfig{Source: db, QueueLen: 64, WriteTimeout: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))},
 		func(l net.Listener) net.Listener { return smallBuffers{l} })
 	stalled := dialSmall(t, ts.url+"/v1/stream")
-	waitFor(t, "the client to follow", func() bool { return ts.Stats().Following == 1 })
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Following == 1 }).Should(gomega.BeTrue(), "the client to follow")
 	// Bursts smaller than the queue, so that each is written whole or
 	// in part before the next: the writer is blocked mid-batch when the
 	// queue overflows.
 	var last uint64
-	for ts.Stats().TooSlow == 0 {
-		if last > 100_000 {
+	streamtest.NewWithT(t).Eventually(func() bool {
+		if ts.Stats().TooSlow > 0 {
+			return true
+		}
+		if last > 100_000 { // the feed's window would not hold them
 			t.Fatal("the stalled client was never cut off")
 		}
-		last = em.emit(t, 16)
-		time.Sleep(time.Millisecond)
-	}
+		last = em.Emit(t, 16)
+		return false
+	}).Should(gomega.BeTrue(), "the stalled client to be cut off")
 	// The writer gives up at once, not after the hour of WriteTimeout,
 	// and turns to the close frame.
-	waitFor(t, "the writer to give up", func() bool { return strings.Contains(logs.String(), "Closing WebSocket client") })
+	streamtest.NewWithT(t).Eventually(func() bool { return strings.Contains(logs.String(), "Closing WebSocket client") }).Should(gomega.BeTrue(), "the writer to give up")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var n uint64
@@ -353,7 +359,7 @@ func TestClientKickedMidWriteGetsWholeFramesThenTheClose(t *testing.T) {
 			}
 			break
 		}
-		var e envelope
+		var e streamtest.Envelope
 		if err := json.Unmarshal(p, &e); err != nil || e.Seq != n+1 {
 			t.Fatalf("message %d: seq %d (%v)", n+1, e.Seq, err)
 		}

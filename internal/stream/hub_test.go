@@ -7,12 +7,16 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
+
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 func TestAppendMessagesEncodesEnvelopeAroundSeedEvent(t *testing.T) {
-	db := newDB(t, 16)
-	last := (&emitter{db: db}).emit(t, 3)
-	want := feedLines(t, db, 1, last)
+	db := streamtest.NewDB(t, 16)
+	last := (&streamtest.Emitter{DB: db}).Emit(t, 3)
+	want := streamtest.FeedLines(t, db, 1, last)
 	sub, _ := db.Feed().Subscribe(0)
 	evs, err := sub.Read(context.Background(), nil)
 	if err != nil {
@@ -32,14 +36,14 @@ func TestAppendMessagesEncodesEnvelopeAroundSeedEvent(t *testing.T) {
 }
 
 func TestHubStartsOverWhenItLosesItsPlaceInTheFeed(t *testing.T) {
-	db := newDB(t, 4)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 4)
+	em := &streamtest.Emitter{DB: db}
 	h := newHub(db.Feed(), 8)
 	old := newClient()
 	if ok, err := h.join(old, 0); !ok || err != nil {
 		t.Fatalf("join: %v %v", ok, err)
 	}
-	em.emit(t, 10) // more than the feed's window, before the hub reads any
+	em.Emit(t, 10) // more than the feed's window, before the hub reads any
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.run(ctx) }()
@@ -65,22 +69,22 @@ func TestHubStartsOverWhenItLosesItsPlaceInTheFeed(t *testing.T) {
 		t.Fatalf("join after reset: %v %v", ok, err)
 	}
 	next := db.Feed().LastSeq() + 1
-	em.emit(t, 1)
+	em.Emit(t, 1)
 	var got net.Buffers
-	waitFor(t, "the next event", func() bool {
+	streamtest.NewWithT(t).Eventually(func() bool {
 		got, _, _, _ = h.collect(fresh, got, 10, true)
 		return len(got) > 0
-	})
+	}).Should(gomega.BeTrue(), "the next event")
 	if s := seqOf(framePayload(got[0])); s != next {
 		t.Fatalf("after reset the next message has seq %d, want %d", s, next)
 	}
 }
 
 func TestHubJoinAsksForCatchUpBeyondTheQueue(t *testing.T) {
-	db := newDB(t, 64)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 64)
+	em := &streamtest.Emitter{DB: db}
 	h := newHub(db.Feed(), 4)
-	last := em.emit(t, 10)
+	last := em.Emit(t, 10)
 	sub, _ := db.Feed().Subscribe(0)
 	evs, _ := sub.Read(context.Background(), nil)
 	var fr framer
@@ -103,7 +107,7 @@ func TestHubJoinAsksForCatchUpBeyondTheQueue(t *testing.T) {
 	}
 	// Three more events that the hub has not read yet: it will publish
 	// them at once, so they count as queued already.
-	newest := em.emit(t, 3)
+	newest := em.Emit(t, 3)
 	for _, tc := range []struct {
 		next uint64
 		ok   bool

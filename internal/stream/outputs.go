@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/archive"
 )
 
 // OutputsConfig selects the outputs of `ospf-operator stream` besides
@@ -25,6 +27,9 @@ type OutputsConfig struct {
 	// Server tunes the WebSocket server; its Source and Logger are
 	// filled in, and NonWebSocket defaults to the live page.
 	Server ServerConfig
+	// Now is the clock of the archive and the snapshots; time.Now when
+	// nil.
+	Now    func() time.Time
 	Logger *slog.Logger
 }
 
@@ -35,17 +40,17 @@ type Outputs struct {
 	ln      net.Listener
 	http    *http.Server
 	server  *Server
-	archive *Archive
+	archive *archive.Archive
 	after   uint64 // where the archive starts
-	snaps   *SnapshotWriter
+	snaps   *archive.SnapshotWriter
 }
 
 // OutputsStats are the counters of the outputs that run; nil for the
 // others.
 type OutputsStats struct {
 	Server    *ServerStats
-	Archive   *ArchiveStats
-	Snapshots *SnapshotStats
+	Archive   *archive.ArchiveStats
+	Snapshots *archive.SnapshotStats
 }
 
 // NewOutputs prepares the outputs of cfg. It listens at once, so that a
@@ -63,12 +68,12 @@ func NewOutputs(ctx context.Context, cfg OutputsConfig) (*Outputs, error) {
 	var err error
 	if cfg.EventsDir != "" {
 		o.after = cfg.Source.Feed().LastSeq()
-		if o.archive, err = NewArchive(ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger}); err != nil {
+		if o.archive, err = archive.NewArchive(archive.ArchiveConfig{Dir: cfg.EventsDir, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.SnapshotsDir != "" {
-		if o.snaps, err = NewSnapshotWriter(SnapshotConfig{Dir: cfg.SnapshotsDir, Source: cfg.Source, Logger: cfg.Logger}); err != nil {
+		if o.snaps, err = archive.NewSnapshotWriter(archive.SnapshotConfig{Dir: cfg.SnapshotsDir, Source: cfg.Source, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}

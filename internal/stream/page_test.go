@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 
 	"github.com/coder/websocket"
 
@@ -25,7 +27,7 @@ import (
 )
 
 func TestPageHandlerServesTheSelfContainedPage(t *testing.T) {
-	db := newDB(t, 16)
+	db := streamtest.NewDB(t, 16)
 	ts := startServer(t, ServerConfig{Source: db, NonWebSocket: PageHandler()}, nil)
 	for _, path := range []string{"/", "/live", "/index.html"} {
 		resp, err := http.Get(ts.http.URL + path)
@@ -125,20 +127,13 @@ func (c *cdp) eval(expr string) string {
 	return fmt.Sprint(r.Result.Value)
 }
 
-// waitPage polls expr until it returns want.
+// waitPage waits until expr returns want.
 func (c *cdp) waitPage(what, expr, want string) {
 	c.t.Helper()
-	var got string
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if got = c.eval(expr); got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("timed out waiting for %s: %s is %q, want %q; page text:\n%s", what, expr, got, want, c.eval("document.body.innerText"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	streamtest.NewWithT(c.t).Eventually(func() string { return c.eval(expr) }).WithPolling(20*time.Millisecond).
+		Should(gomega.Equal(want), func() string {
+			return fmt.Sprintf("%s: %s; page text:\n%s", what, expr, c.eval("document.body.innerText"))
+		})
 }
 
 // openChromium starts headless Chromium on url and returns a DevTools
@@ -192,7 +187,7 @@ func openChromium(t *testing.T, chromium, url string) *cdp {
 	case <-time.After(30 * time.Second):
 		t.Fatal("chromium did not print its DevTools address")
 	}
-	dial := func(u string) *websocket.Conn {
+	devtools := func(u string) *websocket.Conn {
 		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer dcancel()
 		c, resp, err := websocket.Dial(dctx, u, nil)
@@ -206,14 +201,14 @@ func openChromium(t *testing.T, chromium, url string) *cdp {
 		t.Cleanup(func() { _ = c.CloseNow() })
 		return c
 	}
-	b := &cdp{t: t, conn: dial(bu)}
+	b := &cdp{t: t, conn: devtools(bu)}
 	var target struct {
 		TargetID string `json:"targetId"`
 	}
 	b.call("Target.createTarget", map[string]any{"url": url}, &target)
 	host := strings.TrimPrefix(bu, "ws://")
 	host = host[:strings.IndexByte(host, '/')]
-	return &cdp{t: t, conn: dial("ws://" + host + "/devtools/page/" + target.TargetID)}
+	return &cdp{t: t, conn: devtools("ws://" + host + "/devtools/page/" + target.TargetID)}
 }
 
 // artifactsDir is where tests keep what a person may want to look at:
@@ -230,13 +225,13 @@ func artifactsDir(t *testing.T) string {
 
 func TestLivePageInChromium(t *testing.T) {
 	chromium := requireChromium(t)
-	clk := &fakeClock{}
+	clk := &streamtest.Clock{}
 	clk.Set(time.Now())
 	db := lsdb.New(lsdb.Config{Now: clk.Now})
 	db.BeginSync()
 	db.EndSync()
-	em := &emitter{db: db}
-	em.emit(t, 3) // before the page: in its snapshot
+	em := &streamtest.Emitter{DB: db}
+	em.Emit(t, 3) // before the page: in its snapshot
 	ts := startServer(t, ServerConfig{Source: db, NonWebSocket: PageHandler()}, nil)
 	page := openChromium(t, chromium, ts.http.URL+"/")
 	page.waitPage("the page to follow the stream", `document.getElementById("status").className`, "ok")
@@ -246,9 +241,9 @@ func TestLivePageInChromium(t *testing.T) {
 	}
 
 	// Two routes come, one goes.
-	em.emit(t, 2)
+	em.Emit(t, 2)
 	raw := withdrawRoute(t, 5)
-	if err := db.Update(area0, raw, clk.Now()); err != nil {
+	if err := db.Update(streamtest.Area0, raw, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	db.Commit()
@@ -292,13 +287,8 @@ func TestLivePageInChromium(t *testing.T) {
 // withdrawRoute is the MaxAge instance of the emitter's route n.
 func withdrawRoute(t *testing.T, n uint32) []byte {
 	t.Helper()
-	id := netip.AddrFrom4([4]byte{172, byte(16 + n>>16), byte(n >> 8), byte(n)})
-	x := &ospf.ExternalLSA{
-		Header: ospf.Header{Age: ospf.MaxAge, Options: 0x02, Type: ospf.ASExternalLSAType,
-			LSID: id, AdvRouter: routeOrigin(n), SeqNum: ospf.InitialSeqNum + 1},
-		Mask:   netip.MustParseAddr("255.255.255.255"),
-		Metric: 20,
-	}
+	x := streamtest.Route(n)
+	x.Age, x.SeqNum = ospf.MaxAge, x.SeqNum+1
 	raw, err := ospf.Marshal(x)
 	if err != nil {
 		t.Fatal(err)

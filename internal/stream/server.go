@@ -140,7 +140,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		_, _ = rand.Read(b[:])
 		cfg.Epoch = hex.EncodeToString(b[:])
 	}
-	if !validEpoch(cfg.Epoch) {
+	if !ValidEpoch(cfg.Epoch) {
 		return nil, fmt.Errorf("stream: epoch %q: want 1 to 64 letters, digits, '.', '-' or '_'", cfg.Epoch)
 	}
 	if cfg.Logger == nil {
@@ -202,7 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveStream(w, r, true)
 	case strings.HasPrefix(r.URL.Path, "/v1/"):
 		http.NotFound(w, r)
-	case !isUpgrade(r):
+	case !IsWebSocketUpgrade(r):
 		if s.cfg.NonWebSocket != nil {
 			s.cfg.NonWebSocket.ServeHTTP(w, r)
 			return
@@ -215,7 +215,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func isUpgrade(r *http.Request) bool {
+// IsWebSocketUpgrade reports whether r asks to upgrade to WebSocket, as
+// against a plain HTTP request.
+func IsWebSocketUpgrade(r *http.Request) bool {
 	for _, v := range r.Header.Values("Upgrade") {
 		for t := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), "websocket") {
@@ -378,15 +380,15 @@ func (s *Server) readLoop(conn *websocket.Conn, cancel context.CancelCauseFunc) 
 }
 
 func (s *Server) pingLoop(ctx context.Context, conn *websocket.Conn, cancel context.CancelCauseFunc) {
-	if err := pingUntilFailure(ctx, conn, s.cfg.PingInterval, s.cfg.PingTimeout); err != nil && ctx.Err() == nil {
+	if err := PingUntilFailure(ctx, conn, s.cfg.PingInterval, s.cfg.PingTimeout); err != nil && ctx.Err() == nil {
 		cancel(errPingTimeout)
 	}
 }
 
-// pingUntilFailure pings conn every interval, each ping answered within
-// timeout, until ctx is done (nil) or a ping fails (its error). The
-// server's clients and the relay's upstream are kept honest by it.
-func pingUntilFailure(ctx context.Context, conn *websocket.Conn, interval, timeout time.Duration) error {
+// PingUntilFailure pings conn every interval, each ping answered within
+// timeout, until ctx is done (nil) or a ping fails (its error). It keeps
+// the server's clients honest, and a relay's upstream.
+func PingUntilFailure(ctx context.Context, conn *websocket.Conn, interval, timeout time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

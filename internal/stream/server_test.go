@@ -15,29 +15,31 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/onsi/gomega"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 func TestSeedClientsReceiveIdenticalStreams(t *testing.T) {
-	db := newDB(t, 1<<12)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 1<<12)
+	em := &streamtest.Emitter{DB: db}
 	ts := startServer(t, ServerConfig{Source: db}, nil)
 	const clients, events = 20, 300
 	conns := make([]*websocket.Conn, clients)
 	for i := range conns {
-		conns[i] = dial(t, ts.url+"/")
+		conns[i] = streamtest.Dial(t, ts.url+"/")
 	}
-	waitFor(t, "clients to follow", func() bool { return ts.Stats().Following == clients })
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Following == clients }).Should(gomega.BeTrue(), "clients to follow")
 	first := db.Feed().LastSeq() + 1
-	last := em.emit(t, events)
-	want := wantLines(t, db, first, last)
+	last := em.Emit(t, events)
+	want := streamtest.WantLines(t, db, first, last)
 
 	got := make([][]string, clients)
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { got[i] = readN(t, c, events) })
+		wg.Go(func() { got[i] = streamtest.ReadN(t, c, events) })
 	}
 	wg.Wait()
 	for i := range got {
@@ -55,68 +57,12 @@ func TestSeedClientsReceiveIdenticalStreams(t *testing.T) {
 	}
 }
 
-// envelope is a /v1/stream message: an event, or a state record (no
-// Event) that lsdb.ParseEnvelope reads.
-type envelope struct {
-	Seq   uint64          `json:"seq"`
-	Event json.RawMessage `json:"event"`
-}
-
-func decodeEnvelopes(t testing.TB, msgs []string) []envelope {
-	t.Helper()
-	out := make([]envelope, len(msgs))
-	for i, m := range msgs {
-		if err := json.Unmarshal([]byte(m), &out[i]); err != nil {
-			t.Fatalf("message %d %q: %v", i, m, err)
-		}
-		if out[i].Event == nil {
-			if _, err := lsdb.ParseEnvelope([]byte(m)); err != nil {
-				t.Fatalf("message %d, a state record: %v", i, err)
-			}
-			continue
-		}
-		if err := schemavalidate.ValidateEvent(out[i].Event); err != nil {
-			t.Fatalf("message %d: %v", i, err)
-		}
-	}
-	return out
-}
-
-// snapshotDoc is the /v1/snapshot document.
-type snapshotDoc struct {
-	Epoch    string          `json:"epoch"`
-	Seq      uint64          `json:"seq"`
-	Snapshot json.RawMessage `json:"snapshot"`
-}
-
-// getSnapshot fetches /v1/snapshot from the server at base (http://host:port).
-func getSnapshot(t testing.TB, base string) snapshotDoc {
-	t.Helper()
-	resp, err := http.Get(base + "/v1/snapshot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /v1/snapshot: %s: %s", resp.Status, body)
-	}
-	var doc snapshotDoc
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc
-}
-
 func TestSnapshotThenStreamFollowsOnWithoutGapOrDuplicate(t *testing.T) {
-	db := loadFixture(t)
-	em := &emitter{db: db}
-	ten := em.emit(t, 10)
+	db := streamtest.LoadFixture(t)
+	em := &streamtest.Emitter{DB: db}
+	ten := em.Emit(t, 10)
 	ts := startServer(t, ServerConfig{Source: db, QueueLen: 1000}, nil)
-	doc := getSnapshot(t, ts.http.URL)
+	doc := streamtest.GetSnapshot(t, ts.http.URL)
 	if doc.Epoch != ts.Epoch() || doc.Seq != ten {
 		t.Fatalf("snapshot epoch %q seq %d, want %q %d", doc.Epoch, doc.Seq, ts.Epoch(), ten)
 	}
@@ -125,14 +71,14 @@ func TestSnapshotThenStreamFollowsOnWithoutGapOrDuplicate(t *testing.T) {
 	}
 	// More events than the ring holds: the client catches up through the
 	// feed, while more events arrive.
-	last := em.emit(t, 1500)
+	last := em.Emit(t, 1500)
 	var wg sync.WaitGroup
-	wg.Go(func() { em.emit(t, 100) })
-	c := dial(t, fmt.Sprintf("%s/v1/stream?since=%d&epoch=%s", ts.url, doc.Seq, doc.Epoch))
+	wg.Go(func() { em.Emit(t, 100) })
+	c := streamtest.Dial(t, fmt.Sprintf("%s/v1/stream?since=%d&epoch=%s", ts.url, doc.Seq, doc.Epoch))
 	wg.Wait()
 	last += 100
-	envs := decodeEnvelopes(t, readN(t, c, int(last-doc.Seq)))
-	want := feedLines(t, db, doc.Seq+1, last)
+	envs := streamtest.DecodeEnvelopes(t, streamtest.ReadN(t, c, int(last-doc.Seq)))
+	want := streamtest.FeedLines(t, db, doc.Seq+1, last)
 	for i, e := range envs {
 		if e.Seq != doc.Seq+1+uint64(i) {
 			t.Fatalf("envelope %d has seq %d, want %d", i, e.Seq, doc.Seq+1+uint64(i))
@@ -143,44 +89,44 @@ func TestSnapshotThenStreamFollowsOnWithoutGapOrDuplicate(t *testing.T) {
 	}
 
 	// Disconnect after 20 more, resume from the last one read.
-	more := em.emit(t, 40)
-	got := decodeEnvelopes(t, readN(t, c, 20))
+	more := em.Emit(t, 40)
+	got := streamtest.DecodeEnvelopes(t, streamtest.ReadN(t, c, 20))
 	_ = c.Close(websocket.StatusNormalClosure, "")
 	resumeAt := got[19].Seq
-	c2 := dial(t, fmt.Sprintf("%s/v1/stream?since=%d", ts.url, resumeAt))
-	rest := decodeEnvelopes(t, readN(t, c2, int(more-resumeAt)))
+	c2 := streamtest.Dial(t, fmt.Sprintf("%s/v1/stream?since=%d", ts.url, resumeAt))
+	rest := streamtest.DecodeEnvelopes(t, streamtest.ReadN(t, c2, int(more-resumeAt)))
 	for i, e := range append(got, rest...) {
 		if e.Seq != last+1+uint64(i) {
-			t.Fatalf("after resume: envelope %d has seq %d, want %d", i, e.Seq, last+1+uint64(i))
+			t.Fatalf("after resume: streamtest.Envelope %d has seq %d, want %d", i, e.Seq, last+1+uint64(i))
 		}
 	}
 }
 
 func TestStreamWithoutSinceStartsWithTheNextEvent(t *testing.T) {
-	db := newDB(t, 64)
-	em := &emitter{db: db}
-	five := em.emit(t, 5)
+	db := streamtest.NewDB(t, 64)
+	em := &streamtest.Emitter{DB: db}
+	five := em.Emit(t, 5)
 	ts := startServer(t, ServerConfig{Source: db}, nil)
-	c := dial(t, ts.url+"/v1/stream")
-	waitFor(t, "client to follow", func() bool { return ts.Stats().Following == 1 })
-	em.emit(t, 1)
-	if e := decodeEnvelopes(t, readN(t, c, 1)); e[0].Seq != five+1 {
-		t.Fatalf("first envelope has seq %d, want %d", e[0].Seq, five+1)
+	c := streamtest.Dial(t, ts.url+"/v1/stream")
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Following == 1 }).Should(gomega.BeTrue(), "client to follow")
+	em.Emit(t, 1)
+	if e := streamtest.DecodeEnvelopes(t, streamtest.ReadN(t, c, 1)); e[0].Seq != five+1 {
+		t.Fatalf("first streamtest.Envelope has seq %d, want %d", e[0].Seq, five+1)
 	}
 }
 
 func TestStreamRefusesUnservableSince(t *testing.T) {
-	db := newDB(t, 16)
-	em := &emitter{db: db}
-	last := em.emit(t, 40)
+	db := streamtest.NewDB(t, 16)
+	em := &streamtest.Emitter{DB: db}
+	last := em.Emit(t, 40)
 	ts := startServer(t, ServerConfig{Source: db}, nil)
 	for _, tc := range []struct{ query, reason string }{
 		{"since=1", "since=1 has left the window of recent events: take /v1/snapshot"},
 		{fmt.Sprintf("since=%d", last+1), fmt.Sprintf("since=%d is ahead of the newest event (%d): take /v1/snapshot", last+1, last)},
 		{fmt.Sprintf("since=%d&epoch=other", last-10), "epoch other is not this server's (" + ts.Epoch() + "): take /v1/snapshot"},
 	} {
-		c := dial(t, ts.url+"/v1/stream?"+tc.query)
-		ce := readClose(t, c)
+		c := streamtest.Dial(t, ts.url+"/v1/stream?"+tc.query)
+		ce := streamtest.ReadClose(t, c)
 		if ce.Code != CloseResnapshot || ce.Reason != tc.reason {
 			t.Errorf("%s: closed with %d %q, want %d %q", tc.query, ce.Code, ce.Reason, CloseResnapshot, tc.reason)
 		}
@@ -189,14 +135,14 @@ func TestStreamRefusesUnservableSince(t *testing.T) {
 		t.Errorf("Resnapshots = %d, want 3", n)
 	}
 	// The oldest event the window holds is still served.
-	c := dial(t, fmt.Sprintf("%s/v1/stream?since=%d", ts.url, last-16))
-	if e := decodeEnvelopes(t, readN(t, c, 16)); e[0].Seq != last-15 || e[15].Seq != last {
+	c := streamtest.Dial(t, fmt.Sprintf("%s/v1/stream?since=%d", ts.url, last-16))
+	if e := streamtest.DecodeEnvelopes(t, streamtest.ReadN(t, c, 16)); e[0].Seq != last-15 || e[15].Seq != last {
 		t.Fatalf("since=%d: seqs %d..%d, want %d..%d", last-16, e[0].Seq, e[15].Seq, last-15, last)
 	}
 }
 
 func TestStreamRejectsMalformedSince(t *testing.T) {
-	ts := startServer(t, ServerConfig{Source: newDB(t, 16)}, nil)
+	ts := startServer(t, ServerConfig{Source: streamtest.NewDB(t, 16)}, nil)
 	_, resp, err := websocket.Dial(context.Background(), ts.url+"/v1/stream?since=ten", nil)
 	if err == nil {
 		t.Fatal("dial succeeded")
@@ -243,13 +189,13 @@ func dialSmall(t testing.TB, url string) *websocket.Conn {
 }
 
 func TestStalledClientIsCutOffWhileOthersContinue(t *testing.T) {
-	db := newDB(t, 1<<17)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 1<<17)
+	em := &streamtest.Emitter{DB: db}
 	ts := startServer(t, ServerConfig{Source: db, QueueLen: 32, WriteTimeout: time.Minute},
 		func(l net.Listener) net.Listener { return smallBuffers{l} })
 	stalled := dialSmall(t, ts.url+"/v1/stream")
-	healthy := dial(t, ts.url+"/v1/stream")
-	waitFor(t, "clients to follow", func() bool { return ts.Stats().Following == 2 })
+	healthy := streamtest.Dial(t, ts.url+"/v1/stream")
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Following == 2 }).Should(gomega.BeTrue(), "clients to follow")
 
 	var (
 		wg     sync.WaitGroup
@@ -265,7 +211,7 @@ func TestStalledClientIsCutOffWhileOthersContinue(t *testing.T) {
 			if err != nil {
 				return
 			}
-			var e envelope
+			var e streamtest.Envelope
 			if json.Unmarshal(p, &e) != nil {
 				return
 			}
@@ -283,14 +229,14 @@ func TestStalledClientIsCutOffWhileOthersContinue(t *testing.T) {
 		if last > 100_000 {
 			t.Fatal("the stalled client was never cut off")
 		}
-		last = em.emit(t, 8)
-		waitFor(t, "the healthy client to read the burst", func() bool { return latest.Load() == last })
+		last = em.Emit(t, 8)
+		streamtest.NewWithT(t).Eventually(func() bool { return latest.Load() == last }).Should(gomega.BeTrue(), "the healthy client to read the burst")
 	}
 	if f := ts.Stats().Following; f != 1 {
 		t.Errorf("Following = %d after the cut, want 1", f)
 	}
-	last = em.emit(t, 8)
-	waitFor(t, "the healthy client to read the last burst", func() bool { return latest.Load() == last })
+	last = em.Emit(t, 8)
+	streamtest.NewWithT(t).Eventually(func() bool { return latest.Load() == last }).Should(gomega.BeTrue(), "the healthy client to read the last burst")
 	stopReading()
 	wg.Wait()
 	for i, s := range seqs {
@@ -304,33 +250,33 @@ func TestStalledClientIsCutOffWhileOthersContinue(t *testing.T) {
 
 	// Once the stalled client reads again it drains what was sent and
 	// learns why it was cut off.
-	ce := readClose(t, stalled)
+	ce := streamtest.ReadClose(t, stalled)
 	if ce.Code != CloseTooSlow || !strings.HasPrefix(ce.Reason, "too slow: fell more than 32 events behind") {
 		t.Fatalf("stalled client closed with %d %q", ce.Code, ce.Reason)
 	}
 }
 
 func TestClientSendingDataIsClosed(t *testing.T) {
-	ts := startServer(t, ServerConfig{Source: newDB(t, 16)}, nil)
-	c := dial(t, ts.url+"/")
+	ts := startServer(t, ServerConfig{Source: streamtest.NewDB(t, 16)}, nil)
+	c := streamtest.Dial(t, ts.url+"/")
 	if err := c.Write(context.Background(), websocket.MessageText, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	ce := readClose(t, c)
+	ce := streamtest.ReadClose(t, c)
 	if ce.Code != websocket.StatusPolicyViolation || ce.Reason != "this stream accepts no messages from clients" {
 		t.Fatalf("closed with %d %q", ce.Code, ce.Reason)
 	}
-	waitFor(t, "the client to be released", func() bool { return ts.Stats().Clients == 0 })
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Clients == 0 }).Should(gomega.BeTrue(), "the client to be released")
 	if p := ts.Stats().Policy; p != 1 {
 		t.Errorf("Policy = %d, want 1", p)
 	}
 }
 
 func TestPingFloodIsClosed(t *testing.T) {
-	ts := startServer(t, ServerConfig{Source: newDB(t, 16)}, nil)
-	c := dial(t, ts.url+"/")
+	ts := startServer(t, ServerConfig{Source: streamtest.NewDB(t, 16)}, nil)
+	c := streamtest.Dial(t, ts.url+"/")
 	closed := make(chan websocket.CloseError, 1)
-	go func() { closed <- readClose(t, c) }()
+	go func() { closed <- streamtest.ReadClose(t, c) }()
 	for range 10 * pingBurst {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := c.Ping(ctx)
@@ -346,9 +292,9 @@ func TestPingFloodIsClosed(t *testing.T) {
 }
 
 func TestConnectionCap(t *testing.T) {
-	ts := startServer(t, ServerConfig{Source: newDB(t, 16), MaxClients: 2}, nil)
-	a := dial(t, ts.url+"/")
-	dial(t, ts.url+"/v1/stream")
+	ts := startServer(t, ServerConfig{Source: streamtest.NewDB(t, 16), MaxClients: 2}, nil)
+	a := streamtest.Dial(t, ts.url+"/")
+	streamtest.Dial(t, ts.url+"/v1/stream")
 	_, resp, err := websocket.Dial(context.Background(), ts.url+"/", nil)
 	if err == nil {
 		t.Fatal("third client was accepted")
@@ -362,23 +308,23 @@ func TestConnectionCap(t *testing.T) {
 		t.Errorf("Rejected = %d, want 1", r)
 	}
 	_ = a.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, "a slot to free", func() bool { return ts.Stats().Clients == 1 })
-	dial(t, ts.url+"/")
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Clients == 1 }).Should(gomega.BeTrue(), "a slot to free")
+	streamtest.Dial(t, ts.url+"/")
 }
 
 func TestShutdownClosesClients(t *testing.T) {
-	ts := startServer(t, ServerConfig{Source: newDB(t, 16)}, nil)
-	c := dial(t, ts.url+"/")
-	waitFor(t, "client to follow", func() bool { return ts.Stats().Following == 1 })
+	ts := startServer(t, ServerConfig{Source: streamtest.NewDB(t, 16)}, nil)
+	c := streamtest.Dial(t, ts.url+"/")
+	streamtest.NewWithT(t).Eventually(func() bool { return ts.Stats().Following == 1 }).Should(gomega.BeTrue(), "client to follow")
 	go ts.stop(t)
-	ce := readClose(t, c)
+	ce := streamtest.ReadClose(t, c)
 	if ce.Code != websocket.StatusGoingAway || ce.Reason != "server shutting down" {
 		t.Fatalf("closed with %d %q", ce.Code, ce.Reason)
 	}
 }
 
 func TestSnapshotWaitsForTheFirstLoad(t *testing.T) {
-	db := newDB(t, 16)
+	db := streamtest.NewDB(t, 16)
 	notLoaded := loadedFunc{Source: db, loaded: func() bool { return false }}
 	ts := startServer(t, ServerConfig{Source: notLoaded}, nil)
 	resp, err := http.Get(ts.http.URL + "/v1/snapshot")
@@ -399,15 +345,15 @@ type loadedFunc struct {
 func (l loadedFunc) Loaded() bool { return l.loaded() }
 
 func TestSnapshotIsCachedUntilTheFeedMoves(t *testing.T) {
-	db := newDB(t, 16)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 16)
+	em := &streamtest.Emitter{DB: db}
 	counting := &countingSource{Source: db}
 	ts := startServer(t, ServerConfig{Source: counting}, nil)
 	for range 3 {
-		getSnapshot(t, ts.http.URL)
+		streamtest.GetSnapshot(t, ts.http.URL)
 	}
-	last := em.emit(t, 1)
-	doc := getSnapshot(t, ts.http.URL)
+	last := em.Emit(t, 1)
+	doc := streamtest.GetSnapshot(t, ts.http.URL)
 	if counting.n != 2 || doc.Seq != last {
 		t.Fatalf("%d snapshots taken, seq %d; want 2, %d", counting.n, doc.Seq, last)
 	}
@@ -427,7 +373,7 @@ func (c *countingSource) Snapshot() (*lsdb.Snapshot, uint64) {
 }
 
 func TestPlainHTTPOnTheStreamPath(t *testing.T) {
-	ts := startServer(t, ServerConfig{Source: newDB(t, 16)}, nil)
+	ts := startServer(t, ServerConfig{Source: streamtest.NewDB(t, 16)}, nil)
 	resp, err := http.Get(ts.http.URL + "/")
 	if err != nil {
 		t.Fatal(err)

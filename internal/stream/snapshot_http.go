@@ -39,7 +39,7 @@ func (c *docCache) get() ([]byte, uint64) {
 	}
 	b := make([]byte, 0, len(c.body)+4096)
 	b = append(b, `{"epoch":"`...)
-	b = append(b, c.epoch...) // validEpoch: nothing to escape
+	b = append(b, c.epoch...) // ValidEpoch: nothing to escape
 	b = append(b, `","seq":`...)
 	seq, appendDoc := c.render()
 	b = strconv.AppendUint(b, seq, 10)
@@ -52,10 +52,10 @@ func (c *docCache) get() ([]byte, uint64) {
 	return b, seq
 }
 
-// validEpoch reports whether e can name a numbering: 1 to 64 letters,
-// digits, dots, dashes or underscores, so that it needs no escaping in
-// JSON or URLs.
-func validEpoch(e string) bool {
+// ValidEpoch reports whether e can name a numbering (ServerConfig.Epoch):
+// 1 to 64 letters, digits, dots, dashes or underscores, so that it needs
+// no escaping in JSON or URLs.
+func ValidEpoch(e string) bool {
 	if len(e) == 0 || len(e) > 64 {
 		return false
 	}

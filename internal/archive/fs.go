@@ -1,4 +1,4 @@
-package stream
+package archive
 
 import (
 	"crypto/rand"
@@ -54,17 +54,17 @@ func (OSFS) Rename(oldpath, newpath string) error { return os.Rename(oldpath, ne
 // Remove is os.Remove.
 func (OSFS) Remove(name string) error { return os.Remove(name) }
 
-// writeFileAtomic replaces name with data so that a reader sees either
+// WriteFileAtomic replaces name with data so that a reader sees either
 // the old file or the new one, never a part, and so that after a crash
 // the new file is there whole: it writes a temporary file in the same
 // directory (a rename does not cross file systems), syncs it, renames it
 // over name and syncs the directory, which makes the rename itself
 // durable.
-func writeFileAtomic(fsys FS, name string, data []byte) error {
+func WriteFileAtomic(fsys FS, name string, data []byte) error {
 	return replaceFile(fsys, name, data, true)
 }
 
-// replaceFile is writeFileAtomic, without the syncs when durable is not
+// replaceFile is WriteFileAtomic, without the syncs when durable is not
 // set: readers still never see a part, but a crash of the machine may
 // leave the old file or an empty one.
 func replaceFile(fsys FS, name string, data []byte, durable bool) error {

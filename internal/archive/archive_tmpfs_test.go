@@ -1,6 +1,6 @@
 //go:build linux
 
-package stream
+package archive
 
 import (
 	"errors"
@@ -9,6 +9,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
+
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // smallTmpfs mounts a tmpfs of size bytes on a new temporary directory
@@ -58,29 +62,29 @@ func fill(t *testing.T, path string) {
 // space is freed.
 func TestArchiveOnARealFullDisk(t *testing.T) {
 	mnt := smallTmpfs(t, "256k")
-	db := newDB(t, 1<<14)
-	em := &emitter{db: db}
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC)}
+	db := streamtest.NewDB(t, 1<<14)
+	em := &streamtest.Emitter{DB: db}
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
 	dir := filepath.Join(mnt, "events")
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now})
 	path := HourPath(dir, clock.Now())
 
-	em.emit(t, 10)
-	waitFor(t, "10 events archived", func() bool { return a.Stats().Events == 10 })
+	em.Emit(t, 10)
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 10 }).Should(gomega.BeTrue(), "10 events archived")
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler)
 	// More than the space the filler left in the file's last page.
-	em.emit(t, 200)
-	waitFor(t, "failed writes", func() bool { return a.Stats().Errors >= 2 })
+	em.Emit(t, 200)
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Errors >= 2 }).Should(gomega.BeTrue(), "failed writes")
 	// Whatever fit in the file's last page was written; the rest waits.
-	got := archiveLines(t, path)
+	got := streamtest.StreamLines(t, path)
 	if len(got) >= 210 {
 		t.Fatalf("all %d lines fit on the full disk", len(got))
 	}
-	sameLines(t, "on the full disk", got, firstLines(t, db, len(got)))
+	streamtest.SameLines(t, "on the full disk", got, streamtest.FirstLines(t, db, len(got)))
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the archive to catch up", func() bool { return a.Stats().Events == 210 })
-	sameLines(t, "after freeing space", archiveLines(t, path), firstLines(t, db, 210))
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 210 }).Should(gomega.BeTrue(), "the archive to catch up")
+	streamtest.SameLines(t, "after freeing space", streamtest.StreamLines(t, path), streamtest.FirstLines(t, db, 210))
 }

@@ -1,4 +1,4 @@
-package stream
+package relay
 
 import (
 	"context"
@@ -14,11 +14,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
+	"github.com/ospf-operator/ospf-operator/internal/stream"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
@@ -35,15 +38,15 @@ type testRelay struct {
 	done   chan error
 }
 
-func startRelay(t testing.TB, cfg RelayConfig) *testRelay {
+func startRelay(t testing.TB, cfg Config) *testRelay {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = testLogger(t)
+		cfg.Logger = streamtest.Logger(t)
 	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
 	}
-	r, err := NewRelay(cfg)
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +61,7 @@ func startRelay(t testing.TB, cfg RelayConfig) *testRelay {
 		}
 		hs.Close()
 	})
-	waitFor(t, "the relay to follow its upstream", r.Ready)
+	streamtest.NewWithT(t).Eventually(r.Ready).Should(gomega.BeTrue(), "the relay to follow its upstream")
 	return tr
 }
 
@@ -92,66 +95,66 @@ func sameSnapshot(t testing.TB, what string, a, b json.RawMessage) {
 }
 
 func TestRelayServesTheUpstreamsStreamUnderItsNumbers(t *testing.T) {
-	db := loadFixture(t)
-	up := startServer(t, ServerConfig{Source: db}, nil)
-	em := &emitter{db: db}
-	em.emit(t, 5)
-	relay := startRelay(t, RelayConfig{Upstream: up.url})
+	db := streamtest.LoadFixture(t)
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
+	em := &streamtest.Emitter{DB: db}
+	em.Emit(t, 5)
+	relay := startRelay(t, Config{Upstream: up.url})
 
-	upDoc, relayDoc := getSnapshot(t, up.http.URL), getSnapshot(t, relay.http)
+	upDoc, relayDoc := streamtest.GetSnapshot(t, up.http.URL), streamtest.GetSnapshot(t, relay.http)
 	if relayDoc.Epoch != upDoc.Epoch || relayDoc.Seq != upDoc.Seq {
 		t.Fatalf("relay snapshot at %s/%d, upstream at %s/%d", relayDoc.Epoch, relayDoc.Seq, upDoc.Epoch, upDoc.Seq)
 	}
 	sameSnapshot(t, "relay's snapshot against the upstream's", upDoc.Snapshot, relayDoc.Snapshot)
 
 	since := "/v1/stream?since=" + strconv.FormatUint(upDoc.Seq, 10) + "&epoch=" + upDoc.Epoch
-	direct, viaRelay := dial(t, up.url+since), dial(t, relay.url+since)
-	seed := dial(t, relay.url+"/")
-	waitFor(t, "the seed client to join", func() bool { return relay.Stats().Server.Following >= 2 })
-	last := em.emit(t, 50)
+	direct, viaRelay := streamtest.Dial(t, up.url+since), streamtest.Dial(t, relay.url+since)
+	seed := streamtest.Dial(t, relay.url+"/")
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Server.Following >= 2 }).Should(gomega.BeTrue(), "the seed client to join")
+	last := em.Emit(t, 50)
 	n := int(last - upDoc.Seq)
-	want, got := readN(t, direct, n), readN(t, viaRelay, n)
+	want, got := streamtest.ReadN(t, direct, n), streamtest.ReadN(t, viaRelay, n)
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("message %d through the relay:\n%s\nwant, as the upstream sends it:\n%s", i, got[i], want[i])
 		}
 	}
-	sameLines(t, "seed stream through the relay", readN(t, seed, 50), wantLines(t, db, upDoc.Seq+1, last))
-	waitFor(t, "the relay's snapshot to catch up", func() bool { return getSnapshot(t, relay.http).Seq == last })
-	sameSnapshot(t, "relay's snapshot after the events", getSnapshot(t, up.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+	streamtest.SameLines(t, "seed stream through the relay", streamtest.ReadN(t, seed, 50), streamtest.WantLines(t, db, upDoc.Seq+1, last))
+	streamtest.NewWithT(t).Eventually(func() bool { return streamtest.GetSnapshot(t, relay.http).Seq == last }).Should(gomega.BeTrue(), "the relay's snapshot to catch up")
+	sameSnapshot(t, "relay's snapshot after the events", streamtest.GetSnapshot(t, up.http.URL).Snapshot, streamtest.GetSnapshot(t, relay.http).Snapshot)
 }
 
 func TestRelayResumesAcrossItsRestartWithoutLossOrRepeat(t *testing.T) {
-	db := newDB(t, 1<<12)
-	up := startServer(t, ServerConfig{Source: db}, nil)
-	em := &emitter{db: db}
-	first := em.emit(t, 3) // before the relay ever ran: not archived
+	db := streamtest.NewDB(t, 1<<12)
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
+	em := &streamtest.Emitter{DB: db}
+	first := em.Emit(t, 3) // before the relay ever ran: not archived
 	events := t.TempDir()
-	cfg := RelayConfig{Upstream: up.url, EventsDir: events}
+	cfg := Config{Upstream: up.url, EventsDir: events}
 
 	relay := startRelay(t, cfg)
-	doc := getSnapshot(t, relay.http)
-	c := dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(doc.Seq, 10)+"&epoch="+doc.Epoch)
-	last := em.emit(t, 20)
-	envs := decodeEnvelopes(t, readN(t, c, int(last-doc.Seq)))
+	doc := streamtest.GetSnapshot(t, relay.http)
+	c := streamtest.Dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(doc.Seq, 10)+"&epoch="+doc.Epoch)
+	last := em.Emit(t, 20)
+	envs := streamtest.DecodeEnvelopes(t, streamtest.ReadN(t, c, int(last-doc.Seq)))
 	read := envs[len(envs)-1].Seq
-	waitFor(t, "the archive to catch up", func() bool { return relay.Stats().Archive.Events == 20 })
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 20 }).Should(gomega.BeTrue(), "the archive to catch up")
 	relay.stop(t)
 	_ = c.CloseNow()
 
-	em.emit(t, 15) // while the relay is down
+	em.Emit(t, 15) // while the relay is down
 	relay = startRelay(t, cfg)
-	c = dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(read, 10)+"&epoch="+doc.Epoch)
-	last = em.emit(t, 5)
-	envs = decodeEnvelopes(t, readN(t, c, int(last-read)))
+	c = streamtest.Dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(read, 10)+"&epoch="+doc.Epoch)
+	last = em.Emit(t, 5)
+	envs = streamtest.DecodeEnvelopes(t, streamtest.ReadN(t, c, int(last-read)))
 	for i, e := range envs {
 		if e.Seq != read+1+uint64(i) {
-			t.Fatalf("after the restart, envelope %d has seq %d, want %d", i, e.Seq, read+1+uint64(i))
+			t.Fatalf("after the restart, streamtest.Envelope %d has seq %d, want %d", i, e.Seq, read+1+uint64(i))
 		}
 	}
-	waitFor(t, "the archive to catch up", func() bool { return relay.Stats().Archive.Events == 15+5 })
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 15+5 }).Should(gomega.BeTrue(), "the archive to catch up")
 
-	sameLines(t, "archive across the restart", archiveTree(t, events), wantLines(t, db, first+1, last))
+	streamtest.SameLines(t, "archive across the restart", archiveTree(t, events), streamtest.WantLines(t, db, first+1, last))
 }
 
 // archiveTree returns the lines of every hourly file under dir, in order.
@@ -160,7 +163,7 @@ func archiveTree(t testing.TB, dir string) []string {
 	var out []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".jsonl") {
-			out = append(out, archiveLines(t, path)...)
+			out = append(out, streamtest.StreamLines(t, path)...)
 		}
 		return err
 	})
@@ -178,48 +181,48 @@ func listenAgain(t testing.TB, addr string) net.Listener {
 		ln  net.Listener
 		err error
 	)
-	waitFor(t, "the upstream's port to be free", func() bool {
+	streamtest.NewWithT(t).Eventually(func() bool {
 		ln, err = net.Listen("tcp", addr)
 		return err == nil
-	})
+	}).Should(gomega.BeTrue(), "the upstream's port to be free")
 	return ln
 }
 
 func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
-	db1 := newDB(t, 1<<12)
-	em1 := &emitter{db: db1}
-	em1.emit(t, 10) // routes 1..10
-	up1 := startServer(t, ServerConfig{Source: db1}, nil)
+	db1 := streamtest.NewDB(t, 1<<12)
+	em1 := &streamtest.Emitter{DB: db1}
+	em1.Emit(t, 10) // routes 1..10
+	up1 := startUpstream(t, stream.ServerConfig{Source: db1}, nil)
 	addr := up1.http.Listener.Addr().String()
 	events := t.TempDir()
-	stdout := &lockedWriter{w: &strings.Builder{}}
-	relay := startRelay(t, RelayConfig{Upstream: up1.url, EventsDir: events, Stdout: stdout})
-	old := getSnapshot(t, relay.http)
-	c := dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
+	stdout := &streamtest.LockedBuffer{}
+	relay := startRelay(t, Config{Upstream: up1.url, EventsDir: events, Stdout: stdout})
+	old := streamtest.GetSnapshot(t, relay.http)
+	c := streamtest.Dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
 
 	// The upstream goes away: the relay says so once and is not ready.
 	up1.stop(t)
 	up1.http.Close()
-	waitFor(t, "the relay to notice", func() bool { return !relay.Ready() })
+	streamtest.NewWithT(t).Eventually(func() bool { return !relay.Ready() }).Should(gomega.BeTrue(), "the relay to notice")
 	if got := relay.Stats().Losses; got != 1 {
 		t.Errorf("losses = %d, want 1", got)
 	}
 
 	// It comes back with other content and a new numbering: routes
 	// 6..15 instead of 1..10.
-	db2 := newDB(t, 1<<12)
-	em2 := &emitter{db: db2, n: 5}
-	em2.emit(t, 10)
+	db2 := streamtest.NewDB(t, 1<<12)
+	em2 := &streamtest.Emitter{DB: db2, N: 5}
+	em2.Emit(t, 10)
 	ln := listenAgain(t, addr)
-	up2 := startServer(t, ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
-	waitFor(t, "the relay to follow the new upstream", func() bool { return relay.Ready() && relay.Stats().Epoch == up2.Epoch() })
+	up2 := startUpstream(t, stream.ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Ready() && relay.Stats().Epoch == up2.Epoch() }).Should(gomega.BeTrue(), "the relay to follow the new upstream")
 	if got := relay.Stats().Losses; got != 1 {
 		t.Errorf("losses after the reconnect = %d, want 1", got)
 	}
-	sameSnapshot(t, "relay's snapshot against the new upstream's", getSnapshot(t, up2.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+	sameSnapshot(t, "relay's snapshot against the new upstream's", streamtest.GetSnapshot(t, up2.http.URL).Snapshot, streamtest.GetSnapshot(t, relay.http).Snapshot)
 
 	// The archive got the difference: 5 routes gone, 5 new.
-	waitFor(t, "the archive to get the difference", func() bool { return relay.Stats().Archive.Events == 10 })
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 10 }).Should(gomega.BeTrue(), "the archive to get the difference")
 	added, removed := 0, 0
 	for _, l := range archiveTree(t, events) {
 		switch {
@@ -232,21 +235,21 @@ func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
 	if added != 5 || removed != 5 {
 		t.Errorf("archive: %d added, %d removed, want 5 and 5", added, removed)
 	}
-	waitFor(t, "stdout to get the difference", func() bool { return strings.Count(stdout.String(), "\n") == 10 })
+	streamtest.NewWithT(t).Eventually(func() bool { return strings.Count(stdout.String(), "\n") == 10 }).Should(gomega.BeTrue(), "stdout to get the difference")
 
 	// The relay served its last state meanwhile; its clients of the old
 	// numbering are closed once the new one is served, and told to
 	// resnapshot when they come back.
-	if ce := readClose(t, c); ce.Code != websocket.StatusGoingAway {
+	if ce := streamtest.ReadClose(t, c); ce.Code != websocket.StatusGoingAway {
 		t.Errorf("relay client of the old upstream closed with %v, want 1001", ce)
 	}
-	c = dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
-	if ce := readClose(t, c); ce.Code != CloseResnapshot {
+	c = streamtest.Dial(t, relay.url+"/v1/stream?since="+strconv.FormatUint(old.Seq, 10)+"&epoch="+old.Epoch)
+	if ce := streamtest.ReadClose(t, c); ce.Code != stream.CloseResnapshot {
 		t.Errorf("old-epoch client closed with %v, want 4001", ce)
 	}
 	// The new upstream's events follow, archived once each.
-	last := em2.emit(t, 3)
-	waitFor(t, "the archive to follow the new upstream", func() bool { return relay.Stats().Archive.Events == 13 })
+	last := em2.Emit(t, 3)
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 13 }).Should(gomega.BeTrue(), "the archive to follow the new upstream")
 	if got := relay.Stats().LastSeq; got != last {
 		t.Errorf("relay at seq %d, upstream at %d", got, last)
 	}
@@ -254,14 +257,14 @@ func TestRelayResnapshotsWhenTheUpstreamRestarts(t *testing.T) {
 
 func TestRelayRejectsABadUpstream(t *testing.T) {
 	for _, u := range []string{"", "http://127.0.0.1:9622", "127.0.0.1:9622", "ws://"} {
-		if _, err := NewRelay(RelayConfig{Upstream: u}); err == nil || !strings.Contains(err.Error(), "ws://HOST:PORT") {
-			t.Errorf("NewRelay(%q): err = %v, want one that names ws://HOST:PORT", u, err)
+		if _, err := New(Config{Upstream: u}); err == nil || !strings.Contains(err.Error(), "ws://HOST:PORT") {
+			t.Errorf("New(%q): err = %v, want one that names ws://HOST:PORT", u, err)
 		}
 	}
 }
 
 func TestRelayHealthAndReadiness(t *testing.T) {
-	relay, err := NewRelay(RelayConfig{Upstream: "ws://127.0.0.1:1", Logger: testLogger(t)})
+	relay, err := New(Config{Upstream: "ws://127.0.0.1:1", Logger: streamtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,34 +277,16 @@ func TestRelayHealthAndReadiness(t *testing.T) {
 	}
 }
 
-// lockedWriter is a strings.Builder safe for a writer and a reader.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.String()
-}
-
 // What no event shows (here a router whose Router-LSA has no link) reaches
 // the relay in the state records, at once and without a correction.
 func TestRelayCarriesWhatEventsDoNot(t *testing.T) {
-	db := loadFixture(t)
-	up := startServer(t, ServerConfig{Source: db}, nil)
-	em := &emitter{db: db}
-	em.emit(t, 3)
-	relay := startRelay(t, RelayConfig{Upstream: up.url, VerifyInterval: 20 * time.Millisecond})
-	last := em.emit(t, 3)
-	waitFor(t, "the relay to catch up", func() bool { return relay.Stats().LastSeq == db.Feed().LastSeq() })
+	db := streamtest.LoadFixture(t)
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
+	em := &streamtest.Emitter{DB: db}
+	em.Emit(t, 3)
+	relay := startRelay(t, Config{Upstream: up.url, VerifyInterval: 20 * time.Millisecond})
+	last := em.Emit(t, 3)
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().LastSeq == db.Feed().LastSeq() }).Should(gomega.BeTrue(), "the relay to catch up")
 
 	lonely := netip.MustParseAddr("10.255.255.1")
 	raw, err := ospf.Marshal(&ospf.RouterLSA{Header: ospf.Header{Age: 1, Options: 0x02, Type: ospf.RouterLSAType,
@@ -309,7 +294,7 @@ func TestRelayCarriesWhatEventsDoNot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(area0, raw, time.Now()); err != nil {
+	if err := db.Update(streamtest.Area0, raw, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if n := db.Commit(); n != 0 {
@@ -323,24 +308,24 @@ func TestRelayCarriesWhatEventsDoNot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, ok := s.Areas[area0.String()].Routers[lonely.String()]
+		_, ok := s.Areas[streamtest.Area0.String()].Routers[lonely.String()]
 		return ok
 	}
-	waitFor(t, "the relay to take the record", func() bool { return relay.Stats().LastSeq == db.Feed().LastSeq() })
-	doc := getSnapshot(t, relay.http)
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().LastSeq == db.Feed().LastSeq() }).Should(gomega.BeTrue(), "the relay to take the record")
+	doc := streamtest.GetSnapshot(t, relay.http)
 	if !hasLonely(doc.Snapshot) || doc.Seq != db.Feed().LastSeq() {
 		t.Fatalf("the relay's snapshot at %d lacks the router without links", doc.Seq)
 	}
-	sameSnapshot(t, "relay's snapshot", getSnapshot(t, up.http.URL).Snapshot, doc.Snapshot)
+	sameSnapshot(t, "relay's snapshot", streamtest.GetSnapshot(t, up.http.URL).Snapshot, doc.Snapshot)
 
-	em.emit(t, 2)
-	waitFor(t, "the relay to follow on", func() bool { return relay.Stats().LastSeq == db.Feed().LastSeq() })
+	em.Emit(t, 2)
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().LastSeq == db.Feed().LastSeq() }).Should(gomega.BeTrue(), "the relay to follow on")
 	v := relay.Stats().Verified
-	waitFor(t, "two more comparisons with the upstream", func() bool { return relay.Stats().Verified >= v+2 })
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Verified >= v+2 }).Should(gomega.BeTrue(), "two more comparisons with the upstream")
 	if n := relay.Stats().Corrections; n != 0 {
 		t.Errorf("%d corrections of a relay that followed every record", n)
 	}
-	if !hasLonely(getSnapshot(t, relay.http).Snapshot) {
+	if !hasLonely(streamtest.GetSnapshot(t, relay.http).Snapshot) {
 		t.Error("the router without links left the relay's snapshot")
 	}
 }
@@ -382,16 +367,16 @@ func routeChanges(t testing.TB, lines []string) []string {
 func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 	for _, crash := range []bool{false, true} {
 		t.Run(map[bool]string{false: "clean stop", true: "crash"}[crash], func(t *testing.T) {
-			db1 := newDB(t, 1<<12)
-			em1 := &emitter{db: db1}
-			em1.emit(t, 10) // routes 1..10, before the relay: in its snapshot
-			up1 := startServer(t, ServerConfig{Source: db1}, nil)
+			db1 := streamtest.NewDB(t, 1<<12)
+			em1 := &streamtest.Emitter{DB: db1}
+			em1.Emit(t, 10) // routes 1..10, before the relay: in its snapshot
+			up1 := startUpstream(t, stream.ServerConfig{Source: db1}, nil)
 			addr := up1.http.Listener.Addr().String()
 			events := t.TempDir()
-			cfg := RelayConfig{Upstream: up1.url, EventsDir: events}
+			cfg := Config{Upstream: up1.url, EventsDir: events}
 			relay := startRelay(t, cfg)
-			em1.emit(t, 2) // routes 11 and 12, archived
-			waitFor(t, "the archive to catch up", func() bool { return relay.Stats().Archive.Events == 2 })
+			em1.Emit(t, 2) // routes 11 and 12, archived
+			streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 2 }).Should(gomega.BeTrue(), "the archive to catch up")
 			relay.stop(t)
 			saved := filepath.Join(events, ViewFile)
 			if _, err := os.Stat(saved); err != nil {
@@ -406,13 +391,13 @@ func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 			up1.http.Close()
 
 			// Back with a new numbering and routes 6..15.
-			db2 := newDB(t, 1<<12)
-			em2 := &emitter{db: db2, n: 5}
-			em2.emit(t, 10)
+			db2 := streamtest.NewDB(t, 1<<12)
+			em2 := &streamtest.Emitter{DB: db2, N: 5}
+			em2.Emit(t, 10)
 			ln := listenAgain(t, addr)
-			up2 := startServer(t, ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
+			up2 := startUpstream(t, stream.ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
 			relay = startRelay(t, cfg)
-			sameSnapshot(t, "relay's snapshot against the new upstream's", getSnapshot(t, up2.http.URL).Snapshot, getSnapshot(t, relay.http).Snapshot)
+			sameSnapshot(t, "relay's snapshot against the new upstream's", streamtest.GetSnapshot(t, up2.http.URL).Snapshot, streamtest.GetSnapshot(t, relay.http).Snapshot)
 			if _, err := os.Stat(saved); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("the saved view is still there after it was used: %v", err)
 			}
@@ -427,17 +412,17 @@ func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 			if !crash {
 				want = append(want, route("-", 1, 2, 3, 4, 5)...)
 				want = append(want, route("+", 13, 14, 15)...)
-				waitFor(t, "the archive to get the difference", func() bool { return relay.Stats().Archive.Events == 8 })
+				streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 8 }).Should(gomega.BeTrue(), "the archive to get the difference")
 			}
 			slices.Sort(want)
 			if got := routeChanges(t, archiveTree(t, events)); !slices.Equal(got, want) {
 				t.Errorf("archive's route changes %v, want %v", got, want)
 			}
 			// The new upstream's events follow the difference.
-			em2.emit(t, 1)
-			waitFor(t, "the archive to follow the new upstream", func() bool {
+			em2.Emit(t, 1)
+			streamtest.NewWithT(t).Eventually(func() bool {
 				return slices.Contains(routeChanges(t, archiveTree(t, events)), "+172.16.0.16/32")
-			})
+			}).Should(gomega.BeTrue(), "the archive to follow the new upstream")
 		})
 	}
 }

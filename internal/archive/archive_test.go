@@ -1,15 +1,16 @@
-package stream
+package archive
 
 import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
-	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // readEvents reads a batch of the feed's events from after..
@@ -26,71 +27,21 @@ func readEvents(t testing.TB, db *lsdb.DB, after uint64) []lsdb.Event {
 	return evs
 }
 
-// archiveLines reads an archive file and checks that it is a valid stream.
-func archiveLines(t testing.TB, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schemavalidate.ValidateEventStream(data); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		t.Fatalf("%s does not end with a newline", path)
-	}
-	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-}
-
-func wantLines(t testing.TB, db *lsdb.DB, from, to uint64) []string {
-	t.Helper()
-	m := feedLines(t, db, from, to)
-	out := make([]string, 0, len(m))
-	for s := from; s <= to; s++ {
-		if l, ok := m[s]; ok { // not a state record
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// firstLines returns the seed encoding of the feed's first n events.
-func firstLines(t testing.TB, db *lsdb.DB, n int) []string {
-	t.Helper()
-	lines := wantLines(t, db, 1, db.Feed().LastSeq())
-	if len(lines) < n {
-		t.Fatalf("the feed holds %d events, want at least %d", len(lines), n)
-	}
-	return lines[:n]
-}
-
-func sameLines(t testing.TB, what string, got, want []string) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d lines, want %d:\n%s", what, len(got), len(want), strings.Join(got, "\n"))
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("%s line %d:\n got %s\nwant %s", what, i, got[i], want[i])
-		}
-	}
-}
-
 func TestArchiveRollsOverHourlyInUTC(t *testing.T) {
-	db := newDB(t, 64)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 64)
+	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
 	// The host's zone must not matter: the clock says 23:59 in UTC+5.
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 23, 59, 59, 0, time.FixedZone("X", 5*3600))}
-	a, err := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, Logger: testLogger(t)})
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 23, 59, 59, 0, time.FixedZone("X", 5*3600)))
+	a, err := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, Logger: streamtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	three := em.emit(t, 3)
+	three := em.Emit(t, 3)
 	if err := a.Write(readEvents(t, db, 0)); err != nil {
 		t.Fatal(err)
 	}
-	five := em.emit(t, 2)
+	five := em.Emit(t, 2)
 	if err := a.Write(readEvents(t, db, three)); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +49,7 @@ func TestArchiveRollsOverHourlyInUTC(t *testing.T) {
 		t.Fatal("synced within the hour")
 	}
 	clock.Set(clock.Now().Add(2 * time.Second)) // 19:00:01 UTC
-	nine := em.emit(t, 4)
+	nine := em.Emit(t, 4)
 	if err := a.Write(readEvents(t, db, five)); err != nil {
 		t.Fatal(err)
 	}
@@ -108,18 +59,18 @@ func TestArchiveRollsOverHourlyInUTC(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sameLines(t, "18.jsonl", archiveLines(t, filepath.Join(dir, "2024/03/10/18.jsonl")), wantLines(t, db, 1, five))
-	sameLines(t, "19.jsonl", archiveLines(t, filepath.Join(dir, "2024/03/10/19.jsonl")), wantLines(t, db, five+1, nine))
+	streamtest.SameLines(t, "18.jsonl", streamtest.StreamLines(t, filepath.Join(dir, "2024/03/10/18.jsonl")), streamtest.WantLines(t, db, 1, five))
+	streamtest.SameLines(t, "19.jsonl", streamtest.StreamLines(t, filepath.Join(dir, "2024/03/10/19.jsonl")), streamtest.WantLines(t, db, five+1, nine))
 	if st := a.Stats(); st.Events != 9 || st.Batches != 3 || st.Syncs != 2 || st.Errors != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
 
 func TestArchiveClosesAnIdleHour(t *testing.T) {
-	db := newDB(t, 64)
-	(&emitter{db: db}).emit(t, 1)
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC)}
-	a, _ := NewArchive(ArchiveConfig{Dir: t.TempDir(), Now: clock.Now, Logger: testLogger(t)})
+	db := streamtest.NewDB(t, 64)
+	(&streamtest.Emitter{DB: db}).Emit(t, 1)
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	a, _ := NewArchive(ArchiveConfig{Dir: t.TempDir(), Now: clock.Now, Logger: streamtest.Logger(t)})
 	if err := a.Write(readEvents(t, db, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +89,13 @@ func TestArchiveClosesAnIdleHour(t *testing.T) {
 }
 
 func TestArchiveRepairsATornLineOfAnEarlierRun(t *testing.T) {
-	db := newDB(t, 64)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 64)
+	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC)}
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
 	path := HourPath(dir, clock.Now())
-	last := em.emit(t, 2)
-	lines := wantLines(t, db, 1, last)
+	last := em.Emit(t, 2)
+	lines := streamtest.WantLines(t, db, 1, last)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -152,19 +103,19 @@ func TestArchiveRepairsATornLineOfAnEarlierRun(t *testing.T) {
 	if err := os.WriteFile(path, []byte(lines[0]+"\n"+lines[1][:40]), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, Logger: testLogger(t)})
+	a, _ := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, Logger: streamtest.Logger(t)})
 	if err := a.Write(readEvents(t, db, 0)[1:]); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	sameLines(t, path, archiveLines(t, path), lines)
+	streamtest.SameLines(t, path, streamtest.StreamLines(t, path), lines)
 }
 
 // runArchive runs an archive on db's feed until the test ends.
 func runArchive(t *testing.T, db *lsdb.DB, cfg ArchiveConfig) *Archive {
 	t.Helper()
 	cfg.RetryInterval = time.Millisecond
-	cfg.Logger = testLogger(t)
+	cfg.Logger = streamtest.Logger(t)
 	a, err := NewArchive(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -183,96 +134,96 @@ func runArchive(t *testing.T, db *lsdb.DB, cfg ArchiveConfig) *Archive {
 }
 
 func TestArchiveSurvivesAFullDiskAndResumes(t *testing.T) {
-	db := newDB(t, 1024)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 1024)
+	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
 	fsys := &faultFS{}
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC)}
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys})
 	path := HourPath(dir, clock.Now())
 
-	em.emit(t, 5)
-	waitFor(t, "5 events archived", func() bool { return a.Stats().Events == 5 })
+	em.Emit(t, 5)
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 5 }).Should(gomega.BeTrue(), "5 events archived")
 	fsys.full.Store(true)
-	em.emit(t, 5)
-	waitFor(t, "failed writes", func() bool { return a.Stats().Errors >= 3 })
+	em.Emit(t, 5)
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Errors >= 3 }).Should(gomega.BeTrue(), "failed writes")
 	if !a.Stats().Failing {
 		t.Error("Failing is not set during the outage")
 	}
 	// The failed half-writes were cut back: the file holds whole lines.
-	sameLines(t, "during the outage", archiveLines(t, path), firstLines(t, db, 5))
-	em.emit(t, 5)
+	streamtest.SameLines(t, "during the outage", streamtest.StreamLines(t, path), streamtest.FirstLines(t, db, 5))
+	em.Emit(t, 5)
 	fsys.full.Store(false)
-	waitFor(t, "the archive to catch up", func() bool { return a.Stats().Events == 15 })
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 15 }).Should(gomega.BeTrue(), "the archive to catch up")
 	if a.Stats().Failing || a.Stats().Lost != 0 {
 		t.Errorf("stats after recovery %+v", a.Stats())
 	}
-	sameLines(t, "after recovery", archiveLines(t, path), firstLines(t, db, 15))
+	streamtest.SameLines(t, "after recovery", streamtest.StreamLines(t, path), streamtest.FirstLines(t, db, 15))
 }
 
 func TestArchiveSurvivesDeniedPermissionAndResumes(t *testing.T) {
-	db := newDB(t, 1024)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 1024)
+	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
 	fsys := &faultFS{}
 	fsys.denied.Store(true)
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC)}
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys})
-	em.emit(t, 3)
-	waitFor(t, "failed opens", func() bool { return a.Stats().Errors >= 2 })
+	em.Emit(t, 3)
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Errors >= 2 }).Should(gomega.BeTrue(), "failed opens")
 	fsys.denied.Store(false)
-	waitFor(t, "the archive to catch up", func() bool { return a.Stats().Events == 3 })
-	sameLines(t, "after recovery", archiveLines(t, HourPath(dir, clock.Now())), firstLines(t, db, 3))
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 3 }).Should(gomega.BeTrue(), "the archive to catch up")
+	streamtest.SameLines(t, "after recovery", streamtest.StreamLines(t, HourPath(dir, clock.Now())), streamtest.FirstLines(t, db, 3))
 }
 
 func TestArchiveCountsWhatLeftTheWindowDuringAnOutage(t *testing.T) {
-	db := newDB(t, 8)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 8)
+	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
 	fsys := &faultFS{}
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC)}
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys})
-	em.emit(t, 2)
-	waitFor(t, "2 events archived", func() bool { return a.Stats().Events == 2 })
+	em.Emit(t, 2)
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 2 }).Should(gomega.BeTrue(), "2 events archived")
 	fsys.full.Store(true)
-	em.emit(t, 1) // held and retried
-	waitFor(t, "a failed write", func() bool { return a.Stats().Errors >= 1 })
-	kept := firstLines(t, db, 3)
-	em.emit(t, 20) // more than the window while the archive waits
+	em.Emit(t, 1) // held and retried
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Errors >= 1 }).Should(gomega.BeTrue(), "a failed write")
+	kept := streamtest.FirstLines(t, db, 3)
+	em.Emit(t, 20) // more than the window while the archive waits
 	fsys.full.Store(false)
-	waitFor(t, "the archive to give up on the lost events", func() bool { return a.Stats().Lost == 40 }) // 20 events and their records
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Lost == 40 }).Should(gomega.BeTrue(), "the archive to give up on the lost events") // 20 events and their records
 	if ev := a.Stats().Events; ev != 3 {
 		t.Fatalf("Events = %d, want 3", ev)
 	}
-	last := em.emit(t, 2)
-	waitFor(t, "the archive to continue", func() bool { return a.Stats().Events == 5 })
-	got := archiveLines(t, HourPath(dir, clock.Now()))
-	want := append(kept, wantLines(t, db, last-3, last)...)
-	sameLines(t, "after the loss", got, want)
+	last := em.Emit(t, 2)
+	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 5 }).Should(gomega.BeTrue(), "the archive to continue")
+	got := streamtest.StreamLines(t, HourPath(dir, clock.Now()))
+	want := append(kept, streamtest.WantLines(t, db, last-3, last)...)
+	streamtest.SameLines(t, "after the loss", got, want)
 }
 
 func TestArchiveCutsBackATornWrite(t *testing.T) {
-	db := newDB(t, 64)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 64)
+	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
 	fsys := &faultFS{}
 	fsys.tornWrites.Store(true) // no fallocate: a full disk tears writes
-	clock := &fakeClock{t: time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC)}
-	a, _ := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys, Logger: testLogger(t)})
+	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	a, _ := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys, Logger: streamtest.Logger(t)})
 	path := HourPath(dir, clock.Now())
-	em.emit(t, 3)
+	em.Emit(t, 3)
 	if err := a.Write(readEvents(t, db, 0)); err != nil {
 		t.Fatal(err)
 	}
 	three := db.Feed().LastSeq()
-	em.emit(t, 3) // an odd count of equal lines: half of them ends mid-line
+	em.Emit(t, 3) // an odd count of equal lines: half of them ends mid-line
 	batch := readEvents(t, db, three)
 
 	fsys.full.Store(true)
 	if err := a.Write(batch); err == nil {
 		t.Fatal("Write on a full disk succeeded")
 	}
-	sameLines(t, "after a torn write", archiveLines(t, path), firstLines(t, db, 3))
+	streamtest.SameLines(t, "after a torn write", streamtest.StreamLines(t, path), streamtest.FirstLines(t, db, 3))
 
 	// A torn write that cannot be cut back at once is cut back before
 	// the next attempt.
@@ -292,7 +243,7 @@ func TestArchiveCutsBackATornWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	sameLines(t, "after recovery", archiveLines(t, path), firstLines(t, db, 6))
+	streamtest.SameLines(t, "after recovery", streamtest.StreamLines(t, path), streamtest.FirstLines(t, db, 6))
 	if st := a.Stats(); st.Events != 6 || st.Errors < 3 {
 		t.Errorf("stats %+v", st)
 	}

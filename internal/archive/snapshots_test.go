@@ -1,4 +1,4 @@
-package stream
+package archive
 
 import (
 	"bytes"
@@ -11,15 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 func TestSnapshotWriterWritesMinuteAndCurrentFiles(t *testing.T) {
-	db := loadFixture(t)
+	db := streamtest.LoadFixture(t)
 	root := t.TempDir()
 	dir := filepath.Join(root, "data", "snapshots")
-	w, err := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, Logger: testLogger(t)})
+	w, err := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, Logger: streamtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,13 +72,13 @@ func (f *flipSource) Snapshot() (*lsdb.Snapshot, uint64) {
 }
 
 func TestSnapshotReplacementIsAtomic(t *testing.T) {
-	big, _ := loadFixture(t).Snapshot()
-	small, _ := newDB(t, 1).Snapshot()
+	big, _ := streamtest.LoadFixture(t).Snapshot()
+	small, _ := streamtest.NewDB(t, 1).Snapshot()
 	src := &flipSource{snaps: [2]*lsdb.Snapshot{big, small}}
 	versions := map[string]bool{string(big.AppendJSON(nil)): true, string(small.AppendJSON(nil)): true}
 	root := t.TempDir()
 	dir := filepath.Join(root, "a", "b")
-	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: src, Logger: testLogger(t)})
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: src, Logger: streamtest.Logger(t)})
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := w.WriteAt(at); err != nil {
 		t.Fatal(err)
@@ -117,8 +120,8 @@ func TestSnapshotReplacementIsAtomic(t *testing.T) {
 
 func TestSnapshotWriterWaitsForTheFirstLoad(t *testing.T) {
 	dir := t.TempDir()
-	src := loadedFunc{Source: newDB(t, 1), loaded: func() bool { return false }}
-	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: filepath.Join(dir, "a", "b"), Source: src, Logger: testLogger(t)})
+	src := notLoaded{streamtest.NewDB(t, 1)}
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: filepath.Join(dir, "a", "b"), Source: src, Logger: streamtest.Logger(t)})
 	if err := w.WriteAt(time.Now()); !errors.Is(err, errNotLoaded) {
 		t.Fatalf("WriteAt before the load: %v", err)
 	}
@@ -128,18 +131,18 @@ func TestSnapshotWriterWaitsForTheFirstLoad(t *testing.T) {
 }
 
 func TestSnapshotWriteFailureLeavesThePreviousFile(t *testing.T) {
-	db := newDB(t, 16)
-	em := &emitter{db: db}
+	db := streamtest.NewDB(t, 16)
+	em := &streamtest.Emitter{DB: db}
 	root := t.TempDir()
 	dir := filepath.Join(root, "a", "b")
 	fsys := &faultFS{}
-	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, FS: fsys, Logger: testLogger(t)})
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, FS: fsys, Logger: streamtest.Logger(t)})
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := w.WriteAt(at); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(CurrentSnapshotPath(dir))
-	em.emit(t, 1)
+	em.Emit(t, 1)
 	fsys.full.Store(true)
 	if err := w.WriteAt(at.Add(time.Minute)); err == nil {
 		t.Fatal("WriteAt on a full disk succeeded")
@@ -163,15 +166,15 @@ func TestSnapshotWriteFailureLeavesThePreviousFile(t *testing.T) {
 }
 
 func TestSnapshotWriterRunWritesAtTheMinute(t *testing.T) {
-	db := newDB(t, 16)
+	db := streamtest.NewDB(t, 16)
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	// The clock stands just before 12:01, so the first tick is near.
-	clock := &fakeClock{t: time.Date(2024, 1, 1, 12, 0, 59, 995e6, time.UTC)}
-	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, Now: clock.Now, Logger: testLogger(t)})
+	clock := streamtest.NewClock(time.Date(2024, 1, 1, 12, 0, 59, 995e6, time.UTC))
+	w, _ := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, Now: clock.Now, Logger: streamtest.Logger(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	waitFor(t, "the first snapshot", func() bool { return w.Stats().Written == 1 })
+	streamtest.NewWithT(t).Eventually(func() bool { return w.Stats().Written == 1 }).Should(gomega.BeTrue(), "the first snapshot")
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -180,3 +183,8 @@ func TestSnapshotWriterRunWritesAtTheMinute(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// notLoaded is a source that has not loaded yet.
+type notLoaded struct{ SnapshotSource }
+
+func (notLoaded) Loaded() bool { return false }

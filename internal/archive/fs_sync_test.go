@@ -1,4 +1,4 @@
-package stream
+package archive
 
 import (
 	"io/fs"
@@ -51,7 +51,7 @@ func (f *syncLogFile) Sync() error {
 func TestWriteFileAtomicSyncsTheDirectoryAfterTheRename(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "d")
 	fsys := &syncLog{}
-	if err := writeFileAtomic(fsys, filepath.Join(dir, "x.json"), []byte("{}\n")); err != nil {
+	if err := WriteFileAtomic(fsys, filepath.Join(dir, "x.json"), []byte("{}\n")); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"sync file", "rename x.json", "sync dir d"}

@@ -1,4 +1,4 @@
-package stream
+package relay
 
 import (
 	"context"
@@ -21,17 +21,19 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/ospf-operator/ospf-operator/internal/archive"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
 
-// RelayConfig configures a Relay. Only Upstream is required.
-type RelayConfig struct {
+// Config configures a Relay. Only Upstream is required.
+type Config struct {
 	// Upstream is the base URL of the upstream's stream listener,
 	// ws://HOST:PORT or wss://HOST:PORT (`stream --ws-listen`, the
 	// agent's loopback listener, or another relay).
 	Upstream string
 	// EventsDir is --events-path-prefix: the root of the hourly archive.
-	// The relay keeps its position in it, in PositionFile, so that it
+	// The relay keeps its position in it, in archive.PositionFile, so that it
 	// resumes after a restart where its archive ends.
 	EventsDir string
 	// SnapshotsDir is --snapshots-path-prefix: the root of the minute
@@ -48,7 +50,7 @@ type RelayConfig struct {
 	Backfill int
 	// Server tunes the relay's WebSocket server; its Source, Epoch and
 	// Logger are filled in, and NonWebSocket defaults to the live page.
-	Server ServerConfig
+	Server stream.ServerConfig
 	// MinBackoff and MaxBackoff bound the wait between reconnects
 	// (doubling, with jitter). Defaults 250ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
@@ -67,10 +69,6 @@ type RelayConfig struct {
 	// Logger receives the relay's log; slog.Default() if nil.
 	Logger *slog.Logger
 }
-
-// PositionFile is the file under the archive's root in which a relay
-// records the upstream position of the last event archived.
-const PositionFile = ".relay-position.json"
 
 // ViewFile is the file, next to PositionFile, that holds the relay's view
 // as it was where the archive ended when the relay last stopped cleanly:
@@ -94,22 +92,22 @@ const ViewFile = ".relay-view.json"
 // generation: its /v1/stream clients are told to resnapshot (4001) as the
 // upstream's would be, and the clients of the seed's stream reconnect.
 type Relay struct {
-	cfg      RelayConfig
+	cfg      Config
 	log      *slog.Logger
 	upstream *url.URL // ws or wss, path without a trailing slash
 	page     http.Handler
 
 	out     *lsdb.Feed // what the archive and stdout follow, numbered by the relay
 	stdout  *lsdb.Subscription
-	archive *Archive
-	snaps   *SnapshotWriter
+	archive *archive.Archive
+	snaps   *archive.SnapshotWriter
 
 	gen atomic.Pointer[relayGen] // the generation served, nil before the first
 	cur *relayGen                // the generation followed (only the follow loop touches it)
 
 	// start is the position recorded by an earlier run's archive; saved,
 	// when not nil, is the view as it was there (ViewFile).
-	start position
+	start archive.Position
 	saved *lsdb.View
 
 	mu          sync.Mutex
@@ -122,21 +120,6 @@ type Relay struct {
 	positionErrors, verified, corrections   atomic.Uint64
 }
 
-// position is a place in an upstream's stream: after the event seq of
-// epoch.
-type position struct {
-	Epoch string `json:"epoch"`
-	Seq   uint64 `json:"seq"`
-}
-
-// positionRecord is the content of PositionFile: the archive held
-// everything up to Epoch/Seq when File was Size bytes long.
-type positionRecord struct {
-	position
-	File string `json:"file"`
-	Size int64  `json:"size"`
-}
-
 // segment maps a run of out's sequence numbers to the upstream's: from
 // first on, out's events are the upstream's from upFirst on, or, for the
 // difference events of a resnapshot (diff), none of them, and the
@@ -147,12 +130,12 @@ type segment struct {
 	upFirst uint64
 	diff    bool
 	last    uint64
-	before  position
-	after   position
+	before  archive.Position
+	after   archive.Position
 }
 
-// RelayStats are a Relay's counters.
-type RelayStats struct {
+// Stats are a Relay's counters.
+type Stats struct {
 	Connected   bool   // following the upstream now
 	Epoch       string // the upstream epoch served
 	LastSeq     uint64 // the newest sequence number served
@@ -166,14 +149,14 @@ type RelayStats struct {
 	Verified, Corrections uint64
 	// PositionErrors counts failed writes of the position file.
 	PositionErrors uint64
-	Server         *ServerStats
-	Archive        *ArchiveStats
-	Snapshots      *SnapshotStats
+	Server         *stream.ServerStats
+	Archive        *archive.ArchiveStats
+	Snapshots      *archive.SnapshotStats
 }
 
-// NewRelay prepares a relay. It reads the position an earlier run left in
+// New prepares a relay. It reads the position an earlier run left in
 // the archive, but contacts nobody before Run.
-func NewRelay(cfg RelayConfig) (*Relay, error) {
+func New(cfg Config) (*Relay, error) {
 	u, err := url.Parse(cfg.Upstream)
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return nil, fmt.Errorf("upstream %q: want ws://HOST:PORT or wss://HOST:PORT", cfg.Upstream)
@@ -211,25 +194,28 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 	r := &Relay{cfg: cfg, log: cfg.Logger.With("upstream", u.String()), upstream: u, out: lsdb.NewFeed(cfg.Window)}
 	r.page = cfg.Server.NonWebSocket
 	if r.page == nil {
-		r.page = PageHandler()
+		r.page = stream.PageHandler()
 	}
 	if cfg.Stdout != nil {
 		r.stdout, _ = r.out.Subscribe(0)
 	}
 	if cfg.EventsDir != "" {
-		if r.start, err = readPosition(OSFS{}, cfg.EventsDir); err != nil {
+		if r.start, err = archive.ReadPosition(archive.OSFS{}, cfg.EventsDir); err != nil {
 			return nil, err
+		}
+		if r.start.Epoch != "" && !stream.ValidEpoch(r.start.Epoch) {
+			return nil, fmt.Errorf("relay position %s: %w", filepath.Join(cfg.EventsDir, archive.PositionFile), archive.ErrNotPosition)
 		}
 		if r.start.Epoch != "" {
 			r.log.Info("Resuming where the archive ends", "epoch", r.start.Epoch, "seq", r.start.Seq)
 		}
 		r.saved = r.takeSavedView()
-		if r.archive, err = NewArchive(ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
+		if r.archive, err = archive.NewArchive(archive.ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.SnapshotsDir != "" {
-		if r.snaps, err = NewSnapshotWriter(SnapshotConfig{Dir: cfg.SnapshotsDir, Source: r, Logger: cfg.Logger}); err != nil {
+		if r.snaps, err = archive.NewSnapshotWriter(archive.SnapshotConfig{Dir: cfg.SnapshotsDir, Source: r, Logger: cfg.Logger}); err != nil {
 			return nil, err
 		}
 	}
@@ -255,7 +241,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		wg.Go(func() { fail(r.archive.Run(actx, r.out, 0)) })
 	}
 	if r.stdout != nil {
-		wg.Go(func() { fail(WriteLines(ctx, r.stdout, r.cfg.Stdout)) })
+		wg.Go(func() { fail(stream.WriteLines(ctx, r.stdout, r.cfg.Stdout)) })
 	}
 	if r.snaps != nil {
 		wg.Go(func() { fail(r.snaps.Run(ctx)) })
@@ -284,7 +270,7 @@ func (r *Relay) Run(ctx context.Context) error {
 
 // savedView is the content of ViewFile.
 type savedView struct {
-	position
+	archive.Position
 	View json.RawMessage `json:"view"`
 }
 
@@ -322,7 +308,7 @@ func (r *Relay) saveView() {
 	}
 	b, err := json.Marshal(savedView{at, view})
 	if err == nil {
-		err = replaceFile(OSFS{}, name, append(b, '\n'), true)
+		err = archive.WriteFileAtomic(archive.OSFS{}, name, append(b, '\n'))
 	}
 	if err != nil {
 		r.log.Error("Saving the relay's view failed; if the upstream restarts before the relay does, the archive will miss the changes in between", "file", name, "err", err)
@@ -356,7 +342,7 @@ func (r *Relay) takeSavedView() *lsdb.View {
 	case err != nil:
 		r.log.Warn("Ignoring the relay's saved view", "file", name, "err", err)
 		return nil
-	case sv.position != r.start:
+	case sv.Position != r.start:
 		r.log.Info("Ignoring the relay's saved view: the archive went on after it (the relay did not stop cleanly)",
 			"file", name, "view_epoch", sv.Epoch, "view_seq", sv.Seq, "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq)
 		return nil
@@ -368,8 +354,8 @@ func (r *Relay) takeSavedView() *lsdb.View {
 func (r *Relay) Ready() bool { return r.connected.Load() && r.gen.Load() != nil }
 
 // Stats returns the relay's counters and those of its outputs.
-func (r *Relay) Stats() RelayStats {
-	st := RelayStats{
+func (r *Relay) Stats() Stats {
+	st := Stats{
 		Connected:      r.Ready(),
 		Connects:       r.connects.Load(),
 		Losses:         r.losses.Load(),
@@ -414,7 +400,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		g.server.ServeHTTP(w, req)
 		return
 	}
-	if !strings.HasPrefix(req.URL.Path, "/v1/") && !isUpgrade(req) {
+	if !strings.HasPrefix(req.URL.Path, "/v1/") && !stream.IsWebSocketUpgrade(req) {
 		r.page.ServeHTTP(w, req)
 		return
 	}
@@ -422,7 +408,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	http.Error(w, "the relay has not reached its upstream yet: try again shortly", http.StatusServiceUnavailable)
 }
 
-// Snapshot and Loaded make the relay the SnapshotWriter's source.
+// Snapshot and Loaded make the relay the archive.SnapshotWriter's source.
 func (r *Relay) Snapshot() (*lsdb.Snapshot, uint64) {
 	if g := r.gen.Load(); g != nil {
 		return g.Snapshot()
@@ -440,7 +426,7 @@ type relayGen struct {
 	feed    *lsdb.Feed
 	snapSeq uint64 // the upstream snapshot's seq: loaded once the feed reaches it
 	outFrom uint64 // events after it go to out as well
-	server  *Server
+	server  *stream.Server
 
 	mu      sync.Mutex // the replica, and publishing, so that Snapshot is consistent
 	replica *lsdb.Replica
@@ -481,7 +467,7 @@ func (r *Relay) install(g *relayGen) error {
 	if sc.NonWebSocket == nil {
 		sc.NonWebSocket = r.page
 	}
-	srv, err := NewServer(sc)
+	srv, err := stream.NewServer(sc)
 	if err != nil {
 		return err
 	}
@@ -658,7 +644,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 			r.log.Error("The relay lost its place before it caught up with its snapshot; the archive misses events",
 				"epoch", old.epoch, "after", old.feed.LastSeq(), "until", old.snapSeq)
 		}
-		r.publishDiff(diffs, position{doc.Epoch, doc.Seq})
+		r.publishDiff(diffs, archive.Position{Epoch: doc.Epoch, Seq: doc.Seq})
 		r.log.Info("Emitted the difference from the previous snapshot", "events", len(diffs), "epoch", doc.Epoch, "seq", doc.Seq)
 		return doc.Seq, []uint64{doc.Seq}
 	}
@@ -671,7 +657,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 	case r.start.Epoch != "" && saved != nil:
 		r.resnapshots.Add(1)
 		diffs := diffViews(saved, doc.View, time.Now())
-		r.publishDiff(diffs, position{doc.Epoch, doc.Seq})
+		r.publishDiff(diffs, archive.Position{Epoch: doc.Epoch, Seq: doc.Seq})
 		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the view saved where the archive ends",
 			"events", len(diffs), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
 		return doc.Seq, []uint64{doc.Seq}
@@ -689,7 +675,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 }
 
 // publishDiff sends the difference events of a resnapshot to out.
-func (r *Relay) publishDiff(diffs []lsdb.Event, after position) {
+func (r *Relay) publishDiff(diffs []lsdb.Event, after archive.Position) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	before := r.lastPositionLocked()
@@ -704,14 +690,14 @@ func (r *Relay) publishDiff(diffs []lsdb.Event, after position) {
 }
 
 // lastPositionLocked is the upstream position of out's newest event.
-func (r *Relay) lastPositionLocked() position {
+func (r *Relay) lastPositionLocked() archive.Position {
 	if len(r.segs) == 0 {
 		return r.start
 	}
 	return r.positionLocked(r.out.LastSeq())
 }
 
-func (r *Relay) positionLocked(seq uint64) position {
+func (r *Relay) positionLocked(seq uint64) archive.Position {
 	for i := len(r.segs) - 1; i >= 0; i-- {
 		s := &r.segs[i]
 		if s.first > seq {
@@ -719,7 +705,7 @@ func (r *Relay) positionLocked(seq uint64) position {
 		}
 		switch {
 		case !s.diff:
-			return position{s.epoch, s.upFirst + (seq - s.first)}
+			return archive.Position{Epoch: s.epoch, Seq: s.upFirst + (seq - s.first)}
 		case seq >= s.last:
 			return s.after
 		default:
@@ -742,7 +728,7 @@ func (r *Relay) archived(last *lsdb.Event, file string, size int64) {
 	if pos.Epoch == "" {
 		return
 	}
-	if err := writePosition(OSFS{}, r.cfg.EventsDir, positionRecord{pos, file, size}); err != nil {
+	if err := archive.WritePosition(archive.OSFS{}, r.cfg.EventsDir, pos, file, size); err != nil {
 		if r.positionErrors.Add(1) == 1 {
 			r.log.Error("Writing the relay's position file failed", "err", err)
 		}
@@ -783,7 +769,7 @@ func (r *Relay) stream(ctx context.Context, g *relayGen, since uint64, connected
 		_, p, err := conn.Read(ctx)
 		if err != nil {
 			switch code := websocket.CloseStatus(err); {
-			case code == CloseResnapshot:
+			case code == stream.CloseResnapshot:
 				var ce websocket.CloseError
 				errors.As(err, &ce)
 				return streamed, &errResnapshot{"upstream: " + ce.Reason}
@@ -850,7 +836,7 @@ func (r *Relay) take(g *relayGen, ev lsdb.Event) error {
 }
 
 func (r *Relay) pingLoop(ctx context.Context, conn *websocket.Conn) {
-	if err := pingUntilFailure(ctx, conn, r.cfg.PingInterval, r.cfg.PingTimeout); err != nil && ctx.Err() == nil {
+	if err := stream.PingUntilFailure(ctx, conn, r.cfg.PingInterval, r.cfg.PingTimeout); err != nil && ctx.Err() == nil {
 		r.log.Debug("Upstream did not answer a ping", "err", err)
 		_ = conn.CloseNow()
 	}
@@ -892,7 +878,7 @@ func (r *Relay) fetchView(ctx context.Context) (*upstreamView, error) {
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("upstream view: %w", err)
 	}
-	if !validEpoch(doc.Epoch) || doc.Seq == nil || len(doc.View) == 0 {
+	if !stream.ValidEpoch(doc.Epoch) || doc.Seq == nil || len(doc.View) == 0 {
 		return nil, errors.New(`upstream view: want {"epoch": E, "seq": N, "view": {...}}`)
 	}
 	v, err := lsdb.ParseView(doc.View)

@@ -1,4 +1,4 @@
-package stream
+package archive
 
 import (
 	"context"
@@ -12,12 +12,15 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
-// SnapshotSource is what a SnapshotWriter writes; *lsdb.DB is one. As with
-// Source, a Loaded() bool method, when present, holds the writer back
-// until the first load.
+// SnapshotSource is what a SnapshotWriter writes; *lsdb.DB is one. A
+// Loaded() bool method, when present, holds the writer back until it
+// reports true, so that the empty database of a process that has not
+// synced yet never replaces the current snapshot.
 type SnapshotSource interface {
 	Snapshot() (*lsdb.Snapshot, uint64)
 }
+
+type loadedReporter interface{ Loaded() bool }
 
 // SnapshotConfig configures a SnapshotWriter. Dir and Source are required.
 type SnapshotConfig struct {
@@ -72,7 +75,7 @@ func MinutePath(dir string, t time.Time) string {
 // NewSnapshotWriter returns a writer for cfg.
 func NewSnapshotWriter(cfg SnapshotConfig) (*SnapshotWriter, error) {
 	if cfg.Dir == "" || cfg.Source == nil {
-		return nil, errors.New("stream: SnapshotConfig needs Dir and Source")
+		return nil, errors.New("archive: SnapshotConfig needs Dir and Source")
 	}
 	if cfg.Current == "" {
 		cfg.Current = CurrentSnapshotPath(cfg.Dir)
@@ -107,10 +110,10 @@ func (w *SnapshotWriter) WriteAt(t time.Time) error {
 	snap, _ := w.cfg.Source.Snapshot()
 	data := snap.AppendJSON(nil)
 	path := MinutePath(w.cfg.Dir, t)
-	err := writeFileAtomic(w.cfg.FS, path, data)
+	err := WriteFileAtomic(w.cfg.FS, path, data)
 	if err == nil && w.cfg.Current != "-" {
 		path = w.cfg.Current
-		err = writeFileAtomic(w.cfg.FS, path, data)
+		err = WriteFileAtomic(w.cfg.FS, path, data)
 	}
 	if err != nil {
 		w.errs.Add(1)

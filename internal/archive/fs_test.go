@@ -1,14 +1,12 @@
-package stream
+package archive
 
 import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // faultFS is the real file system with switches: while full, reserving
@@ -67,24 +65,6 @@ func (f *faultFile) Write(p []byte) (int, error) {
 		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
 	}
 	return f.File.Write(p)
-}
-
-// fakeClock is a clock the test sets.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 // leftovers lists the temporary files under dir.

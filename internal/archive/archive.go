@@ -1,4 +1,4 @@
-package stream
+package archive
 
 import (
 	"bytes"
@@ -93,7 +93,7 @@ type ArchiveStats struct {
 // event.
 func NewArchive(cfg ArchiveConfig) (*Archive, error) {
 	if cfg.Dir == "" {
-		return nil, errors.New("stream: ArchiveConfig.Dir is empty")
+		return nil, errors.New("archive: ArchiveConfig.Dir is empty")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

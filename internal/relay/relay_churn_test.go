@@ -1,4 +1,4 @@
-package stream
+package relay
 
 import (
 	"encoding/json"
@@ -15,9 +15,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/onsi/gomega"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
+	"github.com/ospf-operator/ospf-operator/internal/stream"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // churn drives a database with LSAs of every kind, each instance newer
@@ -45,7 +48,7 @@ func (c *churn) update(area netip.Addr, l ospf.LSA, withdrawn bool) {
 	h.Options = 0x02
 	k := churnKey{area, h.Key()}
 	if h.Type == ospf.ASExternalLSAType {
-		k.area = area0
+		k.area = streamtest.Area0
 	}
 	s, ok := c.seqs[k]
 	if !ok {
@@ -116,7 +119,7 @@ func (c *churn) random(rng *rand.Rand) (netip.Addr, ospf.LSA) {
 				links = append(links, ospf.RouterLink{ID: addr(o), Data: addr("192.0.2.1"), Type: ospf.LinkPointToPoint, Metric: uint16(1 + rng.IntN(3))})
 			}
 		}
-		area := area0
+		area := streamtest.Area0
 		if rng.IntN(4) == 0 {
 			area = area1
 		}
@@ -129,10 +132,10 @@ func (c *churn) random(rng *rand.Rand) (netip.Addr, ospf.LSA) {
 				members = append(members, m)
 			}
 		}
-		return area0, lan(r, members...)
+		return streamtest.Area0, lan(r, members...)
 	case 3:
 		fwd := []string{"0.0.0.0", "10.1.0.9", "10.1.0.8"}[rng.IntN(3)]
-		return area0, externalLSA(ospf.ASExternalLSAType, r, rng.IntN(3), uint32(rng.IntN(3)), uint32(rng.IntN(3)), rng.IntN(2) == 0, fwd)
+		return streamtest.Area0, externalLSA(ospf.ASExternalLSAType, r, rng.IntN(3), uint32(rng.IntN(3)), uint32(rng.IntN(3)), rng.IntN(2) == 0, fwd)
 	case 4:
 		return area1, externalLSA(ospf.NSSAExternalLSAType, r, 10+rng.IntN(2), uint32(rng.IntN(3)), uint32(rng.IntN(2)), false, "0.0.0.0")
 	case 5:
@@ -183,14 +186,14 @@ var cmpView = cmp.Options{cmp.AllowUnexported(lsdb.Link{}), cmpopts.EquateCompar
 // snapshot) is the database's, at the same sequence number, and that the
 // relay's periodic comparison with its upstream never corrects anything.
 func TestRelayViewEqualsTheUpstreamsAfterEveryCommit(t *testing.T) {
-	db := newDB(t, 1<<16)
-	up := startServer(t, ServerConfig{Source: db}, nil)
-	relay := startRelay(t, RelayConfig{Upstream: up.url, VerifyInterval: 5 * time.Millisecond})
+	db := streamtest.NewDB(t, 1<<16)
+	up := startUpstream(t, stream.ServerConfig{Source: db}, nil)
+	relay := startRelay(t, Config{Upstream: up.url, VerifyInterval: 5 * time.Millisecond})
 	c := newChurn(t, db)
 	check := func(what string) {
 		t.Helper()
 		last := db.Feed().LastSeq()
-		waitFor(t, what+": the relay to catch up", func() bool { return relay.Stats().LastSeq == last })
+		streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().LastSeq == last }).Should(gomega.BeTrue(), what+": the relay to catch up")
 		want, got := db.View(), relayView(t, relay.http)
 		if d := cmp.Diff(want, got, cmpView); d != "" {
 			t.Fatalf("%s: the relay's view differs from the upstream's (-upstream +relay):\n%s", what, d)
@@ -199,7 +202,7 @@ func TestRelayViewEqualsTheUpstreamsAfterEveryCommit(t *testing.T) {
 			t.Fatalf("%s: the relay's view is at %d, the upstream at %d", what, got.Seq, last)
 		}
 		snap, _ := db.Snapshot()
-		sameSnapshot(t, what, snap.AppendJSON(nil), getSnapshot(t, relay.http).Snapshot)
+		sameSnapshot(t, what, snap.AppendJSON(nil), streamtest.GetSnapshot(t, relay.http).Snapshot)
 	}
 	commit := func(what string, wantEvents bool) {
 		t.Helper()
@@ -214,22 +217,22 @@ func TestRelayViewEqualsTheUpstreamsAfterEveryCommit(t *testing.T) {
 		check(what)
 	}
 
-	c.update(area0, routerLSA("10.0.0.1", 0, transitTo("10.0.0.1", "10.0.0.1")), false)
-	c.update(area0, routerLSA("10.0.0.2", 0, transitTo("10.0.0.1", "10.0.0.2")), false)
-	c.update(area0, lan("10.0.0.1", "10.0.0.1", "10.0.0.2"), false)
-	c.update(area0, externalLSA(ospf.ASExternalLSAType, "10.0.0.2", 1, 10, 1, true, "0.0.0.0"), false)
+	c.update(streamtest.Area0, routerLSA("10.0.0.1", 0, transitTo("10.0.0.1", "10.0.0.1")), false)
+	c.update(streamtest.Area0, routerLSA("10.0.0.2", 0, transitTo("10.0.0.1", "10.0.0.2")), false)
+	c.update(streamtest.Area0, lan("10.0.0.1", "10.0.0.1", "10.0.0.2"), false)
+	c.update(streamtest.Area0, externalLSA(ospf.ASExternalLSAType, "10.0.0.2", 1, 10, 1, true, "0.0.0.0"), false)
 	commit("a LAN and an external", true)
-	c.update(area0, routerLSA("10.0.0.3", 0), false)
+	c.update(streamtest.Area0, routerLSA("10.0.0.3", 0), false)
 	commit("a router without links", false)
-	c.update(area0, routerLSA("10.0.0.3", ospf.RouterFlagB), false)
+	c.update(streamtest.Area0, routerLSA("10.0.0.3", ospf.RouterFlagB), false)
 	commit("a flag change", false)
-	c.update(area0, externalLSA(ospf.ASExternalLSAType, "10.0.0.2", 1, 10, 2, true, "0.0.0.0"), false)
+	c.update(streamtest.Area0, externalLSA(ospf.ASExternalLSAType, "10.0.0.2", 1, 10, 2, true, "0.0.0.0"), false)
 	commit("a tag change", false)
 	// The DR moves from 10.0.0.1 to 10.0.0.2, with the same members.
-	c.update(area0, routerLSA("10.0.0.1", 0, transitTo("10.0.0.2", "10.0.0.1")), false)
-	c.update(area0, routerLSA("10.0.0.2", 0, transitTo("10.0.0.2", "10.0.0.2")), false)
-	c.update(area0, lan("10.0.0.2", "10.0.0.1", "10.0.0.2"), false)
-	c.update(area0, lan("10.0.0.1", "10.0.0.1", "10.0.0.2"), true)
+	c.update(streamtest.Area0, routerLSA("10.0.0.1", 0, transitTo("10.0.0.2", "10.0.0.1")), false)
+	c.update(streamtest.Area0, routerLSA("10.0.0.2", 0, transitTo("10.0.0.2", "10.0.0.2")), false)
+	c.update(streamtest.Area0, lan("10.0.0.2", "10.0.0.1", "10.0.0.2"), false)
+	c.update(streamtest.Area0, lan("10.0.0.1", "10.0.0.1", "10.0.0.2"), true)
 	commit("a DR change", false)
 
 	rng := rand.New(rand.NewPCG(11, 5))
@@ -250,7 +253,7 @@ func TestRelayViewEqualsTheUpstreamsAfterEveryCommit(t *testing.T) {
 	}
 
 	v := relay.Stats().Verified
-	waitFor(t, "two comparisons with the upstream after the churn", func() bool { return relay.Stats().Verified >= v+2 })
+	streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Verified >= v+2 }).Should(gomega.BeTrue(), "two comparisons with the upstream after the churn")
 	if st := relay.Stats(); st.Corrections != 0 || st.Verified == 0 {
 		t.Fatalf("%d corrections in %d comparisons, want none", st.Corrections, st.Verified)
 	}

@@ -1,0 +1,20 @@
+// Package archive keeps the change feed of an lsdb.DB on disk, as the
+// seed laid it out: the events in hourly files of JSON lines (Archive,
+// DIR/YYYY/MM/DD/HH.jsonl) and the snapshot once a minute
+// (SnapshotWriter, DIR/YYYY/MM/DD/HH/MM.json and the seed's current
+// snapshot), with the file system behind an interface (FS) so that tests
+// can fill the disk or deny permission and watch the writers recover. It
+// also keeps the position file in which a relay records how far its
+// archive got (WritePosition, ReadPosition).
+//
+// A write error never stops the feed or another publisher: the archive
+// keeps its events and retries, the snapshot writer tries again the next
+// minute, and both count what happened (Stats) for whoever exports
+// metrics. Every file is replaced atomically or appended in whole lines,
+// so a reader never sees a part.
+//
+// The package knows files and the seed's formats, nothing of WebSocket
+// clients, of the relay's upstream or of OSPF's wire protocol: it never
+// imports internal/stream, and the position file's epoch is an opaque
+// name to it.
+package archive

@@ -1,0 +1,16 @@
+// Package relay follows another stream server (the agent's loopback
+// listener, `stream --ws-listen`, or another relay) and serves its stream
+// again, under the upstream's epoch and sequence numbers, with the same
+// archive, minute snapshots, stdout and live page as `ospf-operator
+// stream`. It rebuilds the upstream's exact view from /v1/view and the
+// state records of /v1/stream (lsdb.Replica), resumes after a restart of
+// either side from where its archive ends (archive.ReadPosition), and
+// when it cannot (a new upstream epoch, a place the upstream no longer
+// holds) writes the difference between the views (diff.go) to its
+// archive and stdout rather than leave a silent gap.
+//
+// It serves through a stream.Server and writes through the archive
+// package: it has no WebSocket framing, fan-out or file format of its
+// own, and nothing imports it but the command. Like them it has no
+// metrics library: Stats are counters for whoever exports them.
+package relay
