@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 )
 

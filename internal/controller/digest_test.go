@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 

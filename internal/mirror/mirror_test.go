@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
 
 	"github.com/prometheus/client_golang/prometheus"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"

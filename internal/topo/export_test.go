@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -134,8 +135,10 @@ func TestDOTParsesWithGraphviz(t *testing.T) {
 		case len(f) > 1 && f[0] == "node":
 			nodes = append(nodes, strings.Trim(f[1], `"`))
 		case len(f) > 2 && f[0] == "edge":
-			n := 0
-			fmt.Sscan(f[3], &n)
+			n, err := strconv.Atoi(f[3])
+			if err != nil {
+				t.Fatalf("dot -Tplain: %q: %v", line, err)
+			}
 			// edge tail head n x1 y1 .. xn yn label ...
 			edges = append(edges, fmt.Sprintf("%s>%s:%s", strings.Trim(f[1], `"`), strings.Trim(f[2], `"`), strings.Trim(f[4+2*n], `"`)))
 		}
