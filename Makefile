@@ -63,13 +63,27 @@ fmt: ## Run go fmt against code.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet against code.
+vet: ## Run go vet against code, the end-to-end tests (build tag e2e) included.
 	go vet ./...
+	go vet -tags e2e ./...
 
 .PHONY: test
-test: vet envtest ## Run unit, integration (envtest, real FRR) tests, then fuzz each Fuzz target for FUZZTIME.
+test: vet envtest ## Run the unit and envtest tests, the end-to-end tests (make test-e2e), then fuzz each Fuzz target for FUZZTIME.
 	KUBEBUILDER_ASSETS="$$(LOCALBIN=$(LOCALBIN) hack/build-envtest.sh)" go test -count=1 ./...
+	$(MAKE) test-e2e
 	FUZZTIME=$(FUZZTIME) hack/fuzz-smoke.sh
+
+.PHONY: test-e2e
+test-e2e: envtest ## Run the end-to-end tests (test/, build tag e2e): the binary, the demo and the agents on real FRR (root) and a real API server.
+	KUBEBUILDER_ASSETS="$$(LOCALBIN=$(LOCALBIN) hack/build-envtest.sh)" go test -tags e2e -count=1 ./test/...
+
+# The packages whose tests need neither root, FRR nor an API server: make
+# test-race runs them with the race detector.
+UNIT_PKGS ?= ./internal/ospf/... ./internal/lsdb/... ./internal/topo/... ./internal/ospfapi/... ./internal/mirror/... ./internal/archive/... ./internal/stream/... ./internal/relay/... ./internal/schemavalidate/...
+
+.PHONY: test-race
+test-race: ## Run the unit packages' tests with the race detector.
+	go test -race -count=1 $(UNIT_PKGS)
 
 .PHONY: envtest
 envtest: ## Build the kube-apiserver and etcd of the envtest suites into bin/k8s/ (cached; minutes when cold).

@@ -335,3 +335,13 @@ func TestAgentBinary(t *testing.T) {
 		return err != nil && strings.Contains(err.Error(), "not found")
 	}, b)
 }
+
+// buildOperator builds the ospf-operator binary into a temporary directory.
+func buildOperator(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ospf-operator")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -1,4 +1,4 @@
-// Command frrlab brings the FRR test lab of internal/frrlab up and down by
+// Command frrlab brings the FRR test lab of test/frrlab up and down by
 // hand:
 //
 //	go run ./hack/frrlab up      # build the network, wait until converged
@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/internal/frrlab"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
 func main() {

@@ -1,6 +1,6 @@
 // Package demo runs ospf-operator the way its DaemonSet does, on one
 // machine, for `make demo`: a real OSPF network of FRR routers in network
-// namespaces (internal/frrlab), a local Kubernetes API server and etcd (the
+// namespaces (test/frrlab), a local Kubernetes API server and etcd (the
 // envtest binaries that hack/build-envtest.sh builds), the CRDs, and the
 // agent and relay processes with the arguments of
 // config/manager/daemonset.yaml. Only what cannot be the same on a laptop
@@ -36,7 +36,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
-	"github.com/ospf-operator/ospf-operator/internal/frrlab"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
 // Namespace is the namespace the demo's agent runs in, as config/default
@@ -112,7 +112,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 			return fmt.Errorf("demo: %w (make demo builds the binary and the envtest API server first)", err)
 		}
 	}
-	agentArgs, relayArgs, err := manifestArgs(opts.Manifest)
+	agentArgs, relayArgs, err := ManifestArgs(opts.Manifest)
 	if err != nil {
 		return err
 	}
@@ -138,10 +138,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	hostIf := opts.Prefix + "-host"
-	if err := hostLink(ctx, hostIf, router, hostAddr, routerAddr); err != nil {
+	if err := HostLink(ctx, hostIf, router, hostAddr, routerAddr); err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, removeLink(hostIf)) }()
+	defer func() { err = errors.Join(err, RemoveLink(hostIf)) }()
 
 	say("Starting a local Kubernetes API server and etcd ...")
 	scheme := runtime.NewScheme()
@@ -178,33 +178,33 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 
 	// The DaemonSet's arguments, with the demo's differences.
-	agentArgs = override(agentArgs, opts.PortOffset, map[string]string{
+	agentArgs = Override(agentArgs, opts.PortOffset, map[string]string{
 		"--server": routerAddr.Addr().String(),
 	})
 	agentArgs = append(agentArgs, "--kubeconfig="+kubeconfig)
-	relayArgs = override(relayArgs, opts.PortOffset, nil)
+	relayArgs = Override(relayArgs, opts.PortOffset, nil)
 	for i, a := range relayArgs {
 		relayArgs[i] = strings.Replace(a, "=/data/", "="+filepath.Join(dir, "data")+"/", 1)
 	}
 	env0 := append(os.Environ(), "POD_NAMESPACE="+Namespace, "POD_NAME=demo-agent-0", "NODE_NAME="+opts.Router)
-	procs := &processes{dir: dir}
+	procs := &Processes{Dir: dir}
 	defer func() {
 		say("Stopping the agent and the relay ...")
-		err = errors.Join(err, procs.stop())
+		err = errors.Join(err, procs.Stop())
 	}()
 	say("Starting: ospf-operator %s", strings.Join(agentArgs, " "))
-	if err := procs.start(ctx, "agent", opts.Binary, agentArgs, env0); err != nil {
+	if err := procs.Start(ctx, "agent", opts.Binary, agentArgs, env0); err != nil {
 		return err
 	}
 	say("Starting: ospf-operator %s", strings.Join(relayArgs, " "))
-	if err := procs.start(ctx, "relay", opts.Binary, relayArgs, env0); err != nil {
+	if err := procs.Start(ctx, "relay", opts.Binary, relayArgs, env0); err != nil {
 		return err
 	}
 
 	info := &Info{
 		Lab: lab, Client: c, Kubeconfig: kubeconfig, Router: router, Dir: dir,
-		StreamURL:  "http://" + localAddr(flagValue(relayArgs, "--ws-listen")) + "/",
-		MetricsURL: "http://" + localAddr(flagValue(agentArgs, "--metrics-bind-address")) + "/metrics",
+		StreamURL:  "http://" + LocalAddr(FlagValue(relayArgs, "--ws-listen")) + "/",
+		MetricsURL: "http://" + LocalAddr(FlagValue(agentArgs, "--metrics-bind-address")) + "/metrics",
 	}
 	say("Waiting for the agent to mirror the network ...")
 	if err := waitMirrored(ctx, c, len(lab.Routers()), info.StreamURL, procs); err != nil {
@@ -258,7 +258,7 @@ func tryText(info *Info, hostIf string) string {
 
 // manifestArgs reads the agent's and the relay's arguments from the
 // DaemonSet manifest.
-func manifestArgs(path string) (agent, relay []string, err error) {
+func ManifestArgs(path string) (agent, relay []string, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
@@ -283,7 +283,7 @@ func manifestArgs(path string) (agent, relay []string, err error) {
 
 // override replaces the values of --flag=value arguments and adds offset
 // to the port of every HOST:PORT or ws://HOST:PORT value.
-func override(args []string, offset int, values map[string]string) []string {
+func Override(args []string, offset int, values map[string]string) []string {
 	out := make([]string, 0, len(args))
 	for _, a := range args {
 		name, val, ok := strings.Cut(a, "=")
@@ -324,7 +324,7 @@ func shiftPort(v string, offset int) string {
 }
 
 // flagValue returns the value of --name=value in args.
-func flagValue(args []string, name string) string {
+func FlagValue(args []string, name string) string {
 	for _, a := range args {
 		if v, ok := strings.CutPrefix(a, name+"="); ok {
 			return v
@@ -334,7 +334,7 @@ func flagValue(args []string, name string) string {
 }
 
 // localAddr turns a listen address into one to connect to.
-func localAddr(listen string) string {
+func LocalAddr(listen string) string {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return listen
@@ -349,22 +349,22 @@ func localAddr(listen string) string {
 // pair outside OSPF, so that an agent on the host reaches its ospfd's API
 // server, and ospfd the agent's reverse-channel port. Removing the lab's
 // namespaces removes it.
-func hostLink(ctx context.Context, hostIf string, r frrlab.Router, hostAddr, routerAddr netip.Prefix) error {
+func HostLink(ctx context.Context, hostIf string, r frrlab.Router, hostAddr, routerAddr netip.Prefix) error {
 	script := fmt.Sprintf("link add %s type veth peer name host netns %s\n"+
 		"address add %s dev %s\nlink set %s up\n", hostIf, r.Namespace, hostAddr, hostIf, hostIf)
-	if err := ip(ctx, script); err != nil {
+	if err := IP(ctx, script); err != nil {
 		return err
 	}
-	return ip(ctx, fmt.Sprintf("address add %s dev host\nlink set host up\n", routerAddr), "-n", r.Namespace)
+	return IP(ctx, fmt.Sprintf("address add %s dev host\nlink set host up\n", routerAddr), "-n", r.Namespace)
 }
 
 // removeLink deletes a host link now, both ends: the namespace removal
 // would too, but the kernel tears namespaces down in the background.
-func removeLink(name string) error {
-	return ip(context.Background(), "link del "+name+"\n")
+func RemoveLink(name string) error {
+	return IP(context.Background(), "link del "+name+"\n")
 }
 
-func ip(ctx context.Context, script string, args ...string) error {
+func IP(ctx context.Context, script string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "ip", append(args, "-batch", "-")...)
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -375,7 +375,7 @@ func ip(ctx context.Context, script string, args ...string) error {
 
 // waitMirrored waits until every lab router has its OSPFRouter and the
 // relay serves the stream.
-func waitMirrored(ctx context.Context, c client.Client, routers int, streamURL string, procs *processes) error {
+func waitMirrored(ctx context.Context, c client.Client, routers int, streamURL string, procs *Processes) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var last string
@@ -399,7 +399,7 @@ func waitMirrored(ctx context.Context, c client.Client, routers int, streamURL s
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("demo: the network was not mirrored within 2 minutes (%s); see the logs in %s", last, procs.dir)
+			return fmt.Errorf("demo: the network was not mirrored within 2 minutes (%s); see the logs in %s", last, procs.Dir)
 		case err := <-procs.exited:
 			return err
 		case <-time.After(250 * time.Millisecond):
@@ -407,20 +407,21 @@ func waitMirrored(ctx context.Context, c client.Client, routers int, streamURL s
 	}
 }
 
-// processes are the agent and relay, logging to files in dir.
-type processes struct {
-	dir    string
+// Processes are the agent and relay, logging to files in Dir.
+type Processes struct {
+	Dir    string
 	mu     sync.Mutex
 	cmds   []*exec.Cmd
 	done   []chan struct{}
 	exited chan error // the first unexpected exit
 }
 
-func (p *processes) start(ctx context.Context, name, bin string, args, env []string) error {
+// Start starts bin with args and env, logging to Dir/name.log.
+func (p *Processes) Start(ctx context.Context, name, bin string, args, env []string) error {
 	if p.exited == nil {
 		p.exited = make(chan error, 1)
 	}
-	logPath := filepath.Join(p.dir, name+".log")
+	logPath := filepath.Join(p.Dir, name+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -447,7 +448,7 @@ func (p *processes) start(ctx context.Context, name, bin string, args, env []str
 		close(done)
 		if ctx.Err() == nil {
 			select {
-			case p.exited <- fmt.Errorf("demo: the %s exited (%w); its log %s ends:\n%s", name, werr, logPath, tail(logPath, 20)):
+			case p.exited <- fmt.Errorf("demo: the %s exited (%w); its log %s ends:\n%s", name, werr, logPath, Tail(logPath, 20)):
 			default:
 			}
 		}
@@ -455,8 +456,20 @@ func (p *processes) start(ctx context.Context, name, bin string, args, env []str
 	return nil
 }
 
-// stop sends SIGTERM to every process and waits for it, then SIGKILL.
-func (p *processes) stop() error {
+// Kill kills the i-th process started, at once, and waits for it to end.
+func (p *Processes) Kill(i int) error {
+	p.mu.Lock()
+	cmd, done := p.cmds[i], p.done[i]
+	p.mu.Unlock()
+	if err := cmd.Process.Kill(); err != nil {
+		return err
+	}
+	<-done
+	return nil
+}
+
+// Stop sends SIGTERM to every process and waits for it, then SIGKILL.
+func (p *Processes) Stop() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
@@ -473,8 +486,8 @@ func (p *processes) stop() error {
 	return errors.Join(errs...)
 }
 
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
+// Tail returns the last n lines of a file.
+func Tail(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/internal/frrlab"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package frrlab
 
 import (
@@ -18,11 +20,6 @@ import (
 
 // The tests in this file run real FRR daemons: they need root and FRR, and
 // skip without them (fail with CI=true).
-
-var (
-	rid = func(n byte) netip.Addr { return addr4(10, 0, 0, n) }
-	pfx = netip.MustParsePrefix
-)
 
 // lsaKey is what identifies an LSA and what these tests compare of it.
 type lsaKey struct {

@@ -31,6 +31,11 @@ func readDatabase(t *testing.T, name string) *Database {
 // ignoreVolatile drops what changes from one capture to the next.
 var ignoreVolatile = cmpopts.IgnoreFields(LSAHeader{}, "Age")
 
+var pfx = netip.MustParsePrefix
+
+// rid is the router ID of router n of the lab.
+func rid(n byte) netip.Addr { return addr4(10, 0, 0, n) }
+
 // equateAddrs compares netip values with ==, which cmp cannot do on its own.
 var equateAddrs = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
 

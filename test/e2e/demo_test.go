@@ -1,4 +1,6 @@
-package demo
+//go:build e2e
+
+package e2e
 
 import (
 	"context"
@@ -17,8 +19,11 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/onsi/gomega"
+
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
-	"github.com/ospf-operator/ospf-operator/internal/frrlab"
+	"github.com/ospf-operator/ospf-operator/internal/demo"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
 // TestDemo runs what `make demo` runs, against the real binary, and checks
@@ -33,7 +38,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	readyCalled := false
-	err := Run(ctx, Options{
+	err := demo.Run(ctx, demo.Options{
 		Binary:     bin,
 		Assets:     assets,
 		Manifest:   filepath.Join("..", "..", "config", "manager", "daemonset.yaml"),
@@ -42,7 +47,7 @@ func TestDemo(t *testing.T) {
 		Prefix:     prefix,
 		PortOffset: 100,
 		Out:        &out,
-		Ready: func(ctx context.Context, info *Info) error {
+		Ready: func(ctx context.Context, info *demo.Info) error {
 			readyCalled = true
 			checkMirrored(ctx, t, info)
 			cancel() // the demo's Ctrl-C
@@ -51,13 +56,13 @@ func TestDemo(t *testing.T) {
 	})
 	t.Logf("demo output:\n%s", out.String())
 	if err != nil {
-		t.Fatalf("demo: %v\nagent log:\n%s\nrelay log:\n%s", err, tail(filepath.Join(dir, "agent.log"), 40), tail(filepath.Join(dir, "relay.log"), 40))
+		t.Fatalf("demo: %v\nagent log:\n%s\nrelay log:\n%s", err, demo.Tail(filepath.Join(dir, "agent.log"), 40), demo.Tail(filepath.Join(dir, "relay.log"), 40))
 	}
 	if !readyCalled {
 		t.Fatal("the demo ended without becoming ready")
 	}
 	if t.Failed() {
-		t.Logf("agent log:\n%s\nrelay log:\n%s", tail(filepath.Join(dir, "agent.log"), 40), tail(filepath.Join(dir, "relay.log"), 40))
+		t.Logf("agent log:\n%s\nrelay log:\n%s", demo.Tail(filepath.Join(dir, "agent.log"), 40), demo.Tail(filepath.Join(dir, "relay.log"), 40))
 	}
 	for _, want := range []string{"kubectl get ospf", "export KUBECONFIG=", "vtysh --vty_socket", "Live page:"} {
 		if !strings.Contains(out.String(), want) {
@@ -77,7 +82,7 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func checkMirrored(ctx context.Context, t *testing.T, info *Info) {
+func checkMirrored(ctx context.Context, t *testing.T, info *demo.Info) {
 	t.Helper()
 	c := info.Client
 	var routers ospfv1alpha1.OSPFRouterList
@@ -113,7 +118,7 @@ func checkMirrored(ctx context.Context, t *testing.T, info *Info) {
 	})
 	waitFor(ctx, t, "the ospf-lsdb ConfigMap", func() error {
 		var cm corev1.ConfigMap
-		return c.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: "ospf-lsdb"}, &cm)
+		return c.Get(ctx, client.ObjectKey{Namespace: demo.Namespace, Name: "ospf-lsdb"}, &cm)
 	})
 
 	resp, err := http.Get(info.StreamURL)
@@ -202,21 +207,9 @@ func requireDemoMachine(t *testing.T) (bin, assets string) {
 	return bin, assets
 }
 
-// waitFor polls check until it succeeds or 60 s pass.
+// waitFor waits until check succeeds, for at most 60 s.
 func waitFor(ctx context.Context, t *testing.T, what string, check func() error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Errorf("waiting for %s: %v", what, err)
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	gomega.NewWithT(t).Eventually(ctx, check).WithTimeout(60*time.Second).WithPolling(200*time.Millisecond).
+		Should(gomega.Succeed(), "waiting for %s", what)
 }

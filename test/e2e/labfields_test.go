@@ -1,4 +1,6 @@
-package demo
+//go:build e2e
+
+package e2e
 
 import (
 	"context"
@@ -15,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
-	"github.com/ospf-operator/ospf-operator/internal/frrlab"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
 // wantLabFields returns, per OSPFRouter, the flags of each area and the

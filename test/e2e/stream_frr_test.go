@@ -1,7 +1,9 @@
-package main
+//go:build e2e
+
+package e2e
 
 // End-to-end tests of the ospf-operator binary against real FRR routers
-// (internal/frrlab). They need root and FRR: they skip without them, and
+// (test/frrlab). They need root and FRR: they skip without them, and
 // fail under CI=true (frrlab.Start decides).
 //
 // The binary runs inside a router's network namespace (ip netns exec), so
@@ -31,10 +33,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/onsi/gomega"
 
-	"github.com/ospf-operator/ospf-operator/internal/frrlab"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
 const (
@@ -58,7 +62,7 @@ const (
 func buildOperator(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
@@ -373,7 +377,7 @@ func parseEvent(line string) (event, error) {
 // streamProc is `ospf-operator stream` running in a router's namespace.
 type streamProc struct {
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr streamtest.LockedBuffer
 	done   chan struct{} // closed when stdout is drained
 
 	mu     sync.Mutex
@@ -453,17 +457,12 @@ func (p *streamProc) exited() bool {
 	}
 }
 
-// waitFor polls cond until it holds or timeout passes; then it fails the
-// test with what and diag's output.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, diag func() string) {
+// waitUntil waits until cond holds, for at most timeout; then it fails
+// the test with what and diag's output.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool, diag func() string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, diag())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(timeout).WithPolling(50*time.Millisecond).
+		Should(gomega.BeTrue(), func() string { return "waiting for " + what + "\n" + diag() })
 }
 
 // e2e is the state of one end-to-end run.
@@ -604,7 +603,7 @@ func (e *e2e) run(st step) []event {
 		}
 		return time.Since(last) >= e2eQuiet && time.Now().After(after)
 	}
-	waitFor(t, e2eStepTimeout, st.name+": its events", done, func() string {
+	waitUntil(t, e2eStepTimeout, st.name+": its events", done, func() string {
 		return fmt.Sprintf("want (net):\n  %s\ngot:\n%s%s\n%s", strings.Join(st.want.lines(), "\n  "),
 			formatEvents(evs), mismatch(evs, st.want, st.transient), e.diag())
 	})
@@ -745,7 +744,7 @@ func TestE2EStreamFRR(t *testing.T) {
 
 	s := startStream(t, l, bin, "r1", "--holddown", e2eHoldDown.String())
 	e := &e2e{t: t, l: l, router: "r1", s: s, diagRouters: []string{"r1", "r2", "r3"}}
-	waitFor(t, 30*time.Second, "LSDB loaded", func() bool { return strings.Contains(s.stderr.String(), "LSDB loaded") }, e.diag)
+	waitUntil(t, 30*time.Second, "LSDB loaded", func() bool { return strings.Contains(s.stderr.String(), "LSDB loaded") }, e.diag)
 	if evs, _ := s.since(0); len(evs) > 0 {
 		t.Fatalf("events for the first load:\n%s", formatEvents(evs))
 	}
@@ -990,13 +989,13 @@ func TestE2EOversizedRouterLSA(t *testing.T) {
 	// The stream reports the same routers in its metric.
 	const metricsAddr = "127.0.0.1:9679"
 	s := startStream(t, l, bin, "r1", "--metrics-listen", metricsAddr)
-	waitFor(t, 30*time.Second, "LSDB loaded", func() bool { return strings.Contains(s.stderr.String(), "LSDB loaded") },
+	waitUntil(t, 30*time.Second, "LSDB loaded", func() bool { return strings.Contains(s.stderr.String(), "LSDB loaded") },
 		func() string { return s.stderr.String() })
 	if !strings.Contains(s.stderr.String(), named) {
 		t.Errorf("stream's log does not name %s as missing:\n%s", named, s.stderr.String())
 	}
 	var body string
-	waitFor(t, 10*time.Second, "the metrics", func() bool {
+	waitUntil(t, 10*time.Second, "the metrics", func() bool {
 		body, err = getInNamespace(l, "r1", "http://"+metricsAddr+"/metrics")
 		return err == nil
 	}, func() string { return fmt.Sprintf("%v\n%s", err, s.stderr.String()) })

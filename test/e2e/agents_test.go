@@ -1,4 +1,6 @@
-package demo
+//go:build e2e
+
+package e2e
 
 import (
 	"bytes"
@@ -31,8 +33,9 @@ import (
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
 	"github.com/ospf-operator/ospf-operator/internal/controller"
-	"github.com/ospf-operator/ospf-operator/internal/frrlab"
+	"github.com/ospf-operator/ospf-operator/internal/demo"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
 // e2eAgent is one `ospf-operator agent` process of TestAgentsOnFRR,
@@ -43,7 +46,7 @@ type e2eAgent struct {
 	args   []string
 	env    []string
 	health string // its /healthz and /readyz address
-	procs  *processes
+	procs  *demo.Processes
 }
 
 // TestAgentsOnFRR is the agent's end-to-end test: a real FRR network, a
@@ -107,11 +110,11 @@ func TestAgentsOnFRR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}); err != nil {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demo.Namespace}}); err != nil {
 		t.Fatal(err)
 	}
 
-	manifestAgent, _, err := manifestArgs(filepath.Join("..", "..", "config", "manager", "daemonset.yaml"))
+	manifestAgent, _, err := demo.ManifestArgs(filepath.Join("..", "..", "config", "manager", "daemonset.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,37 +130,37 @@ func TestAgentsOnFRR(t *testing.T) {
 		base := netip.AddrFrom4([4]byte{198, 18, 1, byte(4 * i)})
 		hostSide, routerSide := netip.PrefixFrom(base.Next(), 30), netip.PrefixFrom(base.Next().Next(), 30)
 		hostIf := fmt.Sprintf("%s-h%d", prefix, i)
-		if err := hostLink(ctx, hostIf, r, hostSide, routerSide); err != nil {
+		if err := demo.HostLink(ctx, hostIf, r, hostSide, routerSide); err != nil {
 			t.Fatal(err)
 		}
 		defer func() {
-			if err := removeLink(hostIf); err != nil {
+			if err := demo.RemoveLink(hostIf); err != nil {
 				t.Error(err)
 			}
 		}()
-		a := &e2eAgent{name: fmt.Sprintf("agent-%d", i), router: routerName, procs: &processes{dir: dir}}
-		a.args = append(override(manifestAgent, 300+10*i, map[string]string{"--server": routerSide.Addr().String()}),
+		a := &e2eAgent{name: fmt.Sprintf("agent-%d", i), router: routerName, procs: &demo.Processes{Dir: dir}}
+		a.args = append(demo.Override(manifestAgent, 300+10*i, map[string]string{"--server": routerSide.Addr().String()}),
 			"--kubeconfig="+kubeconfig,
 			"--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=4s", "--leader-elect-retry-period=1s",
 			"--snapshot-interval=1s", "--holddown=1s", "--agreement-interval=1s")
-		a.health = localAddr(flagValue(a.args, "--health-probe-bind-address"))
-		a.env = append(os.Environ(), "POD_NAMESPACE="+Namespace, "POD_NAME="+a.name)
+		a.health = demo.LocalAddr(demo.FlagValue(a.args, "--health-probe-bind-address"))
+		a.env = append(os.Environ(), "POD_NAMESPACE="+demo.Namespace, "POD_NAME="+a.name)
 		agents = append(agents, a)
 	}
 	start := func(a *e2eAgent) {
 		t.Helper()
-		a.procs = &processes{dir: dir}
-		if err := a.procs.start(ctx, a.name, bin, a.args, a.env); err != nil {
+		a.procs = &demo.Processes{Dir: dir}
+		if err := a.procs.Start(ctx, a.name, bin, a.args, a.env); err != nil {
 			t.Fatal(err)
 		}
 	}
 	defer func() {
 		for _, a := range agents {
-			if err := a.procs.stop(); err != nil {
+			if err := a.procs.Stop(); err != nil {
 				t.Error(err)
 			}
 			if t.Failed() {
-				t.Logf("%s log:\n%s", a.name, tail(filepath.Join(dir, a.name+".log"), 60))
+				t.Logf("%s log:\n%s", a.name, demo.Tail(filepath.Join(dir, a.name+".log"), 60))
 			}
 		}
 	}()
@@ -213,10 +216,9 @@ func TestAgentsOnFRR(t *testing.T) {
 	// burst of Events, and follows the next change.
 	uids := objectUIDs(ctx, t, c)
 	killed := time.Now()
-	if err := leader.procs.cmds[0].Process.Kill(); err != nil {
+	if err := leader.procs.Kill(0); err != nil {
 		t.Fatal(err)
 	}
-	<-leader.procs.done[0]
 	follower := waitLeader(ctx, t, c, agents, leader)
 	t.Logf("%s took over %s after %v", follower.name, leader.name, time.Since(killed).Round(100*time.Millisecond))
 	changeCost(60)
@@ -348,7 +350,7 @@ func waitLeader(ctx context.Context, t *testing.T, c client.Client, agents []*e2
 	var leader *e2eAgent
 	mustWait(ctx, t, "a leader", func() error {
 		var l coordinationv1.Lease
-		if err := c.Get(ctx, types.NamespacedName{Namespace: Namespace, Name: controller.DefaultLeaseName}, &l); err != nil {
+		if err := c.Get(ctx, types.NamespacedName{Namespace: demo.Namespace, Name: controller.DefaultLeaseName}, &l); err != nil {
 			return err
 		}
 		holder := ""
@@ -418,7 +420,7 @@ func routerLinkMetric(ctx context.Context, c client.Client, router, peer netip.A
 // or gzipped, for router's link to peer at metric.
 func configMapLinkMetric(ctx context.Context, c client.Client, router, peer netip.Addr, metric int32) error {
 	var cm corev1.ConfigMap
-	if err := c.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: "ospf-lsdb"}, &cm); err != nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: demo.Namespace, Name: "ospf-lsdb"}, &cm); err != nil {
 		return err
 	}
 	data := []byte(cm.Data["lsdb.json"])
