@@ -6,9 +6,9 @@ package lsdb
 // smallDiff is the size under which quadratic matching beats a map.
 const smallDiff = 32
 
-// multisetMinus returns the elements of a not matched one for one by an
+// MultisetMinus returns the elements of a not matched one for one by an
 // equal element of b, in a's order.
-func multisetMinus[T comparable](a, b []T) []T {
+func MultisetMinus[T comparable](a, b []T) []T {
 	if len(a) == 0 {
 		return nil
 	}

@@ -257,10 +257,10 @@ func (db *DB) relink(a *area, id uint32, n *routerNode, ts int64) {
 	}
 	db.touchRouter(a, id)
 	if !db.mute {
-		for _, l := range multisetMinus(n.links, links) {
+		for _, l := range MultisetMinus(n.links, links) {
 			db.routerEvent(a, id, false, l, ts)
 		}
-		for _, l := range multisetMinus(links, n.links) {
+		for _, l := range MultisetMinus(links, n.links) {
 			db.routerEvent(a, id, true, l, ts)
 		}
 	}
@@ -472,10 +472,10 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 		if chosen != nil {
 			dr = addrOf(chosen.k.adv)
 		}
-		for _, r := range multisetMinus(old, members) {
+		for _, r := range MultisetMinus(old, members) {
 			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Member: r, DR: dr})
 		}
-		for _, r := range multisetMinus(members, old) {
+		for _, r := range MultisetMinus(members, old) {
 			db.out = append(db.out, Event{Time: ts, Area: addrOf(a.id), Entity: EntityNetwork, Network: p, Added: true, Member: r, DR: dr})
 		}
 	}

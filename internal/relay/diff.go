@@ -25,10 +25,10 @@ func diffViews(old, new *lsdb.View, now time.Time) []lsdb.Event {
 		}
 		oldLinks, newLinks := routerLinks(oa), routerLinks(na)
 		for _, r := range unionKeys(oldLinks, newLinks) {
-			for _, l := range multisetMinus(oldLinks[r], newLinks[r]) {
+			for _, l := range lsdb.MultisetMinus(oldLinks[r], newLinks[r]) {
 				rm = append(rm, lsdb.Event{Time: ts, Area: aid, Entity: lsdb.EntityRouter, Router: r, Link: l})
 			}
-			for _, l := range multisetMinus(newLinks[r], oldLinks[r]) {
+			for _, l := range lsdb.MultisetMinus(newLinks[r], oldLinks[r]) {
 				add = append(add, lsdb.Event{Time: ts, Area: aid, Entity: lsdb.EntityRouter, Router: r, Added: true, Link: l})
 			}
 		}
@@ -42,10 +42,10 @@ func diffViews(old, new *lsdb.View, now time.Time) []lsdb.Event {
 			if n := newNets[p]; n != nil {
 				nm, dr = n.Routers, n.DR
 			}
-			for _, m := range multisetMinus(om, nm) {
+			for _, m := range lsdb.MultisetMinus(om, nm) {
 				rm = append(rm, lsdb.Event{Time: ts, Area: aid, Entity: lsdb.EntityNetwork, Network: p, Member: m, DR: dr})
 			}
-			for _, m := range multisetMinus(nm, om) {
+			for _, m := range lsdb.MultisetMinus(nm, om) {
 				add = append(add, lsdb.Event{Time: ts, Area: aid, Entity: lsdb.EntityNetwork, Network: p, Added: true, Member: m, DR: dr})
 			}
 		}
@@ -106,20 +106,3 @@ func unionKeys[K interface {
 	return ks
 }
 
-// multisetMinus returns the elements of a not matched one for one by an
-// equal element of b.
-func multisetMinus[T comparable](a, b []T) []T {
-	count := make(map[T]int, len(b))
-	for _, y := range b {
-		count[y]++
-	}
-	var out []T
-	for _, x := range a {
-		if count[x] > 0 {
-			count[x]--
-			continue
-		}
-		out = append(out, x)
-	}
-	return out
-}
