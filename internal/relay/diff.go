@@ -105,4 +105,3 @@ func unionKeys[K interface {
 	slices.SortFunc(ks, func(x, y K) int { return x.Compare(y) })
 	return ks
 }
-
