@@ -262,7 +262,8 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 		return err
 	}
 	if opts.wsListen != "" {
-		outputs, err := stream.NewOutputs(ctx, stream.OutputsConfig{Source: db, WSListen: opts.wsListen, Logger: slog.Default()})
+		outputs, err := stream.NewOutputs(ctx, stream.OutputsConfig{Source: db, WSListen: opts.wsListen,
+			Server: stream.ServerConfig{Self: selfOf(m)}, Logger: slog.Default()})
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sync"
@@ -81,18 +82,19 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	if err != nil {
 		return err
 	}
+	metrics := mirror.NewMetrics(db)
+	m := mirror.New(mirror.Config{Server: opts.server, DB: db, Logger: slog.Default(), Metrics: metrics})
 	outputs, err := stream.NewOutputs(ctx, stream.OutputsConfig{
 		Source:       db,
 		WSListen:     opts.wsListen,
 		EventsDir:    opts.outputs.eventsPathPrefix,
 		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
+		Server:       stream.ServerConfig{Self: selfOf(m)},
 		Logger:       slog.Default(),
 	})
 	if err != nil {
 		return err
 	}
-	metrics := mirror.NewMetrics(db)
-	m := mirror.New(mirror.Config{Server: opts.server, DB: db, Logger: slog.Default(), Metrics: metrics})
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -129,4 +131,13 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 		return cause
 	}
 	return nil
+}
+
+// selfOf is ospfd's router ID as the mirror last learnt it: the default
+// root of the stream server's path queries.
+func selfOf(m *mirror.Mirror) func() netip.Addr {
+	return func() netip.Addr {
+		id, _ := m.RouterID()
+		return id
+	}
 }

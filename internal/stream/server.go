@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,6 +74,9 @@ type ServerConfig struct {
 	// NonWebSocket answers the plain HTTP requests to paths outside /v1/
 	// (for a page about the feed). By default they are told to upgrade.
 	NonWebSocket http.Handler
+	// Self, when set, returns the router whose LSDB this is (invalid
+	// while unknown): the default root of /v1/path and /v1/whatif.
+	Self func() netip.Addr
 	// Logger receives connection events and errors; slog.Default() if nil.
 	Logger *slog.Logger
 }
@@ -82,11 +86,12 @@ type ServerConfig struct {
 // http.Handler; Run fans the feed out and, when its context ends, closes
 // every client.
 type Server struct {
-	cfg  ServerConfig
-	log  *slog.Logger
-	hub  *hub
-	snap docCache // /v1/snapshot
-	view docCache // /v1/view
+	cfg    ServerConfig
+	log    *slog.Logger
+	hub    *hub
+	snap   docCache   // /v1/snapshot
+	view   docCache   // /v1/view
+	graphs graphCache // /v1/path, /v1/whatif, /v1/snapshot?format=
 
 	ctx    context.Context // ends when Run returns: closes the clients
 	cancel context.CancelCauseFunc
@@ -191,11 +196,28 @@ func (s *Server) Stats() ServerStats {
 	}
 }
 
-// ServeHTTP routes /v1/snapshot, /v1/view, /v1/stream and the seed's stream.
+// self is the router whose LSDB this is, invalid when not known.
+func (s *Server) self() netip.Addr {
+	if s.cfg.Self == nil {
+		return netip.Addr{}
+	}
+	return s.cfg.Self()
+}
+
+// ServeHTTP routes /v1/snapshot (?format= for a graph export), /v1/view,
+// /v1/path, /v1/whatif, /v1/stream and the seed's stream.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/v1/snapshot":
+		if f := r.URL.Query().Get("format"); f != "" && f != "json" {
+			s.serveExport(w, r, f)
+			return
+		}
 		s.serveDoc(w, r, &s.snap)
+	case r.URL.Path == "/v1/path":
+		s.servePath(w, r)
+	case r.URL.Path == "/v1/whatif":
+		s.serveWhatIf(w, r)
 	case r.URL.Path == "/v1/view":
 		s.serveDoc(w, r, &s.view)
 	case r.URL.Path == "/v1/stream":
