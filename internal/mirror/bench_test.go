@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ospf-operator/ospf-operator/test/frrlab"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
 // BenchmarkLoadNYCx40 is the initial sync over loopback TCP from the fake
