@@ -92,7 +92,9 @@ func TestAgentsOnFRR(t *testing.T) {
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
-	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: t.TempDir()}
+	// The agents hold watches open: the API server may take longer than
+	// the default 20 s to stop gracefully on a busy machine.
+	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: t.TempDir(), StopTimeout: time.Minute}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting the API server: %v", err)
