@@ -35,7 +35,7 @@ const (
 	DefaultResyncPeriod = 10 * time.Minute
 	// DefaultConcurrency is how many objects are reconciled, and written,
 	// in parallel, per kind.
-	DefaultConcurrency = 32
+	DefaultConcurrency = 64
 )
 
 // Options configure an Agent.
