@@ -1,0 +1,179 @@
+// Command image packs a static ospf-operator binary into a one-layer
+// container image and writes it as a tarball that `docker load` and
+// `ctr images import` accept (make image).
+//
+// The image is what the Dockerfile builds on gcr.io/distroless/static:nonroot,
+// minus what the binary never uses: /ospf-operator as the entrypoint, run as
+// 65532:65532 (nonroot) from /, with /etc/passwd and /etc/group naming that
+// user, its home and /tmp. There is no shell and no package manager. The
+// layer and the configuration carry fixed times, so the same binary gives
+// the same image digest.
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"debug/elf"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// The image's user, entrypoint and paths. The Dockerfile says the same; the
+// test in cmd (image_test.go) checks that they agree.
+const (
+	User       = "65532:65532"
+	Entrypoint = "/ospf-operator"
+	WorkingDir = "/"
+)
+
+// passwd and group are distroless's entries for root and nonroot.
+const (
+	passwd = "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+	group  = "root:x:0:\nnonroot:x:65532:\n"
+)
+
+func main() {
+	binary := flag.String("binary", "bin/ospf-operator", "the static ospf-operator binary to pack")
+	tag := flag.String("tag", "ospf-operator:latest", "the image's reference (IMG)")
+	out := flag.String("out", "bin/ospf-operator-image.tar", "the tarball to write")
+	arch := flag.String("arch", "amd64", "the image's architecture")
+	flag.Parse()
+	if err := run(*binary, *tag, *out, *arch); err != nil {
+		log.Fatalf("image: %v", err)
+	}
+}
+
+func run(binary, tag, out, arch string) error {
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return err
+	}
+	if err := checkStatic(binary); err != nil {
+		return err
+	}
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		return fmt.Errorf("tag %q: %w", tag, err)
+	}
+	layerTar, err := layer(bin)
+	if err != nil {
+		return err
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	})
+	if err != nil {
+		return err
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		return err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.OS = "linux"
+	cf.Architecture = arch
+	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cf.Config = v1.Config{
+		Entrypoint: []string{Entrypoint},
+		User:       User,
+		WorkingDir: WorkingDir,
+		Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Labels: map[string]string{
+			"org.opencontainers.image.source": "https://github.com/ospf-operator/ospf-operator",
+		},
+	}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return err
+	}
+	tmp := out + ".tmp"
+	if err := tarball.WriteToFile(tmp, ref, img); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s %s %s\n", out, ref.Name(), digest)
+	return nil
+}
+
+// checkStatic refuses a dynamically linked binary: in an image without a C
+// library it fails with "exec /ospf-operator: no such file or directory".
+func checkStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return errors.New(path + " is dynamically linked (build it with CGO_ENABLED=0)")
+		}
+	}
+	return nil
+}
+
+// layer returns the image's only layer, a tar of the binary and the files a
+// non-root user needs, all owned by root with a fixed time.
+func layer(bin []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0).UTC()
+	dirs := []struct {
+		name     string
+		mode     int64
+		uid, gid int
+	}{
+		{"etc/", 0o755, 0, 0},
+		{"home/", 0o755, 0, 0},
+		{"home/nonroot/", 0o700, 65532, 65532},
+		{"tmp/", 0o1777, 0, 0},
+	}
+	for _, d := range dirs {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name, Mode: d.mode,
+			Uid: d.uid, Gid: d.gid, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+	}
+	files := []struct {
+		name string
+		mode int64
+		data []byte
+	}{
+		{"etc/group", 0o644, []byte(group)},
+		{"etc/passwd", 0o644, []byte(passwd)},
+		{Entrypoint[1:], 0o755, bin},
+	}
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: f.mode,
+			Size: int64(len(f.data)), ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
