@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,6 +53,7 @@ type agentOptions struct {
 	leaderElect        bool
 	wsListen           string
 	metricsAddr        string
+	metricsSecure      bool
 	healthAddr         string
 	namespace          string
 	podName            string
@@ -93,6 +95,8 @@ func newAgentCommand() *cobra.Command {
 		"Serve the event stream (WebSocket, /v1/ endpoints) on ADDRESS:PORT, for the relay")
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", ":9620",
 		"Serve Prometheus metrics on ADDRESS:PORT/metrics (0 disables)")
+	f.BoolVar(&opts.metricsSecure, "metrics-secure", false,
+		"Serve /metrics over HTTPS to clients whose token the API server authenticates and allows to get /metrics (the DaemonSet sets it)")
 	f.StringVar(&opts.healthAddr, "health-probe-bind-address", ":9621",
 		"Serve /healthz and /readyz (ready: synced with ospfd) on ADDRESS:PORT (0 disables)")
 	f.StringVar(&opts.namespace, "namespace", os.Getenv("POD_NAMESPACE"),
@@ -236,7 +240,7 @@ func runAgent(cmd *cobra.Command, opts *agentOptions) error {
 		Scheme:                  scheme,
 		Logger:                  log,
 		Cache:                   controller.CacheOptions(opts.namespace, ""),
-		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
+		Metrics:                 metricsOptions(opts.metricsAddr, opts.metricsSecure),
 		HealthProbeBindAddress:  opts.healthAddr,
 		GracefulShutdownTimeout: ptrTo(10 * time.Second),
 	})
@@ -345,3 +349,19 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// metricsOptions serves /metrics on addr, and with secure over HTTPS (a
+// self-signed certificate) behind metricsAuthFilter: the API server
+// authenticates the client's bearer token (TokenReview, else 401) and
+// authorizes get on the non-resource URL /metrics (SubjectAccessReview, else
+// 403), as kubebuilder's scaffold does with controller-runtime's filter.
+// HTTP/2 is off, as kubebuilder advises (CVE-2023-44487, CVE-2023-39325).
+func metricsOptions(addr string, secure bool) metricsserver.Options {
+	o := metricsserver.Options{BindAddress: addr}
+	if secure {
+		o.SecureServing = true
+		o.FilterProvider = metricsAuthFilter
+		o.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
+	}
+	return o
+}

@@ -180,6 +180,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	// The DaemonSet's arguments, with the demo's differences.
 	agentArgs = Override(agentArgs, opts.PortOffset, map[string]string{
 		"--server": routerAddr.Addr().String(),
+		// Plain HTTP, so that the printed URL opens without a token.
+		"--metrics-secure": "false",
 	})
 	agentArgs = append(agentArgs, "--kubeconfig="+kubeconfig)
 	relayArgs = Override(relayArgs, opts.PortOffset, nil)
