@@ -72,6 +72,7 @@ test: vet envtest ## Run the unit and envtest tests, the end-to-end tests (make 
 	KUBEBUILDER_ASSETS="$$(LOCALBIN=$(LOCALBIN) hack/build-envtest.sh)" go test -count=1 ./...
 	$(MAKE) test-e2e
 	cd hack/image && go vet ./... && go test -count=1 ./...
+	cd test/helm && go vet ./... && go test -count=1 ./...
 	FUZZTIME=$(FUZZTIME) hack/fuzz-smoke.sh
 
 .PHONY: test-e2e
@@ -177,6 +178,16 @@ deploy: manifests kustomize check-config ## Deploy CRDs, RBAC and the agent Daem
 .PHONY: render
 render: manifests kustomize ## Print the manifests `make deploy` applies.
 	"$(KUSTOMIZE)" build $(KUSTOMIZE_DIR)
+
+.PHONY: build-installer
+build-installer: manifests kustomize ## Write dist/install.yaml, the whole installation (CRDs, RBAC, DaemonSet, Services) for IMG in one file.
+	@mkdir -p dist
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
+	"$(KUSTOMIZE)" build $(KUSTOMIZE_DIR) > dist/install.yaml
+
+.PHONY: chart-crds
+chart-crds: manifests ## Copy the CRDs, as config/default renders them, into the Helm chart (charts/ospf-operator/crds).
+	cd test/helm && go test -count=1 -run TestChartRendersConfigDefault . -args -update
 
 .PHONY: undeploy
 undeploy: kustomize check-config ## Undeploy the operator from the K8s cluster specified in ~/.kube/config. Call with ignore-not-found=true to ignore resource not found errors during deletion.
