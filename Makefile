@@ -73,6 +73,7 @@ test: vet envtest ## Run the unit and envtest tests, the end-to-end tests (make 
 	$(MAKE) test-e2e
 	cd hack/image && go vet ./... && go test -count=1 ./...
 	cd test/helm && go vet ./... && go test -count=1 ./...
+	$(MAKE) test-cluster
 	FUZZTIME=$(FUZZTIME) hack/fuzz-smoke.sh
 
 .PHONY: test-e2e
@@ -86,6 +87,24 @@ UNIT_PKGS ?= ./internal/ospf/... ./internal/lsdb/... ./internal/topo/... ./inter
 .PHONY: test-race
 test-race: ## Run the unit packages' tests with the race detector.
 	go test -race -count=1 $(UNIT_PKGS)
+
+# The image the cluster test builds, imports and deploys; not "latest",
+# which the kubelet would try to pull.
+CLUSTER_IMG ?= ospf-operator:cluster-test
+
+.PHONY: test-cluster
+test-cluster: ## Run the operator on a real single-node cluster beside an FRR lab (root, containerd, runc, CNI plugins, FRR).
+	@# Without root or containerd, say so before minutes of building, unless
+	@# under CI=true, where the test itself fails.
+	@if [ "$${CI:-}" != true ] && { [ "$$(id -u)" != 0 ] || ! command -v containerd >/dev/null; }; then \
+		echo "test-cluster: SKIPPED: needs root and containerd (apt-get install containerd runc containernetworking-plugins)"; \
+	else \
+		$(MAKE) kustomize controller-gen && \
+		$(MAKE) image IMG=$(CLUSTER_IMG) && \
+		K8S_BIN="$$(LOCALBIN=$(LOCALBIN) hack/build-cluster.sh)" && \
+		CLUSTER_K8S_BIN="$$K8S_BIN" CLUSTER_IMAGE_TAR="$(LOCALBIN)/ospf-operator-image.tar" CLUSTER_IMG=$(CLUSTER_IMG) \
+			go test -tags cluster -count=1 -v -timeout 15m ./test/cluster/; \
+	fi
 
 .PHONY: envtest
 envtest: ## Build the kube-apiserver and etcd of the envtest suites into bin/k8s/ (cached; minutes when cold).
