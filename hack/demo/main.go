@@ -22,7 +22,7 @@ func main() {
 	if assets == "" {
 		assets = filepath.Join("bin", "k8s", "1.37.2")
 	}
-	opts := demo.Options{Out: os.Stdout}
+	var opts demo.Options
 	flag.StringVar(&opts.Binary, "binary", filepath.Join("bin", "ospf-operator"), "the ospf-operator binary")
 	flag.StringVar(&opts.Assets, "assets", assets, "directory of kube-apiserver and etcd (KUBEBUILDER_ASSETS)")
 	flag.StringVar(&opts.Manifest, "manifest", filepath.Join("config", "manager", "daemonset.yaml"), "the DaemonSet whose arguments the agent and relay run with")
@@ -30,6 +30,7 @@ func main() {
 	flag.StringVar(&opts.Dir, "dir", filepath.Join("bin", "demo"), "directory for the kubeconfig, logs and the stream archive")
 	flag.StringVar(&opts.Router, "router", "r3", "the lab router (r1..r5) whose ospfd the agent follows")
 	flag.IntVar(&opts.PortOffset, "port-offset", 0, "added to every port of the manifest (9620-9623)")
+	flag.StringVar(&opts.Prefix, "prefix", "oodemo", "names the lab's network namespaces (PREFIX-r1 ...)")
 	preflight := flag.Bool("preflight", false, "only check that this machine can run the demo (root, FRR)")
 	flag.Parse()
 	if *preflight {
@@ -40,11 +41,15 @@ func main() {
 		return
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C, kill, a closed terminal (SIGHUP) and a lost standard output
+	// all stop the demo the same way: it cleans up everything it started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	out := newOutput(os.Stdout, stop)
+	opts.Out = out
 	if err := demo.Run(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
-	fmt.Println("Cleaned up.")
+	fmt.Fprintln(out, "Cleaned up.")
 }
