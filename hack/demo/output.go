@@ -64,7 +64,7 @@ func (o *output) watch() {
 	fds := []unix.PollFd{{Fd: int32(o.f.Fd()), Events: 0}}
 	for {
 		n, err := unix.Poll(fds, -1)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil || n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 {

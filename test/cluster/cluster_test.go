@@ -202,6 +202,50 @@ func TestCluster(t *testing.T) {
 		checkUndeployed(ctx, t, c, n)
 		t.Logf("undeployed in %v", time.Since(undeployStart).Round(time.Millisecond))
 	})
+	t.Run("the Helm chart installs the same and uninstalls cleanly", func(t *testing.T) {
+		checkChart(ctx, t, c, n, lab, repo, img, kubectlCmd)
+	})
+}
+
+// checkChart installs charts/ospf-operator, rendered by Helm's engine
+// (test/helm/render), with the values the overlay's changes correspond to,
+// and removes it.
+func checkChart(ctx context.Context, t *testing.T, c client.Client, n *node, lab *frrlab.Lab, repo, img, kubectlCmd string) {
+	repoName, tag, _ := strings.Cut(img, ":")
+	render := exec.CommandContext(ctx, "go", "run", "./render",
+		"--set", "image.repository="+repoName, "--set", "image.tag="+tag,
+		"--set", "ospfd.server="+labIP,
+		"--set", "agent.env[0].name=KUBERNETES_SERVICE_HOST", "--set", "agent.env[0].value=127.0.0.1",
+		"--set", "agent.env[1].name=KUBERNETES_SERVICE_PORT", "--set-string", "agent.env[1].value="+apiServerPort)
+	render.Dir = filepath.Join(repo, "test", "helm")
+	manifest, err := render.Output()
+	if err != nil {
+		t.Fatalf("rendering the chart: %v", err)
+	}
+	file := filepath.Join(n.dir, "chart.yaml")
+	if err := os.WriteFile(file, manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl := func(stdin []byte, args ...string) {
+		t.Helper()
+		fields := strings.Fields(kubectlCmd)
+		cmd := exec.CommandContext(ctx, fields[0], append(append(fields[1:], "--kubeconfig", n.kubeconfig), args...)...)
+		if stdin != nil {
+			cmd.Stdin = bytes.NewReader(stdin)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	// As helm install --create-namespace, plus the label the README asks for.
+	kubectl(nil, "create", "namespace", namespace)
+	kubectl(nil, "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=privileged")
+	kubectl(nil, "apply", "--server-side", "-f", file)
+	waitPodReady(ctx, t, c, "")
+	checkMirror(ctx, t, c, lab)
+	kubectl(nil, "delete", "-f", file)
+	kubectl(nil, "delete", "namespace", namespace)
+	checkUndeployed(ctx, t, c, n)
 }
 
 // connectLab links the host to the lab's r1 with a veth pair: the node's
