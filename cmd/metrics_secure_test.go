@@ -83,7 +83,9 @@ func TestSecureMetrics(t *testing.T) {
 	go func() { done <- srv.Start(srvCtx) }()
 	t.Cleanup(func() {
 		stop()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("metrics server: %v", err)
+		}
 	})
 
 	// The certificate is self-signed: scrapers skip verification, as

@@ -105,7 +105,8 @@ func TestDemoCleansUpWhenItsOutputGoes(t *testing.T) {
 			})
 			tc.lose(t, demo, r)
 			select {
-			case <-exited:
+			case err := <-exited:
+				t.Logf("the demo stopped: %v", err)
 			case <-time.After(2 * time.Minute):
 				t.Fatal("the demo did not stop within 2 minutes of losing its output")
 			}

@@ -443,11 +443,14 @@ func checkChange(ctx context.Context, t *testing.T, c client.Client, lab *frrlab
 	}
 	wsCtx, wsCancel := context.WithCancel(ctx)
 	defer wsCancel()
-	ws, _, err := websocket.Dial(wsCtx, "ws://"+nodeIP+":"+streamPort+"/", nil)
+	ws, resp, err := websocket.Dial(wsCtx, "ws://"+nodeIP+":"+streamPort+"/", nil)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("relay WebSocket on the node's port %s: %v", streamPort, err)
 	}
-	defer ws.CloseNow()
+	defer func() { _ = ws.CloseNow() }()
 	ws.SetReadLimit(1 << 24)
 	got := make(chan string, 1)
 	go func() {

@@ -118,7 +118,7 @@ func (n *node) start(ctx context.Context) error {
 		return err
 	}
 	caFile := filepath.Join(n.dir, "ca.crt")
-	if err := os.WriteFile(caFile, api.SecureServing.CA, 0o644); err != nil {
+	if err := os.WriteFile(caFile, api.CA, 0o644); err != nil {
 		return err
 	}
 
