@@ -132,16 +132,24 @@ func (e *benchEnv) stop(b *testing.B, r *agentRun) {
 		b.Error(err)
 	}
 	ctx := context.Background()
-	for _, obj := range []client.Object{&ospfv1alpha1.OSPFRouter{}, &ospfv1alpha1.OSPFNetwork{}} {
-		if err := e.client.DeleteAllOf(ctx, obj); err != nil {
-			b.Fatal(err)
-		}
-	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: agentNamespace, Name: DefaultConfigMapName}}
 	if err := client.IgnoreNotFound(e.client.Delete(ctx, cm)); err != nil {
 		b.Fatal(err)
 	}
+	e.deleteObjects(b)
+}
+
+// deleteObjects deletes every OSPFRouter and OSPFNetwork and waits until
+// they are gone. A busy server may drop the connection: it tries again.
+func (e *benchEnv) deleteObjects(b *testing.B) {
+	b.Helper()
+	ctx := context.Background()
 	waitFor(b, 2*time.Minute, 100*time.Millisecond, func() error {
+		for _, obj := range []client.Object{&ospfv1alpha1.OSPFRouter{}, &ospfv1alpha1.OSPFNetwork{}} {
+			if err := e.client.DeleteAllOf(ctx, obj); err != nil {
+				return err
+			}
+		}
 		var l metav1.PartialObjectMetadataList
 		l.SetGroupVersionKind(ospfv1alpha1.GroupVersion.WithKind("OSPFRouterList"))
 		if err := e.client.List(ctx, &l); err != nil {
@@ -297,22 +305,7 @@ func benchColdStartFloor(b *testing.B, e *benchEnv, lsas []ospfapitest.AreaLSA, 
 		if n := failed.Load(); n > 0 {
 			b.Fatalf("%d writes failed", n)
 		}
-		waitFor(b, 2*time.Minute, 100*time.Millisecond, func() error {
-			for _, obj := range []client.Object{&ospfv1alpha1.OSPFRouter{}, &ospfv1alpha1.OSPFNetwork{}} {
-				if err := e.client.DeleteAllOf(ctx, obj); err != nil {
-					return err // a busy server may drop the connection: again
-				}
-			}
-			var l metav1.PartialObjectMetadataList
-			l.SetGroupVersionKind(ospfv1alpha1.GroupVersion.WithKind("OSPFRouterList"))
-			if err := e.client.List(ctx, &l); err != nil {
-				return err
-			}
-			if len(l.Items) > 0 {
-				return fmt.Errorf("%d routers left", len(l.Items))
-			}
-			return nil
-		})
+		e.deleteObjects(b)
 	}
 	name := "NYC"
 	if len(d.Routers) > 1000 {
