@@ -258,7 +258,7 @@ func tryText(info *Info, hostIf string) string {
 	return b.String()
 }
 
-// manifestArgs reads the agent's and the relay's arguments from the
+// ManifestArgs reads the agent's and the relay's arguments from the
 // DaemonSet manifest.
 func ManifestArgs(path string) (agent, relay []string, err error) {
 	data, err := os.ReadFile(path)
@@ -283,7 +283,7 @@ func ManifestArgs(path string) (agent, relay []string, err error) {
 	return agent, relay, nil
 }
 
-// override replaces the values of --flag=value arguments and adds offset
+// Override replaces the values of --flag=value arguments and adds offset
 // to the port of every HOST:PORT or ws://HOST:PORT value.
 func Override(args []string, offset int, values map[string]string) []string {
 	out := make([]string, 0, len(args))
@@ -325,7 +325,7 @@ func shiftPort(v string, offset int) string {
 	return hp
 }
 
-// flagValue returns the value of --name=value in args.
+// FlagValue returns the value of --name=value in args.
 func FlagValue(args []string, name string) string {
 	for _, a := range args {
 		if v, ok := strings.CutPrefix(a, name+"="); ok {
@@ -335,7 +335,7 @@ func FlagValue(args []string, name string) string {
 	return ""
 }
 
-// localAddr turns a listen address into one to connect to.
+// LocalAddr turns a listen address into one to connect to.
 func LocalAddr(listen string) string {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -347,7 +347,7 @@ func LocalAddr(listen string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// hostLink connects the host (hostAddr) to router (routerAddr) with a veth
+// HostLink connects the host (hostAddr) to router (routerAddr) with a veth
 // pair outside OSPF, so that an agent on the host reaches its ospfd's API
 // server, and ospfd the agent's reverse-channel port. Removing the lab's
 // namespaces removes it.
@@ -360,12 +360,13 @@ func HostLink(ctx context.Context, hostIf string, r frrlab.Router, hostAddr, rou
 	return IP(ctx, fmt.Sprintf("address add %s dev host\nlink set host up\n", routerAddr), "-n", r.Namespace)
 }
 
-// removeLink deletes a host link now, both ends: the namespace removal
+// RemoveLink deletes a host link now, both ends: the namespace removal
 // would too, but the kernel tears namespaces down in the background.
 func RemoveLink(name string) error {
 	return IP(context.Background(), "link del "+name+"\n")
 }
 
+// IP runs `ip [args] -batch -` with script as its input.
 func IP(ctx context.Context, script string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "ip", append(args, "-batch", "-")...)
 	cmd.Stdin = strings.NewReader(script)

@@ -306,7 +306,7 @@ func TestAgentsOnFRR(t *testing.T) {
 		t.Logf("the API server did not stop within %v of SIGTERM and was killed: %v", api.StopTimeout, err)
 	}
 	// Killed or stopped, its port must be free before it starts again.
-	apiAddr := net.JoinHostPort(api.SecureServing.Address, api.SecureServing.Port)
+	apiAddr := net.JoinHostPort(api.Address, api.Port)
 	gomega.NewWithT(t).Eventually(func() error {
 		conn, err := net.DialTimeout("tcp", apiAddr, 100*time.Millisecond)
 		if err == nil {
