@@ -209,7 +209,13 @@ func Run(ctx context.Context, opts Options) (err error) {
 		MetricsURL: "http://" + LocalAddr(FlagValue(agentArgs, "--metrics-bind-address")) + "/metrics",
 	}
 	say("Waiting for the agent to mirror the network ...")
-	if err := waitMirrored(ctx, c, len(lab.Routers()), info.StreamURL, procs); err != nil {
+	lans := 0
+	for _, l := range lab.Topology().Links {
+		if l.Kind == frrlab.Broadcast {
+			lans++
+		}
+	}
+	if err := waitMirrored(ctx, c, len(lab.Routers()), lans, info.StreamURL, procs); err != nil {
 		return err
 	}
 	say("\n%s", tryText(info, hostIf))
@@ -376,19 +382,23 @@ func IP(ctx context.Context, script string, args ...string) error {
 	return nil
 }
 
-// waitMirrored waits until every lab router has its OSPFRouter and the
-// relay serves the stream.
-func waitMirrored(ctx context.Context, c client.Client, routers int, streamURL string, procs *Processes) error {
+// waitMirrored waits until every lab router has its OSPFRouter, every LAN
+// its OSPFNetwork, and the relay serves the stream.
+func waitMirrored(ctx context.Context, c client.Client, routers, networks int, streamURL string, procs *Processes) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	var last string
 	for {
+		// Routers and networks have controllers of their own: wait for both.
 		var list ospfv1alpha1.OSPFRouterList
+		var nets ospfv1alpha1.OSPFNetworkList
 		switch err := c.List(ctx, &list); {
 		case err != nil:
 			last = err.Error()
 		case len(list.Items) < routers:
 			last = fmt.Sprintf("%d of %d OSPFRouters", len(list.Items), routers)
+		case c.List(ctx, &nets) != nil || len(nets.Items) < networks:
+			last = fmt.Sprintf("%d of %d OSPFNetworks", len(nets.Items), networks)
 		default:
 			resp, err := http.Get(streamURL)
 			if err == nil {
