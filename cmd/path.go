@@ -48,21 +48,24 @@ func (s *graphSource) graph(cmd *cobra.Command) (*topo.Graph, error) {
 		}
 		return topo.Build(v), nil
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	db := lsdb.New(lsdb.Config{})
-	if _, err := mirror.Once(ctx, s.server, db, ospfapi.WithLogger(slog.Default())); err != nil {
-		return nil, explainDial(s.server, err)
+	db, _, err := loadOnce(cmd, s.server)
+	if err != nil {
+		return nil, err
 	}
 	return topo.Build(db.View()), nil
 }
 
-// explainDial says what to check when ospfd's API cannot be reached.
-func explainDial(server string, err error) error {
+// loadOnce loads ospfd's LSDB once (Ctrl-C or SIGTERM stop it), saying
+// what to check when ospfd's API cannot be reached.
+func loadOnce(cmd *cobra.Command, server string) (*lsdb.DB, mirror.SyncReport, error) {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db := lsdb.New(lsdb.Config{})
+	rep, err := mirror.Once(ctx, server, db, ospfapi.WithLogger(slog.Default()))
 	if op, ok := errors.AsType[*ospfapi.OpError](err); ok && op.Op == "dial" {
-		return fmt.Errorf("cannot reach ospfd's OSPF API at %s (is ospfd running with -a, and is TCP port 2607 open?): %w", server, err)
+		err = fmt.Errorf("cannot reach ospfd's OSPF API at %s (is ospfd running with -a, and is TCP port 2607 open?): %w", server, err)
 	}
-	return err
+	return db, rep, err
 }
 
 func printJSON(cmd *cobra.Command, v any) error {

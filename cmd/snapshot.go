@@ -5,18 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
-	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 	"github.com/ospf-operator/ospf-operator/internal/topo"
 )
 
@@ -50,12 +45,9 @@ func newSnapshotCommand() *cobra.Command {
 }
 
 func runSnapshot(cmd *cobra.Command, opts *snapshotOptions) error {
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	db := lsdb.New(lsdb.Config{})
-	rep, err := mirror.Once(ctx, opts.server, db, ospfapi.WithLogger(slog.Default()))
+	db, rep, err := loadOnce(cmd, opts.server)
 	if err != nil {
-		return explainDial(opts.server, err)
+		return err
 	}
 	slog.Info("LSDB loaded", "server", opts.server, "lsas", rep.Result.LSAs, "took", rep.Dump.Duration.Round(time.Microsecond), "router_id", rep.RouterID)
 	if len(rep.Missing) > 0 {
