@@ -389,7 +389,10 @@ var _ = Describe("The snapshot ConfigMap", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		snap, _ := h.db.Snapshot()
 		Expect(snapshotWithoutStamp(parseStored(js))).To(Equal(snapshotWithoutStamp(snap)))
-		Expect(testutil.ToFloat64(h.metrics.SnapshotBytes)).To(BeEquivalentTo(len(cm.BinaryData[ConfigMapGzipKey])))
+		// The writer sets the gauge once its write returns, which may be
+		// after the cache shows the ConfigMap.
+		Eventually(func() float64 { return testutil.ToFloat64(h.metrics.SnapshotBytes) }).WithTimeout(5 * time.Second).
+			Should(BeEquivalentTo(len(cm.BinaryData[ConfigMapGzipKey])))
 
 		By("not writing it again while the topology stays the same")
 		rv := cm.ResourceVersion
