@@ -69,7 +69,6 @@ type OSPFNetworkStatus struct {
 }
 
 // +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
 // +kubebuilder:resource:path=ospfnetworks,scope=Cluster,categories=ospf,shortName=ospfn
 // +kubebuilder:printcolumn:name="Prefix",type=string,JSONPath=`.status.prefix`
 // +kubebuilder:printcolumn:name="DR",type=string,JSONPath=`.status.designatedRouter`

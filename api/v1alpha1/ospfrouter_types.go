@@ -254,7 +254,6 @@ type OSPFRouterStatus struct {
 }
 
 // +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
 // +kubebuilder:resource:path=ospfrouters,scope=Cluster,categories=ospf,shortName=ospfr
 // +kubebuilder:printcolumn:name="Areas",type=string,JSONPath=`.status.summary.areas`
 // +kubebuilder:printcolumn:name="Neighbors",type=integer,JSONPath=`.status.summary.neighbors`

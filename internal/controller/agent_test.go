@@ -554,13 +554,13 @@ var _ = Describe("An OSPFRouter edited or deleted by hand", func() {
 		r, err := getRouter("10.0.0.3")
 		Expect(err).NotTo(HaveOccurred())
 		r.Status.Summary.Neighbors = 99
-		Expect(k8sClient.Status().Update(ctx, r)).To(Succeed())
+		Expect(k8sClient.Update(ctx, r)).To(Succeed())
 		Eventually(func() (int32, error) {
 			r, err := getRouter("10.0.0.3")
 			return r.Status.Summary.Neighbors, err
 		}).WithTimeout(5 * time.Second).ShouldNot(BeEquivalentTo(99))
 		Eventually(func() error { return converged(h) }).WithTimeout(5 * time.Second).Should(Succeed())
-		Expect(h.requests.writes("ospf")-writes).To(Equal(1), "one status apply")
+		Expect(h.requests.writes("ospf")-writes).To(Equal(1), "one apply")
 
 		By("a person deleting another")
 		r, err = getRouter("10.0.0.1")

@@ -8,7 +8,7 @@ import (
 // an Agent without Metrics keeps unregistered ones.
 type Metrics struct {
 	// Writes counts API requests that change objects, by kind (OSPFRouter,
-	// OSPFNetwork, ConfigMap), operation (apply, apply-status, delete) and
+	// OSPFNetwork, ConfigMap), operation (apply, delete) and
 	// result (ok, error).
 	Writes *prometheus.CounterVec
 	// Objects is the number of objects the LSDB asks for, by kind.
@@ -50,7 +50,7 @@ func NewMetrics() *Metrics {
 	return &Metrics{
 		Writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ospf_operator_api_writes_total",
-			Help: "Kubernetes API requests that write objects, by kind, operation (apply, apply-status, delete) and result (ok, error).",
+			Help: "Kubernetes API requests that write objects, by kind, operation (apply, delete) and result (ok, error).",
 		}, []string{"kind", "op", "result"}),
 		Objects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ospf_operator_desired_objects",

@@ -35,7 +35,6 @@ const (
 // create for a new object) and Events, which the events API puts in the
 // "default" namespace for cluster-scoped objects such as these.
 // +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters;ospfnetworks,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=ospf.ospf-operator.io,resources=ospfrouters/status;ospfnetworks/status,verbs=get;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // objectReconciler reconciles the OSPFRouter objects, or the OSPFNetwork
@@ -242,7 +241,7 @@ type write struct {
 	kind string
 	// obj is the desired object (apply) or the one in the cluster (delete).
 	obj            client.Object
-	labels, status bool // apply metadata.labels, apply status
+	labels, status bool // which differ; one apply writes both
 	del            bool
 }
 
@@ -270,31 +269,22 @@ func (a *Agent) do(ctx context.Context, w *write) written {
 		}
 		return res
 	}
-	if w.labels {
-		u := applyObject(w.kind, res.name)
-		u.SetLabels(w.obj.GetLabels())
-		err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
+	// One apply carries the labels and the status: the CRDs have no status
+	// subresource, so that a new object costs one write, not two, and an
+	// apply that left either out would remove the fields it omits.
+	u := applyObject(w.kind, res.name)
+	u.SetLabels(w.obj.GetLabels())
+	st, err := statusOf(w.obj)
+	if err == nil {
+		u.Object["status"] = st
+		err = a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
 		a.countWrite(w.kind, "apply", err)
-		if err != nil {
-			res.err = fmt.Errorf("apply %s %s: %w", w.kind, res.name, err)
-			return res
-		}
-		res.uid, res.rv = u.GetUID(), u.GetResourceVersion()
 	}
-	if w.status {
-		u := applyObject(w.kind, res.name)
-		st, err := statusOf(w.obj)
-		if err == nil {
-			u.Object["status"] = st
-			err = a.client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
-			a.countWrite(w.kind, "apply-status", err)
-		}
-		if err != nil {
-			res.err = fmt.Errorf("apply the status of %s %s: %w", w.kind, res.name, err)
-			return res
-		}
-		res.uid, res.rv = u.GetUID(), u.GetResourceVersion()
+	if err != nil {
+		res.err = fmt.Errorf("apply %s %s: %w", w.kind, res.name, err)
+		return res
 	}
+	res.uid, res.rv = u.GetUID(), u.GetResourceVersion()
 	return res
 }
 
