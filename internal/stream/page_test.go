@@ -239,6 +239,13 @@ func TestLivePageInChromium(t *testing.T) {
 	if got := page.eval(`document.getElementById("n-routers").textContent`); got != "3" {
 		t.Errorf("routers counter %q, want 3 (each route has a router of its own)", got)
 	}
+	// The events from before the page opened are listed at once, before
+	// any change comes (issue 12), oldest at the bottom.
+	page.waitPage("the recent events", `Array.from(document.querySelectorAll("#feed tr.before td.detail")).map(e => e.textContent).join(",")`,
+		"external 172.16.0.3/32 metric 20,external 172.16.0.2/32 metric 20,external 172.16.0.1/32 metric 20")
+	if got := page.eval(`getComputedStyle(document.getElementById("empty")).display`); got != "none" {
+		t.Errorf("the 'no change yet' note is shown (%s) beside recent events", got)
+	}
 
 	// Two routes come, one goes.
 	em.Emit(t, 2)
@@ -249,9 +256,9 @@ func TestLivePageInChromium(t *testing.T) {
 	db.Commit()
 	clk.Set(clk.Now().Add(2 * time.Second)) // past the reinstall window
 	db.Expire()
-	page.waitPage("three rows", `String(document.querySelectorAll("#feed tr").length)`, "3")
+	page.waitPage("three new rows", `String(document.querySelectorAll("#feed tr:not(.before)").length)`, "3")
 	page.waitPage("the counters to follow", `document.getElementById("n-externals").textContent`, "4")
-	if got := page.eval(`Array.from(document.querySelectorAll("#feed tr.added td.detail")).map(e => e.textContent).sort().join(",")`); got != "external 172.16.0.4/32 metric 20,external 172.16.0.5/32 metric 20" {
+	if got := page.eval(`Array.from(document.querySelectorAll("#feed tr.added:not(.before) td.detail")).map(e => e.textContent).sort().join(",")`); got != "external 172.16.0.4/32 metric 20,external 172.16.0.5/32 metric 20" {
 		t.Errorf("added rows: %s", got)
 	}
 	if got := page.eval(`Array.from(document.querySelectorAll("#feed tr.removed td.detail")).map(e => e.textContent).join(",")`); got != "external 172.16.0.5/32 metric 20" {

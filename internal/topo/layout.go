@@ -216,8 +216,93 @@ func forceLayout(keys []string, adj [][]int32, pos []Point) {
 		}
 		temp -= cool
 	}
+	gather(adj, pos)
 	for v := range pos {
 		pos[v] = Point{math.Round(pos[v].X*10) / 10, math.Round(pos[v].Y*10) / 10}
+	}
+}
+
+// gather brings the pieces of a disconnected graph that the repulsion
+// pushed far out (a router without links, a pair of routers linked to
+// nothing else) next to the largest piece: each moves as a whole, along
+// the line from the centre, to just outside the largest piece's radius.
+func gather(adj [][]int32, pos []Point) {
+	comp := make([]int32, len(pos))
+	for v := range comp {
+		comp[v] = -1
+	}
+	var sizes []int
+	for v := range pos {
+		if comp[v] >= 0 {
+			continue
+		}
+		c := int32(len(sizes))
+		stack := []int32{int32(v)}
+		comp[v] = c
+		n := 0
+		for len(stack) > 0 {
+			u := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			n++
+			for _, w := range adj[u] {
+				if comp[w] < 0 {
+					comp[w] = c
+					stack = append(stack, w)
+				}
+			}
+		}
+		sizes = append(sizes, n)
+	}
+	if len(sizes) < 2 {
+		return
+	}
+	main := int32(0)
+	for c, n := range sizes {
+		if n > sizes[main] {
+			main = int32(c)
+		}
+	}
+	centre := func(c int32) (Point, float64) {
+		var p Point
+		n := 0
+		for v := range pos {
+			if comp[v] == c {
+				p.X += pos[v].X
+				p.Y += pos[v].Y
+				n++
+			}
+		}
+		p.X, p.Y = p.X/float64(n), p.Y/float64(n)
+		r := 0.0
+		for v := range pos {
+			if comp[v] == c {
+				r = max(r, math.Hypot(pos[v].X-p.X, pos[v].Y-p.Y))
+			}
+		}
+		return p, r
+	}
+	mc, mr := centre(main)
+	for c := range int32(len(sizes)) {
+		if c == main {
+			continue
+		}
+		cc, cr := centre(c)
+		d := math.Hypot(cc.X-mc.X, cc.Y-mc.Y)
+		want := mr + cr + EdgeLength
+		if d <= want {
+			continue
+		}
+		ux, uy := 1.0, 0.0
+		if d > 1e-9 {
+			ux, uy = (cc.X-mc.X)/d, (cc.Y-mc.Y)/d
+		}
+		dx, dy := mc.X+ux*want-cc.X, mc.Y+uy*want-cc.Y
+		for v := range pos {
+			if comp[v] == c {
+				pos[v].X += dx
+				pos[v].Y += dy
+			}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package topo_test
 import (
 	"maps"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
@@ -53,6 +54,20 @@ func TestLayoutOfNYCIsDeterministicAndKeepsLinksShort(t *testing.T) {
 	t.Logf("NYC: %d vertices, mean link %.0f, mean distance %.0f", len(pos), link, pair)
 	if link > pair/3 {
 		t.Errorf("mean link %.0f against a mean distance of %.0f: the layout does not follow the links", link, pair)
+	}
+	// Pieces the repulsion pushed away (routers without links) are brought
+	// back: nothing lies far beyond the bulk of the map.
+	var cx, cy float64
+	for _, p := range pos {
+		cx, cy = cx+p.X/float64(len(pos)), cy+p.Y/float64(len(pos))
+	}
+	var radii []float64
+	for _, p := range pos {
+		radii = append(radii, math.Hypot(p.X-cx, p.Y-cy))
+	}
+	slices.Sort(radii)
+	if r90, r := radii[len(radii)*9/10], radii[len(radii)-1]; r > 2*r90 {
+		t.Errorf("a vertex lies %.0f from the centre, 90%% of them within %.0f", r, r90)
 	}
 	// No two vertices on top of each other.
 	seen := map[topo.Point]string{}
