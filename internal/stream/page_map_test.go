@@ -213,7 +213,7 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 	t.Logf("NYC map: %d nodes, %d links", len(nodes), len(edges))
 	// ASBRs are marked, and their externals counted.
 	var asbrs []string
-	page.evalJSON(`JSON.stringify(ospfMap.cy.nodes().filter(n => n.data("bw") === 3).map(n => n.id()).sort())`, &asbrs)
+	page.evalJSON(`JSON.stringify(ospfMap.cy.nodes().filter(n => n.data("asbr") && n.style("border-color") === "rgb(255,143,0)").map(n => n.id()).sort())`, &asbrs)
 	var wantASBRs []string
 	for id, f := range g.Flags {
 		if f&ospf.RouterFlagE != 0 {
@@ -333,7 +333,7 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 	if wantEdges := pathEdgeIDs(g, want.Paths); !slices.Equal(pathEdges, wantEdges) {
 		t.Errorf("path edges %v, want %v", pathEdges, wantEdges)
 	}
-	page.eval(`ospfMap.cy.fit(undefined, 10), ""`)
+	page.eval(`ospfMap.cy.fit(undefined, 10), document.getElementById("tip").hidden = true, ""`)
 	time.Sleep(300 * time.Millisecond) // a frame or two
 	t.Logf("screenshot of the NYC map: %s", page.screenshot("map.png"))
 

@@ -157,14 +157,13 @@
       id, kind: "router", label: id, ext: info.externals,
       colour: abr ? "#8e24aa" : areaColour(info.areas[0] || "0.0.0.0"),
       shape: abr ? "diamond" : "ellipse",
-      border: info.flags & FLAG_E ? "#ff8f00" : "#ffffff",
-      bw: info.flags & FLAG_E ? 3 : 1,
+      asbr: !!(info.flags & FLAG_E), abr,
       size: abr ? 1.6 : 1,
     };
   }
   function networkData(key) {
     const at = key.indexOf("@");
-    return { id: key, kind: "network", label: key.slice(0, at), colour: "#78909c", shape: "round-rectangle", border: "#ffffff", bw: 1, size: 0.9 };
+    return { id: key, kind: "network", label: key.slice(0, at), colour: "#78909c", shape: "round-rectangle", size: 0.9 };
   }
   function edgeLabel(e) {
     if (e.target.includes("@")) return String(e.st);
@@ -175,11 +174,12 @@
   function styles() {
     return [
       { selector: "node", style: {
-        "background-color": "data(colour)", shape: "data(shape)", "border-color": "data(border)", "border-width": "data(bw)",
+        "background-color": "data(colour)", shape: "data(shape)", "border-color": "#ffffff", "border-width": Math.max(1, unit / 12),
         width: (n) => unit * n.data("size"), height: (n) => unit * n.data("size"),
         label: "data(label)", "font-size": unit * 0.6, "min-zoomed-font-size": 11, color: "#37474f",
         "text-valign": "bottom", "text-margin-y": 2,
       } },
+      { selector: "node[?asbr]", style: { "border-color": "#ff8f00", "border-width": unit / 4 } },
       { selector: "edge", style: {
         width: Math.max(1, unit / 8), "line-color": "data(colour)", "curve-style": "haystack", "haystack-radius": 0,
         label: "data(label)", "font-size": unit * 0.5, "min-zoomed-font-size": 11, color: "#546e7a",
