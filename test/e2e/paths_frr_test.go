@@ -59,12 +59,22 @@ func ospfdRoutes(t *testing.T, l *frrlab.Lab, router string) map[netip.Prefix]os
 func TestE2EPathsAgreeWithOSPFD(t *testing.T) {
 	l := frrlab.Start(t, frrlab.Options{})
 	bin := buildOperator(t)
-	// Which router owns each interface address: next hops by router.
+	// A next hop is a router over a link: "10.0.0.3 over lan". ospfd
+	// names it by the router's address on the link; a path by its hops.
 	owner := map[netip.Addr]string{}
+	byPrefix := map[string]string{}   // a LAN's prefix -> its name
+	between := map[[2]string]string{} // router IDs -> their point-to-point link
 	for _, lk := range l.Topology().Links {
+		var ids []string
 		for _, a := range lk.Ends {
 			r, _ := l.Router(a.Router)
-			owner[a.Addr] = r.ID.String()
+			owner[a.Addr] = r.ID.String() + " over " + lk.Name
+			ids = append(ids, r.ID.String())
+		}
+		if lk.Kind == frrlab.Broadcast {
+			byPrefix[lk.Prefix.String()] = lk.Name
+		} else {
+			between[[2]string{ids[0], ids[1]}], between[[2]string{ids[1], ids[0]}] = lk.Name, lk.Name
 		}
 	}
 	compared, ecmp := 0, 0
@@ -118,11 +128,11 @@ func TestE2EPathsAgreeWithOSPFD(t *testing.T) {
 			// (past a LAN), against ospfd's next hops.
 			var hops, ospfdHops []string
 			for _, path := range got.Paths {
-				for _, h := range path[1:] {
-					if h.Type == "router" {
-						hops = append(hops, h.ID)
-						break
-					}
+				switch {
+				case len(path) > 2 && path[1].Type == "network":
+					hops = append(hops, path[2].ID+" over "+byPrefix[path[1].ID])
+				case len(path) > 1 && path[1].Type == "router":
+					hops = append(hops, path[1].ID+" over "+between[[2]string{r.ID.String(), path[1].ID}])
 				}
 			}
 			for _, nh := range want.Nexthops {
