@@ -468,7 +468,6 @@ func pathEdgeIDs(g *topo.Graph, paths [][]topo.Hop) []string {
 	return out
 }
 
-
 // TestMapStepsBackInTime shows the map as it was (/v1/view?at=T, served
 // here by a stand-in that answers as the history endpoint does: the view
 // document, 404 when there is no history at T, 501 without an archive),
@@ -545,4 +544,43 @@ func TestMapStepsBackInTime(t *testing.T) {
 	if len(asked) != 3 {
 		t.Errorf("history asked %v", asked)
 	}
+}
+
+// BenchmarkMapInChromium measures the NYC map in headless Chromium: the
+// first draw (from navigation to the frame after the map is drawn), and
+// per change of the network (a link added or removed on one router: its
+// event and state record) the time to apply it to the map, and to the
+// next frame. Each iteration opens a new browser.
+func BenchmarkMapInChromium(b *testing.B) {
+	chromium := requireChromium(b)
+	var first, apply, frame []float64
+	for b.Loop() {
+		nyc := loadNYC(b)
+		ts := startServer(b, ServerConfig{Source: nyc.db, NonWebSocket: PageHandler()}, nil)
+		page := openChromium(b, chromium, ts.http.URL+"/")
+		page.waitPage("the map to be drawn", `String(!!(window.ospfMap && ospfMap.stats.firstDraw > 0))`, "true")
+		page.waitPage("the page to follow the stream", `document.getElementById("status").className`, "ok")
+		first = append(first, page.stats().FirstDraw)
+		ids := slices.SortedFunc(maps.Keys(nyc.routers), netip.Addr.Compare)
+		r, peer := ids[len(ids)/2], ids[len(ids)/3]
+		base := nyc.routers[r].Links
+		for i := range 20 {
+			if i%2 == 0 {
+				nyc.setLinks(b, r, append(slices.Clone(base), p2pLink(peer, uint16(10+i)))...)
+			} else {
+				nyc.setLinks(b, r, base...)
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+		page.waitPage("the changes to arrive", `String(ospfMap.seq)`, fmt.Sprint(nyc.db.Feed().LastSeq()))
+		time.Sleep(100 * time.Millisecond) // the last frame
+		st := page.stats()
+		apply = append(apply, st.Apply...)
+		frame = append(frame, st.Frame...)
+	}
+	b.ReportMetric(quantile(first, 0.5), "first-draw-ms")
+	b.ReportMetric(quantile(apply, 0.5), "apply-p50-ms")
+	b.ReportMetric(quantile(apply, 1), "apply-max-ms")
+	b.ReportMetric(quantile(frame, 0.5), "frame-p50-ms")
+	b.ReportMetric(quantile(frame, 1), "frame-max-ms")
 }

@@ -55,7 +55,7 @@ func TestPageHandlerServesTheSelfContainedPage(t *testing.T) {
 
 // requireChromium returns the path of Chromium, or skips the test (fails
 // it when CI=true, so that CI cannot pass without the browser).
-func requireChromium(t *testing.T) string {
+func requireChromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -71,7 +71,7 @@ func requireChromium(t *testing.T) string {
 
 // cdp is a Chrome DevTools protocol session with one page.
 type cdp struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	id   int
 }
@@ -138,7 +138,7 @@ func (c *cdp) waitPage(what, expr, want string) {
 
 // openChromium starts headless Chromium on url and returns a DevTools
 // session with its page.
-func openChromium(t *testing.T, chromium, url string) *cdp {
+func openChromium(t testing.TB, chromium, url string) *cdp {
 	t.Helper()
 	// The profile is ours to remove: Chromium's helper processes may still
 	// write to it for a moment after the browser is gone, which would fail
@@ -213,7 +213,7 @@ func openChromium(t *testing.T, chromium, url string) *cdp {
 
 // artifactsDir is where tests keep what a person may want to look at:
 // $ARTIFACTS_DIR, or the test's temporary directory.
-func artifactsDir(t *testing.T) string {
+func artifactsDir(t testing.TB) string {
 	if d := os.Getenv("ARTIFACTS_DIR"); d != "" {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)

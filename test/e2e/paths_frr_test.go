@@ -114,8 +114,8 @@ func TestE2EPathsAgreeWithOSPFD(t *testing.T) {
 			if got.Class != class {
 				t.Errorf("%s: class %s, ospfd's route is %q", what, got.Class, want.RouteType)
 			}
-			switch {
-			case class == "external-2":
+			switch class {
+			case "external-2":
 				if want.Type2Cost == nil || got.Cost != *want.Type2Cost || got.ASBRCost == nil || *got.ASBRCost != want.Cost {
 					t.Errorf("%s: metric %d, cost to the ASBR %v; ospfd: %d, %d", what, got.Cost, got.ASBRCost, deref(want.Type2Cost), want.Cost)
 				}

@@ -597,7 +597,13 @@
     if (pathFrom) q.set("from", pathFrom);
     fetch(base + "/v1/path?" + q, { cache: "no-store" }).then(async (r) => {
       if (box.dataset.router !== id) return;
-      if (!r.ok) { cost.textContent = "path cost: " + (await r.text()).trim(); return; }
+      if (!r.ok) {
+        const why = (await r.text()).trim();
+        cost.textContent = !pathFrom && r.status === 400 && why.startsWith("want ")
+          ? "path cost: this server does not know its own router; pick a start with \u201cPath from here\u201d"
+          : "path cost: " + why;
+        return;
+      }
       const a = await r.json();
       cost.textContent = "path cost from " + a.from + ": " + (a.reachable ? a.cost : "unreachable") +
         (a.reverse ? ", back: " + (a.reverse.reachable ? a.reverse.cost : "unreachable") : "");
