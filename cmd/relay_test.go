@@ -80,7 +80,7 @@ func TestRelayCommand(t *testing.T) {
 	if code, _ := get(t, "http://"+relayAddr+"/healthz"); code != 200 {
 		t.Errorf("relay /healthz: %d", code)
 	}
-	if code, page := get(t, "http://"+relayAddr+"/"); code != 200 || !strings.Contains(page, "OSPF live feed") {
+	if code, page := get(t, "http://"+relayAddr+"/"); code != 200 || !strings.Contains(page, "OSPF live map") {
 		t.Errorf("relay /: %d, not the live page", code)
 	}
 	_, before := get(t, "http://"+relayAddr+"/metrics")

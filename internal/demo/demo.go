@@ -252,6 +252,8 @@ func tryText(info *Info, hostIf string) string {
 	fmt.Fprintf(&b, "  kubectl get configmap -n %s ospf-lsdb -o jsonpath='{.data.lsdb\\.json}' | head\n", Namespace)
 	fmt.Fprintf(&b, "  kubectl get events -n default -w       # topology changes as Events\n\n")
 	fmt.Fprintf(&b, "  Live page:    %s\n", info.StreamURL)
+	fmt.Fprintf(&b, "                the live map: routers, LANs and link costs, changes flashing where they happen;\n")
+	fmt.Fprintf(&b, "                search a router or prefix, click a router, show a path or what fails with it\n")
 	fmt.Fprintf(&b, "  Event stream: websocat %s   (or any WebSocket client)\n", strings.Replace(info.StreamURL, "http://", "ws://", 1))
 	fmt.Fprintf(&b, "  Metrics:      %s\n\n", info.MetricsURL)
 	fmt.Fprintf(&b, "Change the network and watch it all follow (the agent follows %s, %s):\n\n", r.Name, r.ID)

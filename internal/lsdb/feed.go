@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -149,4 +150,24 @@ func (s *Subscription) Read(ctx context.Context, buf []Event) ([]Event, error) {
 			return buf, ctx.Err()
 		}
 	}
+}
+
+// Recent appends to buf the newest n events (the seed's, not state
+// records) numbered at most until that the window still holds, oldest
+// first: what a page opened at until can show of what happened before.
+func (f *Feed) Recent(buf []Event, until uint64, n int) []Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == f.floor || n <= 0 {
+		return buf
+	}
+	until = min(until, f.last)
+	start := len(buf)
+	for seq := until; seq >= f.oldest() && seq > f.floor && len(buf)-start < n; seq-- {
+		if ev := &f.ring[(seq-f.floor-1)%f.window]; !ev.IsState() {
+			buf = append(buf, *ev)
+		}
+	}
+	slices.Reverse(buf[start:])
+	return buf
 }

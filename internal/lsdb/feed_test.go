@@ -3,6 +3,7 @@ package lsdb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -124,5 +125,43 @@ func TestFeedAtContinuesAnotherNumbering(t *testing.T) {
 	}
 	if _, err := f.Subscribe(104); !errors.Is(err, ErrLagged) {
 		t.Errorf("Subscribe(104): err = %v, want ErrLagged", err)
+	}
+}
+
+func TestFeedRecentSkipsStateRecordsAndStopsAtTheWindow(t *testing.T) {
+	seqs := func(evs []Event) []uint64 {
+		var s []uint64
+		for _, e := range evs {
+			s = append(s, e.Seq)
+		}
+		return s
+	}
+	f := NewFeed(6)
+	if got := f.Recent(nil, 10, 5); len(got) != 0 {
+		t.Fatalf("an empty feed has recent events: %v", seqs(got))
+	}
+	evs := events(8)
+	evs[5].Entity = EntityRouterState // seq 6
+	f.publish(evs)                    // the window holds 3..8
+	for _, c := range []struct {
+		until uint64
+		n     int
+		want  string
+	}{
+		{8, 10, "[3 4 5 7 8]"},
+		{8, 2, "[7 8]"},
+		{6, 2, "[4 5]"},
+		{100, 1, "[8]"},
+		{2, 5, "[]"},
+		{8, 0, "[]"},
+	} {
+		if got := fmt.Sprint(seqs(f.Recent(nil, c.until, c.n))); got != c.want {
+			t.Errorf("Recent(until %d, n %d) = %s, want %s", c.until, c.n, got, c.want)
+		}
+	}
+	g := NewFeedAt(4, 100) // numbering after another's: nothing before 101
+	g.publish(events(2))
+	if got := fmt.Sprint(seqs(g.Recent(nil, 102, 10))); got != "[101 102]" {
+		t.Errorf("Recent of a continued feed = %s", got)
 	}
 }

@@ -55,7 +55,7 @@ func TestPageHandlerServesTheSelfContainedPage(t *testing.T) {
 
 // requireChromium returns the path of Chromium, or skips the test (fails
 // it when CI=true, so that CI cannot pass without the browser).
-func requireChromium(t *testing.T) string {
+func requireChromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -71,7 +71,7 @@ func requireChromium(t *testing.T) string {
 
 // cdp is a Chrome DevTools protocol session with one page.
 type cdp struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	id   int
 }
@@ -138,7 +138,7 @@ func (c *cdp) waitPage(what, expr, want string) {
 
 // openChromium starts headless Chromium on url and returns a DevTools
 // session with its page.
-func openChromium(t *testing.T, chromium, url string) *cdp {
+func openChromium(t testing.TB, chromium, url string) *cdp {
 	t.Helper()
 	// The profile is ours to remove: Chromium's helper processes may still
 	// write to it for a moment after the browser is gone, which would fail
@@ -213,7 +213,7 @@ func openChromium(t *testing.T, chromium, url string) *cdp {
 
 // artifactsDir is where tests keep what a person may want to look at:
 // $ARTIFACTS_DIR, or the test's temporary directory.
-func artifactsDir(t *testing.T) string {
+func artifactsDir(t testing.TB) string {
 	if d := os.Getenv("ARTIFACTS_DIR"); d != "" {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -239,6 +239,13 @@ func TestLivePageInChromium(t *testing.T) {
 	if got := page.eval(`document.getElementById("n-routers").textContent`); got != "3" {
 		t.Errorf("routers counter %q, want 3 (each route has a router of its own)", got)
 	}
+	// The events from before the page opened are listed at once, before
+	// any change comes (issue 12), oldest at the bottom.
+	page.waitPage("the recent events", `Array.from(document.querySelectorAll("#feed tr.before td.detail")).map(e => e.textContent).join(",")`,
+		"external 172.16.0.3/32 metric 20,external 172.16.0.2/32 metric 20,external 172.16.0.1/32 metric 20")
+	if got := page.eval(`getComputedStyle(document.getElementById("empty")).display`); got != "none" {
+		t.Errorf("the 'no change yet' note is shown (%s) beside recent events", got)
+	}
 
 	// Two routes come, one goes.
 	em.Emit(t, 2)
@@ -249,9 +256,9 @@ func TestLivePageInChromium(t *testing.T) {
 	db.Commit()
 	clk.Set(clk.Now().Add(2 * time.Second)) // past the reinstall window
 	db.Expire()
-	page.waitPage("three rows", `String(document.querySelectorAll("#feed tr").length)`, "3")
+	page.waitPage("three new rows", `String(document.querySelectorAll("#feed tr:not(.before)").length)`, "3")
 	page.waitPage("the counters to follow", `document.getElementById("n-externals").textContent`, "4")
-	if got := page.eval(`Array.from(document.querySelectorAll("#feed tr.added td.detail")).map(e => e.textContent).sort().join(",")`); got != "external 172.16.0.4/32 metric 20,external 172.16.0.5/32 metric 20" {
+	if got := page.eval(`Array.from(document.querySelectorAll("#feed tr.added:not(.before) td.detail")).map(e => e.textContent).sort().join(",")`); got != "external 172.16.0.4/32 metric 20,external 172.16.0.5/32 metric 20" {
 		t.Errorf("added rows: %s", got)
 	}
 	if got := page.eval(`Array.from(document.querySelectorAll("#feed tr.removed td.detail")).map(e => e.textContent).join(",")`); got != "external 172.16.0.5/32 metric 20" {

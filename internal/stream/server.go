@@ -89,9 +89,10 @@ type Server struct {
 	cfg    ServerConfig
 	log    *slog.Logger
 	hub    *hub
-	snap   docCache   // /v1/snapshot
-	view   docCache   // /v1/view
-	graphs graphCache // /v1/path, /v1/whatif, /v1/snapshot?format=
+	snap   docCache    // /v1/snapshot
+	view   docCache    // /v1/view
+	graphs graphCache  // /v1/path, /v1/whatif, /v1/snapshot?format=, /v1/layout
+	layout layoutCache // /v1/layout
 
 	ctx    context.Context // ends when Run returns: closes the clients
 	cancel context.CancelCauseFunc
@@ -205,7 +206,8 @@ func (s *Server) self() netip.Addr {
 }
 
 // ServeHTTP routes /v1/snapshot (?format= for a graph export), /v1/view,
-// /v1/path, /v1/whatif, /v1/stream and the seed's stream.
+// /v1/path, /v1/whatif, /v1/layout, /v1/recent, /v1/stream and the seed's
+// stream.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/v1/snapshot":
@@ -220,6 +222,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveWhatIf(w, r)
 	case r.URL.Path == "/v1/view":
 		s.serveDoc(w, r, &s.view)
+	case r.URL.Path == "/v1/layout":
+		s.serveLayout(w, r)
+	case r.URL.Path == "/v1/recent":
+		s.serveRecent(w, r)
 	case r.URL.Path == "/v1/stream":
 		s.serveStream(w, r, true)
 	case strings.HasPrefix(r.URL.Path, "/v1/"):

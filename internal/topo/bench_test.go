@@ -53,3 +53,16 @@ func BenchmarkNYCx10(b *testing.B) {
 		}
 	})
 }
+
+// The map's layout is computed once per server (then only new vertices are
+// placed): NYC and NYC x10 from scratch.
+func BenchmarkLayout(b *testing.B) {
+	for _, copies := range []int{1, 10} {
+		g := topo.Build(nycView(b, copies))
+		b.Run(map[int]string{1: "NYC", 10: "NYCx10"}[copies], func(b *testing.B) {
+			for b.Loop() {
+				g.Layout(nil)
+			}
+		})
+	}
+}

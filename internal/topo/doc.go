@@ -10,5 +10,11 @@
 // one vertex, so they may cross from one area to another through any
 // router in both, where OSPF would route inter-area traffic through the
 // backbone only. On networks whose areas meet only at backbone ABRs, as
-// OSPF requires, the two agree.
+// OSPF requires, the two agree; the FRR lab's end-to-end test (two areas,
+// an ABR, a virtual link, ASBRs) checks every route against ospfd's. An
+// ABR's ASBR-summary becomes an edge only to an ASBR whose own Router-LSA
+// the view lacks (an agent in another area).
+//
+// Layout places the vertices on the live page's map, once, and later only
+// the new ones.
 package topo

@@ -128,6 +128,7 @@ type Graph struct {
 	Flags map[netip.Addr]uint8
 
 	routers  map[netip.Addr]int32
+	hasLSA   map[netip.Addr]bool // routers with a Router-LSA in some area
 	networks map[areaPrefix]int32
 	netAreas map[netip.Prefix]int
 }
@@ -196,6 +197,7 @@ func Build(v *lsdb.View) *Graph {
 		view:     v,
 		Flags:    map[netip.Addr]uint8{},
 		routers:  map[netip.Addr]int32{},
+		hasLSA:   map[netip.Addr]bool{},
 		networks: map[areaPrefix]int32{},
 		netAreas: map[netip.Prefix]int{},
 	}
@@ -204,6 +206,9 @@ func Build(v *lsdb.View) *Graph {
 			r := &v.Areas[i].Routers[j]
 			g.router(r.ID)
 			g.Flags[r.ID] |= r.Flags
+			if r.HasLSA {
+				g.hasLSA[r.ID] = true
+			}
 		}
 	}
 	for i := range v.Areas {
@@ -243,7 +248,11 @@ func (g *Graph) addArea(a *lsdb.AreaView) {
 			}
 		}
 		for _, l := range r.Summaries {
-			if asbr := l.ID().Addr(); l.Kind == lsdb.KindXRouter && asbr != r.ID {
+			// An ABR's ASBR-summary stands for the path to an ASBR of
+			// another area; when the ASBR's own Router-LSA is here, its
+			// links are the path, and the summary would only add a
+			// shortcut that no packet takes.
+			if asbr := l.ID().Addr(); l.Kind == lsdb.KindXRouter && asbr != r.ID && !g.hasLSA[asbr] {
 				g.edge(rv, Edge{To: g.router(asbr), Cost: l.Metric, Kind: ASBRSummary, Area: a.ID})
 			}
 		}

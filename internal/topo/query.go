@@ -132,10 +132,14 @@ func (g *Graph) hops(p []int32) []Hop {
 		hs[i] = Hop{ID: g.ID(v), Type: g.Vertices[v].Kind.String()}
 		if i > 0 {
 			hs[i].Cost, _ = g.Cost(p[i-1], v)
+			// The area of the link taken: a link's rather than an
+			// ABR's ASBR-summary of the same cost.
 			for _, e := range g.Out[p[i-1]] {
-				if e.To == v && e.Cost == hs[i].Cost {
+				if e.To == v && e.Cost == hs[i].Cost && (hs[i].Area == "" || e.Kind != ASBRSummary) {
 					hs[i].Area = e.Area.String()
-					break
+					if e.Kind != ASBRSummary {
+						break
+					}
 				}
 			}
 		}

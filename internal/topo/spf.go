@@ -1,6 +1,9 @@
 package topo
 
-import "container/heap"
+import (
+	"container/heap"
+	"slices"
+)
 
 // Unreachable is the distance of a vertex that no path reaches.
 const Unreachable = -1
@@ -68,16 +71,23 @@ func (g *Graph) SPF(root int32, reverse bool, f Failure) *Tree {
 			if reverse {
 				blocked = f.blocks(e.To, &Edge{To: it.v})
 			}
-			if blocked || done[e.To] {
+			if blocked {
 				continue
 			}
 			d := it.d + int64(e.Cost)
 			switch cur := t.Dist[e.To]; {
+			case done[e.To]:
+				// Settled, but an equal-cost way in still counts: a router
+				// reached at the same cost through a LAN (whose edges to
+				// its routers cost 0) may be settled before the LAN is.
+				if d == cur && !slices.Contains(t.Pred[e.To], it.v) {
+					t.Pred[e.To] = append(t.Pred[e.To], it.v)
+				}
 			case cur == Unreachable || d < cur:
 				t.Dist[e.To] = d
 				t.Pred[e.To] = append(t.Pred[e.To][:0], it.v)
 				heap.Push(q, item{e.To, d})
-			case d == cur:
+			case d == cur && !slices.Contains(t.Pred[e.To], it.v): // parallel links: one predecessor
 				t.Pred[e.To] = append(t.Pred[e.To], it.v)
 			}
 		}
@@ -112,7 +122,9 @@ func (t *Tree) Paths(v int32, max int) [][]int32 {
 			return
 		}
 		for _, u := range t.Pred[v] {
-			walk(u, suffix)
+			if !slices.Contains(suffix, u) { // a loop of zero-cost links
+				walk(u, suffix)
+			}
 		}
 	}
 	walk(v, make([]int32, 0, 16))

@@ -323,3 +323,78 @@ func nycView(tb testing.TB, copies int) *lsdb.View {
 	}
 	return db.View()
 }
+
+// A router reached at the same cost over a point-to-point link and over a
+// LAN has both paths, though Dijkstra's algorithm settles it (a lower
+// vertex number) before the LAN; parallel links of one cost are one path.
+func TestEqualCostPathsThroughALANAndParallelLinks(t *testing.T) {
+	twin := func(to string, metric uint16) ospf.RouterLink {
+		l := p2p(to, metric)
+		l.Data = ip("192.0.2.2")
+		return l
+	}
+	g := topo.Build(viewOf(t,
+		router(area0, "10.0.0.1", 0, p2p("10.0.0.2", 10), transit("10.9.0.1", "10.9.0.1", 10), p2p("10.0.0.3", 5), twin("10.0.0.3", 5)),
+		router(area0, "10.0.0.2", 0, p2p("10.0.0.1", 10), transit("10.9.0.1", "10.9.0.2", 10)),
+		router(area0, "10.0.0.3", 0, p2p("10.0.0.1", 5), twin("10.0.0.1", 5)),
+		network(area0, "10.9.0.1", "10.0.0.1", 24, "10.0.0.1", "10.0.0.2"),
+	))
+	ans, err := g.Path("10.0.0.1", "10.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"[10.0.0.1 10.0.0.2]", "[10.0.0.1 10.9.0.0/24 10.0.0.2]"}
+	if got := pathSet(ans.Paths); ans.Cost != 10 || !slices.Equal(got, want) {
+		t.Errorf("r1 -> r2: cost %d, paths %v, want 10 over %v", ans.Cost, got, want)
+	}
+	if got := pathSet(ans.Reverse.Paths); !slices.Equal(got, []string{"[10.0.0.2 10.0.0.1]", "[10.0.0.2 10.9.0.0/24 10.0.0.1]"}) {
+		t.Errorf("r2 -> r1: paths %v", got)
+	}
+	ans, err = g.Path("10.0.0.1", "10.0.0.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pathSet(ans.Paths); !slices.Equal(got, []string{"[10.0.0.1 10.0.0.3]"}) {
+		t.Errorf("r1 -> r3 over two parallel links: paths %v, want one", got)
+	}
+}
+
+// An ABR's ASBR-summary leads to an ASBR whose own links the LSDB lacks
+// (an agent in another area), but adds no shortcut beside the links of an
+// ASBR whose Router-LSA is there: a path goes the way packets go.
+func TestASBRSummaryOnlyForASBRsWithoutTheirLinks(t *testing.T) {
+	asbrSummary := func(area netip.Addr, abr, asbr string, metric uint32) ospfapitest.AreaLSA {
+		return ospfapitest.AreaLSA{Area: area, LSA: &ospf.SummaryLSA{Header: hdr(ospf.ASBRSummaryLSAType, asbr, abr), Mask: ip("0.0.0.0"), Metric: metric}}
+	}
+	full := []ospfapitest.AreaLSA{
+		router(area0, "10.0.0.3", ospf.RouterFlagB, transit("10.9.0.3", "10.9.0.3", 10)),
+		router(area0, "10.0.0.4", ospf.RouterFlagE, transit("10.9.0.3", "10.9.0.4", 10)),
+		network(area0, "10.9.0.3", "10.0.0.3", 24, "10.0.0.3", "10.0.0.4"),
+		router(area1, "10.0.0.3", ospf.RouterFlagB, p2p("10.0.0.5", 10)),
+		router(area1, "10.0.0.5", 0, p2p("10.0.0.3", 10)),
+		asbrSummary(area1, "10.0.0.3", "10.0.0.4", 10),
+		external("10.0.0.4", "192.168.40.0/24", 20, true),
+	}
+	ans, err := topo.Build(viewOf(t, full...)).Path("10.0.0.5", "10.0.0.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pathSet(ans.Paths); ans.Cost != 20 || !slices.Equal(got, []string{"[10.0.0.5 10.0.0.3 10.9.0.0/24 10.0.0.4]"}) {
+		t.Errorf("r5 -> r4 with r4's links: cost %d, paths %v", ans.Cost, got)
+	}
+	// Area 1's LSDB only: r4 is reached through r3's summary.
+	var area1Only []ospfapitest.AreaLSA
+	for _, l := range full {
+		if l.Area == area1 || l.LSA.Hdr().Type == ospf.ASExternalLSAType {
+			area1Only = append(area1Only, l)
+		}
+	}
+	ans, err = topo.Build(viewOf(t, area1Only...)).Path("10.0.0.5", "192.168.40.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pathSet(ans.Paths); !ans.Reachable || ans.ASBRCost == nil || *ans.ASBRCost != 20 ||
+		!slices.Equal(got, []string{"[10.0.0.5 10.0.0.3 10.0.0.4 192.168.40.0/24]"}) {
+		t.Errorf("r5 -> r4's external through the summary: %+v", ans.Route)
+	}
+}

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -130,9 +131,29 @@ func checkMirrored(ctx context.Context, t *testing.T, info *demo.Info) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("live page %s: %s %s", info.StreamURL, resp.Status, resp.Header.Get("Content-Type"))
 	}
-	if !strings.Contains(strings.ToLower(string(page)), "<html") {
-		t.Errorf("live page %s is not HTML: %.200s", info.StreamURL, page)
+	if !strings.Contains(strings.ToLower(string(page)), "<html") || !strings.Contains(string(page), "OSPF live map") {
+		t.Errorf("live page %s is not the map: %.200s", info.StreamURL, page)
 	}
+	// The relay places every lab router on the map.
+	waitFor(ctx, t, "every router on the relay's map", func() error {
+		resp, err := http.Get(strings.TrimSuffix(info.StreamURL, "/") + "/v1/layout")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var lay struct {
+			Nodes map[string][2]float64 `json:"nodes"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&lay); err != nil {
+			return fmt.Errorf("%s: %w", resp.Status, err)
+		}
+		for _, r := range info.Lab.Routers() {
+			if _, ok := lay.Nodes[r.ID.String()]; !ok {
+				return fmt.Errorf("%s is not on the map: %v", r.ID, lay.Nodes)
+			}
+		}
+		return nil
+	})
 
 	// The change the instructions suggest: r2's link to r3 costs 50.
 	r2, _ := info.Lab.Router("r2")
