@@ -639,7 +639,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 	if old := r.cur; old != nil {
 		r.resnapshots.Add(1)
 		now := time.Now()
-		diffs := diffViews(old.View(), doc.View, now)
+		diffs := lsdb.DiffViews(old.View(), doc.View, now)
 		if !old.Loaded() {
 			r.log.Error("The relay lost its place before it caught up with its snapshot; the archive misses events",
 				"epoch", old.epoch, "after", old.feed.LastSeq(), "until", old.snapSeq)
@@ -656,7 +656,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 		outFrom = r.start.Seq
 	case r.start.Epoch != "" && saved != nil:
 		r.resnapshots.Add(1)
-		diffs := diffViews(saved, doc.View, time.Now())
+		diffs := lsdb.DiffViews(saved, doc.View, time.Now())
 		r.publishDiff(diffs, archive.Position{Epoch: doc.Epoch, Seq: doc.Seq})
 		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the view saved where the archive ends",
 			"events", len(diffs), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
