@@ -162,3 +162,20 @@ func TestHistoryErrors(t *testing.T) {
 		t.Errorf("--at without snapshots: exit %d, %q", code, stderr.String())
 	}
 }
+
+// --retention and --compress-archive are checked before anything runs.
+func TestArchiveMaintenanceFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"stream", "--retention", "-1h", "--events-path-prefix", "x"}, "--retention -1h0m0s: must not be negative"},
+		{[]string{"stream", "--compress-archive"}, "need --events-path-prefix or --snapshots-path-prefix"},
+		{[]string{"relay", "--retention", "24h"}, "need --events-path-prefix or --snapshots-path-prefix"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(append([]string{"ospf-operator"}, tc.args...), &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.says) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, stderr.String(), tc.says)
+		}
+	}
+}

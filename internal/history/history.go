@@ -308,8 +308,25 @@ func (h *History) each(ctx context.Context, from, to time.Time, rep *Report, fn 
 		held = slices.Delete(held, 0, n)
 		return nil
 	}
+	// Only the hours from the archive's first to its last are looked at:
+	// a range from long ago, or into the future, costs nothing more.
+	first, ok, err := firstHour(h.cfg.EventsDir, loc)
+	if err != nil || !ok {
+		return err
+	}
+	final, _, err := lastHour(h.cfg.EventsDir, loc)
+	if err != nil {
+		return err
+	}
+	hs := hourStart(from, loc)
+	if hs.Before(first) {
+		hs = first
+	}
 	last := to.Add(maxDelay)
-	for hs := hourStart(from, loc); !hs.After(last); hs = nextHour(hs, loc) {
+	if last.After(final) {
+		last = final
+	}
+	for ; !hs.After(last); hs = nextHour(hs, loc) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -127,6 +127,18 @@ func snapshotWalk(root string, loc *time.Location, bound time.Time, back bool, y
 // firstHour is the start of the oldest hour file under root, and whether
 // there is one.
 func firstHour(root string, loc *time.Location) (time.Time, bool, error) {
+	return edgeHour(root, loc, false)
+}
+
+// lastHour is the start of the newest hour file under root, and whether
+// there is one.
+func lastHour(root string, loc *time.Location) (time.Time, bool, error) {
+	return edgeHour(root, loc, true)
+}
+
+// edgeHour is the start of the oldest (or, if newest, the newest) hour
+// file under root, and whether there is one.
+func edgeHour(root string, loc *time.Location, newest bool) (time.Time, bool, error) {
 	var vals [4]int
 	var walk func(dir string, depth int) (bool, error)
 	walk = func(dir string, depth int) (bool, error) {
@@ -136,6 +148,9 @@ func firstHour(root string, loc *time.Location) (time.Time, bool, error) {
 				return false, nil
 			}
 			return false, err
+		}
+		if newest {
+			slices.Reverse(entries)
 		}
 		for _, e := range entries { // in name order, which is time order
 			name := e.Name()

@@ -381,8 +381,10 @@ func (r *Relay) Stats() Stats {
 	return st
 }
 
-// ServeHTTP serves /healthz, /readyz (ready: following the upstream), and
-// everything the generation's Server serves (see protocol.go).
+// ServeHTTP serves /healthz, /readyz (ready: following the upstream), the
+// history of its archive (Config.Server.History) even before it reaches
+// its upstream, and everything the generation's Server serves (see
+// protocol.go).
 func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch req.URL.Path {
 	case "/healthz":
@@ -394,6 +396,10 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	if stream.IsHistoryRequest(req) { // from the archive, upstream or not
+		stream.ServeHistory(r.cfg.Server.History, w, req)
 		return
 	}
 	if g := r.gen.Load(); g != nil {
