@@ -189,6 +189,11 @@ func readSnapshot(f snapshotFile) (*lsdb.View, time.Time, *MalformedError) {
 		return nil, time.Time{}, &MalformedError{File: f.path, Err: err}
 	}
 	at := s.SnapshotTime()
+	if at.Year() > 9999 {
+		// The seed writes "updated" in milliseconds: read as seconds, it
+		// lands tens of thousands of years on.
+		at = time.UnixMilli(at.Unix())
+	}
 	if at.UnixMilli() <= 0 {
 		at = f.minute
 	}
