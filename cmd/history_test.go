@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
 )
 
@@ -177,5 +180,55 @@ func TestArchiveMaintenanceFlags(t *testing.T) {
 		if code := run(append([]string{"ospf-operator"}, tc.args...), &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.says) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", tc.args, code, stderr.String(), tc.says)
 		}
+	}
+}
+
+// TestStreamServesAndKeepsItsArchive runs `stream` with an archive, a
+// retention and compression: an old hour goes, a closed hour is
+// compressed, and /v1/events answers from both forms with the change the
+// stream just archived.
+func TestStreamServesAndKeepsItsArchive(t *testing.T) {
+	r10 := netip.MustParseAddr("10.10.10.10")
+	srv := nycServer(t, ospfapitest.Config{RouterID: r10})
+	root := t.TempDir()
+	events, snaps := filepath.Join(root, "events"), filepath.Join(root, "history", "snapshots")
+	closed := time.Now().UTC().Add(-5 * time.Hour)
+	closedLine := `{"timestamp": ` + strconv.FormatInt(closed.UnixMilli(), 10) +
+		`, "entity": {"type": "router", "id": "10.10.10.10"}, "added": {"link": {"stubnet": {"id": "192.0.2.0/24", "metric": 1}}}}`
+	old := filepath.Join(events, "2020/01/01/00.jsonl")
+	closedHour := filepath.Join(events, closed.Format("2006/01/02/15")+".jsonl")
+	for path, content := range map[string]string{old: closedLine + "\n", closedHour: closedLine + "\n"} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wsAddr := freeAddr(t)
+	var stdout, stderr lockedBuffer
+	startCommand(t, &stdout, &stderr, "stream", "--server", srv.Addr(), "--holddown", "0", "--mute-stdout-stream", "--ws-listen", wsAddr,
+		"--events-path-prefix", events, "--snapshots-path-prefix", snaps, "--retention", "720h", "--compress-archive")
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	waitUntil(t, func() bool { return !exists(old) && !exists(closedHour) && exists(closedHour+".gz") }, "the old hour removed and the closed one compressed", &stderr)
+	if exists(filepath.Join(events, "2020")) {
+		t.Error("the old hour's directories are still there")
+	}
+	waitUntil(t, func() bool { return strings.Contains(stderr.String(), "LSDB loaded") }, "the load", &stderr)
+	if err := srv.AddExternal(r10, netip.MustParsePrefix("198.51.100.0/24"), 5, false, netip.Addr{}); err != nil {
+		t.Fatal(err)
+	}
+	to := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
+	var body string
+	waitUntil(t, func() bool {
+		var code int
+		code, body = get(t, "http://"+wsAddr+"/v1/events?from=0&to="+to)
+		return code == 200 && strings.Count(body, "\n") == 2
+	}, "/v1/events to hold the compressed hour's event and the new one", &stderr)
+	if lines := strings.Split(body, "\n"); lines[0] != closedLine || !strings.Contains(lines[1], `"198.51.100.0/24"`) {
+		t.Errorf("/v1/events:\n%s", body)
+	}
+	if code, body := get(t, "http://"+wsAddr+"/v1/snapshot?at=0"); code != http.StatusNotFound || !strings.Contains(body, "no snapshot at or before") {
+		t.Errorf("/v1/snapshot?at=0: %d %q", code, body)
 	}
 }

@@ -107,20 +107,29 @@ func (h *History) serveState(w http.ResponseWriter, r *http.Request) {
 		b = append(b, `,"skipped":`...)
 		b = strconv.AppendInt(b, int64(rep.Skipped), 10)
 	}
+	w.Header().Set("Content-Type", "application/json")
 	if r.URL.Path == "/v1/view" {
 		b = append(b, `,"view":`...)
 		b = v.AppendJSON(b)
-	} else {
-		b = append(b, `,"snapshot":`...)
-		b = v.Snapshot().AppendJSON(b)
+		b = append(b, "}\n"...)
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(b)
+		}
+		return
 	}
-	b = append(b, "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	if r.Method == http.MethodHead {
 		return
 	}
-	_, _ = w.Write(b)
+	// A snapshot is written as it is rendered, never whole in memory.
+	b = append(b, `,"snapshot":`...)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	_, _ = bw.Write(b)
+	if err := v.Snapshot().WriteJSON(bw); err != nil {
+		return
+	}
+	_, _ = bw.WriteString("}\n")
+	_ = bw.Flush()
 }
 
 func (h *History) serveEvents(w http.ResponseWriter, r *http.Request) {
