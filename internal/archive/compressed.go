@@ -26,8 +26,12 @@ const GzipSuffix = ".gz"
 func ReadHour(path string) ([]byte, error) { return readHour(OSFS{}, path) }
 
 func readHour(fsys FS, path string) ([]byte, error) {
-	packed, gzErr := readGzip(fsys, path+GzipSuffix)
+	// The plain file first: the Janitor writes the compressed file before
+	// it removes the plain one, so whatever a compression does between
+	// the two reads, the lines of the plain file read are in the
+	// compressed file read after it, or in neither.
 	plain, plainErr := readAll(fsys, path)
+	packed, gzErr := readGzip(fsys, path+GzipSuffix)
 	switch {
 	case gzErr != nil && !errors.Is(gzErr, fs.ErrNotExist):
 		return nil, gzErr

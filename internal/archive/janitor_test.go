@@ -449,3 +449,58 @@ func TestJanitorSkipsDaysDone(t *testing.T) {
 		t.Errorf("the first pass listed %d directories and the second %d; want every day, then the last one and its parents", first, second)
 	}
 }
+
+// hookFS runs before the nth open of a file named like the hour file.
+type hookFS struct {
+	OSFS
+	name   string
+	n      int
+	opened int
+	before func()
+}
+
+func (f *hookFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+	if strings.HasPrefix(filepath.Base(name), f.name) {
+		if f.opened++; f.opened == f.n {
+			f.before()
+		}
+	}
+	return f.OSFS.OpenFile(name, flag, perm)
+}
+
+// A compression between a reader's reads of the two forms of an hour
+// neither loses nor repeats its lines.
+func TestReadHourDuringACompression(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		root := t.TempDir()
+		content := lines("early", 5)
+		if late {
+			// A compressed hour and a late event: the compression merges them.
+			var zb bytes.Buffer
+			zw := gzip.NewWriter(&zb)
+			_, _ = zw.Write([]byte(content))
+			_ = zw.Close()
+			tree(t, root, map[string]string{"2024/03/01/07.jsonl.gz": zb.String(), "2024/03/01/07.jsonl": lines("late", 1)})
+			content += lines("late", 1)
+		} else {
+			tree(t, root, map[string]string{"2024/03/01/07.jsonl": content})
+		}
+		clock := streamtest.NewClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
+		j := newJanitor(t, JanitorConfig{EventsDir: root, Compress: true, Now: clock.Now})
+		fsys := &hookFS{name: "07.jsonl", n: 2, before: func() {
+			if err := j.Pass(); err != nil {
+				t.Error(err)
+			}
+		}}
+		got, err := readHour(fsys, filepath.Join(root, "2024/03/01/07.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != content {
+			t.Errorf("late=%v: read %q during a compression, want %q", late, got, content)
+		}
+		if j.Stats().Compressed != 1 {
+			t.Errorf("late=%v: the compression did not happen between the reads", late)
+		}
+	}
+}
