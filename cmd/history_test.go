@@ -205,14 +205,26 @@ func TestStreamServesAndKeepsItsArchive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wsAddr := freeAddr(t)
+	wsAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	var stdout, stderr lockedBuffer
 	startCommand(t, &stdout, &stderr, "stream", "--server", srv.Addr(), "--holddown", "0", "--mute-stdout-stream", "--ws-listen", wsAddr,
+		"--metrics-listen", metricsAddr,
 		"--events-path-prefix", events, "--snapshots-path-prefix", snaps, "--retention", "720h", "--compress-archive")
 	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
 	waitUntil(t, func() bool { return !exists(old) && !exists(closedHour) && exists(closedHour+".gz") }, "the old hour removed and the closed one compressed", &stderr)
 	if exists(filepath.Join(events, "2020")) {
 		t.Error("the old hour's directories are still there")
+	}
+	waitUntil(t, func() bool { return status("http://"+metricsAddr+"/metrics") == 200 }, "the metrics", &stderr)
+	_, m := get(t, "http://"+metricsAddr+"/metrics")
+	for sample, want := range map[string]float64{
+		"ospf_operator_archive_files_removed_total":      1,
+		"ospf_operator_archive_files_compressed_total":   1,
+		"ospf_operator_archive_maintenance_errors_total": 0,
+	} {
+		if v := metricValue(m, sample); v != want {
+			t.Errorf("%s = %v, want %v", sample, v, want)
+		}
 	}
 	waitUntil(t, func() bool { return strings.Contains(stderr.String(), "LSDB loaded") }, "the load", &stderr)
 	if err := srv.AddExternal(r10, netip.MustParsePrefix("198.51.100.0/24"), 5, false, netip.Addr{}); err != nil {

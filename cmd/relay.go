@@ -87,7 +87,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 		&streamCollector{outputs: func() stream.OutputsStats {
 			st := rel.Stats()
 			return stream.OutputsStats{Server: st.Server, Archive: st.Archive, Snapshots: st.Snapshots}
-		}, relay: rel.Stats})
+		}, relay: rel.Stats, janitor: jan})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", rel)

@@ -154,7 +154,7 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	if opts.metricsListen != "" {
-		srv, err := newMetricsServer(ctx, opts.metricsListen, metrics, m.Synced, &streamCollector{outputs: outputs.Stats})
+		srv, err := newMetricsServer(ctx, opts.metricsListen, metrics, m.Synced, &streamCollector{outputs: outputs.Stats, janitor: jan})
 		if err != nil {
 			return err
 		}
