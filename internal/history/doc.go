@@ -27,7 +27,8 @@
 // archive's time zone (UTC, or the seed's local time), one or two at a
 // time: a day of events is never held in memory. A malformed line or
 // snapshot is skipped with a count and the first one's file and line
-// (Report), or is an error in strict mode.
+// (Report), or is an error in strict mode; an unfinished last line (an
+// hour being written) is always skipped.
 //
 // The package reads files and knows the seed's formats; it writes
 // nothing, keeps nothing between questions, and knows no WebSocket

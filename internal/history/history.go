@@ -353,7 +353,8 @@ func (h *History) each(ctx context.Context, from, to time.Time, rep *Report, fn 
 		start := len(held)
 		for n := 1; len(data) > 0; n++ {
 			var line []byte
-			line, data, _ = bytes.Cut(data, []byte{'\n'})
+			var whole bool
+			line, data, whole = bytes.Cut(data, []byte{'\n'})
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
 			}
@@ -363,7 +364,18 @@ func (h *History) each(ctx context.Context, from, to time.Time, rep *Report, fn 
 			}
 			ev, err := lsdb.ParseEvent(line)
 			if err != nil {
-				if err := h.skip(rep, &MalformedError{File: path, Line: n, Err: err}); err != nil {
+				merr := &MalformedError{File: path, Line: n, Err: err}
+				if !whole {
+					// A last line without its newline is being written
+					// (or was torn by a crash): passed over, never an
+					// error, even in strict mode.
+					rep.Skipped++
+					if rep.FirstSkipped == nil {
+						rep.FirstSkipped = merr
+					}
+					continue
+				}
+				if err := h.skip(rep, merr); err != nil {
 					return err
 				}
 				continue
