@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -182,11 +183,11 @@ func readSnapshot(f snapshotFile) (*lsdb.View, time.Time, *MalformedError) {
 	}
 	s, err := lsdb.ParseSnapshot(data)
 	if err != nil {
-		return nil, time.Time{}, &MalformedError{File: f.path, Err: err}
+		return nil, time.Time{}, &MalformedError{File: onDisk(f.path), Err: err}
 	}
 	v, err := lsdb.ViewFromSnapshot(s)
 	if err != nil {
-		return nil, time.Time{}, &MalformedError{File: f.path, Err: err}
+		return nil, time.Time{}, &MalformedError{File: onDisk(f.path), Err: err}
 	}
 	at := s.SnapshotTime()
 	if at.Year() > 9999 {
@@ -217,7 +218,18 @@ func (h *History) noSnapshot(t time.Time) error {
 	if _, ts, err := readSnapshot(*first); err == nil {
 		at = ts
 	}
-	return fmt.Errorf("%w: no snapshot at or before %s: the earliest is of %s (%s)", ErrNoHistory, formatTime(t), formatTime(at), first.path)
+	return fmt.Errorf("%w: no snapshot at or before %s: the earliest is of %s (%s)", ErrNoHistory, formatTime(t), formatTime(at), onDisk(first.path))
+}
+
+// onDisk is the name of the minute file path as it is on disk: plain, or
+// compressed.
+func onDisk(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		if _, err := os.Stat(path + archive.GzipSuffix); err == nil {
+			return path + archive.GzipSuffix
+		}
+	}
+	return path
 }
 
 // Events calls yield with each archived event whose timestamp is after
