@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/history/historytest"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 )
 
@@ -54,4 +56,56 @@ func BenchmarkSnapshotCommandNYCx40(b *testing.B) {
 	}
 	b.ReportMetric(float64(maxRSS)/1024, "maxRSS-MB")
 	b.ReportMetric(float64(outBytes)/1e6, "out-MB")
+}
+
+// BenchmarkHistoryCommandMonth runs the whole `ospf-operator history`
+// binary (process start included) on a month of generated NYC history
+// (historytest.Month: about 4,500 events a day, minute snapshots on the
+// last day and hourly before, plain and gzip-compressed): --at a
+// millisecond before an hourly snapshot (the longest replay, an hour of
+// events) and --from/--to over a whole day. Goals: --at in at most
+// 300 ms, a day's events in at most 1 s.
+func BenchmarkHistoryCommandMonth(b *testing.B) {
+	m, err := historytest.Month(historytest.CacheDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(b.TempDir(), "ospf-operator")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	worst := m.Start.AddDate(0, 0, historytest.MonthDays-historytest.MinuteSnapDays).Add(-time.Millisecond).Format(time.RFC3339Nano)
+	day := m.Start.AddDate(0, 0, 14)
+	for _, kind := range []struct {
+		name string
+		dirs historytest.Dirs
+	}{{"plain", m.Plain}, {"gzip", m.Gzip}} {
+		dirs := []string{"history", "--strict", "--events-path-prefix", kind.dirs.Events, "--snapshots-path-prefix", kind.dirs.Snapshots}
+		for _, q := range []struct {
+			name string
+			args []string
+		}{
+			{"at-worst", []string{"--at", worst}},
+			{"day-events", []string{"--from", day.Format(time.RFC3339), "--to", day.Add(24 * time.Hour).Format(time.RFC3339)}},
+		} {
+			b.Run(kind.name+"/"+q.name, func(b *testing.B) {
+				var outBytes int64
+				for b.Loop() {
+					cmd := exec.Command(bin, append(dirs, q.args...)...)
+					out, err := cmd.StdoutPipe()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := cmd.Start(); err != nil {
+						b.Fatal(err)
+					}
+					outBytes, _ = io.Copy(io.Discard, out)
+					if err := cmd.Wait(); err != nil {
+						b.Fatalf("history: %v", err)
+					}
+				}
+				b.ReportMetric(float64(outBytes)/1e6, "out-MB")
+			})
+		}
+	}
 }

@@ -100,6 +100,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newRelayCommand(),
 		newAgentCommand(),
 		newSnapshotCommand(),
+		newHistoryCommand(),
 		newPathCommand(),
 		newWhatIfCommand(),
 		newVersionCommand(),

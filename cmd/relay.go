@@ -58,12 +58,21 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	if opts.wsListen == "" {
 		return errors.New("--ws-listen: an ADDRESS:PORT is needed")
 	}
+	jan, err := opts.outputs.janitor()
+	if err != nil {
+		return err
+	}
+	hist, err := opts.outputs.history()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := relay.Config{
 		Upstream:     opts.upstream,
 		EventsDir:    opts.outputs.eventsPathPrefix,
 		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
+		Server:       stream.ServerConfig{History: hist},
 		Logger:       slog.Default(),
 	}
 	if !opts.outputs.muteStdoutStream {
@@ -78,7 +87,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 		&streamCollector{outputs: func() stream.OutputsStats {
 			st := rel.Stats()
 			return stream.OutputsStats{Server: st.Server, Archive: st.Archive, Snapshots: st.Snapshots}
-		}, relay: rel.Stats})
+		}, relay: rel.Stats, janitor: jan})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", rel)
@@ -105,6 +114,9 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 			cancel(fmt.Errorf("relay server: %w", err))
 		}
 	})
+	if jan != nil {
+		wg.Go(func() { _ = jan.Run(ctx) })
+	}
 	err = rel.Run(ctx)
 	cancel(nil)
 	wg.Wait()

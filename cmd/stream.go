@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -15,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/ospf-operator/ospf-operator/internal/archive"
+	"github.com/ospf-operator/ospf-operator/internal/history"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
@@ -36,6 +39,8 @@ type fileOutputFlags struct {
 	eventsPathPrefix    string
 	snapshotsPathPrefix string
 	muteStdoutStream    bool
+	retention           time.Duration
+	compress            bool
 }
 
 // register adds the flags to f; eventsHelp describes --events-path-prefix.
@@ -45,6 +50,48 @@ func (o *fileOutputFlags) register(f *pflag.FlagSet, eventsHelp string) {
 		"Write an LSDB snapshot every minute under this directory")
 	f.BoolVar(&o.muteStdoutStream, "mute-stdout-stream", false,
 		"Do not write the event stream to stdout")
+	f.DurationVar(&o.retention, "retention", 0,
+		"Remove hour files and minute snapshots older than this, e.g. 720h (0 keeps everything)")
+	f.BoolVar(&o.compress, "compress-archive", false,
+		"Gzip each hour file 2 hours after its hour ends (HH.jsonl.gz) and each minute snapshot 2 minutes after its minute (MM.json.gz); history reads both forms")
+}
+
+// archived reports whether any archive is written.
+func (o *fileOutputFlags) archived() bool {
+	return o.eventsPathPrefix != "" || o.snapshotsPathPrefix != ""
+}
+
+// history is the handler of the archive's history, nil when there is no
+// archive.
+func (o *fileOutputFlags) history() (http.Handler, error) {
+	if !o.archived() {
+		return nil, nil
+	}
+	h, err := history.New(history.Config{EventsDir: o.eventsPathPrefix, SnapshotsDir: o.snapshotsPathPrefix, Logger: slog.Default()})
+	if err != nil {
+		return nil, err
+	}
+	return history.Handler(h), nil
+}
+
+// janitor is what keeps the archive within --retention and compresses
+// it, nil when neither is asked.
+func (o *fileOutputFlags) janitor() (*archive.Janitor, error) {
+	switch {
+	case o.retention < 0:
+		return nil, usageError{fmt.Errorf("--retention %v: must not be negative", o.retention)}
+	case o.retention == 0 && !o.compress:
+		return nil, nil
+	case !o.archived():
+		return nil, usageError{errors.New("--retention and --compress-archive need --events-path-prefix or --snapshots-path-prefix")}
+	}
+	return archive.NewJanitor(archive.JanitorConfig{
+		EventsDir:    o.eventsPathPrefix,
+		SnapshotsDir: o.snapshotsPathPrefix,
+		Retention:    o.retention,
+		Compress:     o.compress,
+		Logger:       slog.Default(),
+	})
 }
 
 func newStreamCommand() *cobra.Command {
@@ -74,6 +121,14 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	if opts.holddown < 0 {
 		return fmt.Errorf("--holddown %v: must not be negative", opts.holddown)
 	}
+	jan, err := opts.outputs.janitor()
+	if err != nil {
+		return err
+	}
+	hist, err := opts.outputs.history()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -89,7 +144,7 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 		WSListen:     opts.wsListen,
 		EventsDir:    opts.outputs.eventsPathPrefix,
 		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
-		Server:       stream.ServerConfig{Self: selfOf(m)},
+		Server:       stream.ServerConfig{Self: selfOf(m), History: hist},
 		Logger:       slog.Default(),
 	})
 	if err != nil {
@@ -99,7 +154,7 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	if opts.metricsListen != "" {
-		srv, err := newMetricsServer(ctx, opts.metricsListen, metrics, m.Synced, &streamCollector{outputs: outputs.Stats})
+		srv, err := newMetricsServer(ctx, opts.metricsListen, metrics, m.Synced, &streamCollector{outputs: outputs.Stats, janitor: jan})
 		if err != nil {
 			return err
 		}
@@ -114,6 +169,9 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 			cancel(err)
 		}
 	})
+	if jan != nil {
+		wg.Go(func() { _ = jan.Run(ctx) })
+	}
 	if !opts.outputs.muteStdoutStream {
 		wg.Go(func() {
 			if err := stream.WriteLines(ctx, sub, cmd.OutOrStdout()); err != nil {

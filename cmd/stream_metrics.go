@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ospf-operator/ospf-operator/internal/archive"
 	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
@@ -13,6 +14,7 @@ import (
 type streamCollector struct {
 	outputs func() stream.OutputsStats
 	relay   func() relay.Stats // nil outside the relay
+	janitor *archive.Janitor   // nil without --retention or --compress-archive
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -35,6 +37,9 @@ var (
 	descSnapWritten = desc("snapshot_files_written_total", "Minute snapshots written.")
 	descSnapErrors  = desc("snapshot_file_errors_total", "Minute snapshots whose writing failed.")
 	descSnapSkipped = desc("snapshot_files_skipped_total", "Minute snapshots skipped because the LSDB was not loaded.")
+	descJanRemoved  = desc("archive_files_removed_total", "Hour files and minute snapshots removed by --retention.")
+	descJanCompress = desc("archive_files_compressed_total", "Hour files and minute snapshots gzip-compressed by --compress-archive.")
+	descJanErrors   = desc("archive_maintenance_errors_total", "Files that could not be removed or compressed (tried again at the next pass; nothing is lost).")
 	descUpConnected = desc("relay_upstream_connected", "1 while the relay follows its upstream.")
 	descUpConnects  = desc("relay_upstream_connects_total", "Stream connections the relay made to its upstream.")
 	descUpLosses    = desc("relay_upstream_losses_total", "Times the relay lost its upstream.")
@@ -48,6 +53,11 @@ func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
 		descHubResets, descArchEvents, descArchWrites, descArchErrors, descArchLost, descArchFailing,
 		descSnapWritten, descSnapErrors, descSnapSkipped} {
 		ch <- d
+	}
+	if c.janitor != nil {
+		for _, d := range []*prometheus.Desc{descJanRemoved, descJanCompress, descJanErrors} {
+			ch <- d
+		}
 	}
 	if c.relay != nil {
 		for _, d := range []*prometheus.Desc{descUpConnected, descUpConnects, descUpLosses, descUpResnaps, descUpReceived, descUpFixes} {
@@ -87,6 +97,12 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descSnapWritten, s.Written)
 		counter(descSnapErrors, s.Errors)
 		counter(descSnapSkipped, s.Skipped)
+	}
+	if c.janitor != nil {
+		j := c.janitor.Stats()
+		counter(descJanRemoved, j.Removed)
+		counter(descJanCompress, j.Compressed)
+		counter(descJanErrors, j.Errors)
 	}
 	if c.relay != nil {
 		r := c.relay()

@@ -7,6 +7,10 @@
 // also keeps the position file in which a relay records how far its
 // archive got (WritePosition, ReadPosition).
 //
+// The Janitor removes what is older than a retention and gzips the hours
+// and minutes that are closed (HH.jsonl.gz, MM.json.gz); ReadHour and
+// ReadSnapshotFile read either form, so every reader of the history does.
+//
 // A write error never stops the feed or another publisher: the archive
 // keeps its events and retries, the snapshot writer tries again the next
 // minute, and both count what happened (Stats) for whoever exports

@@ -381,8 +381,10 @@ func (r *Relay) Stats() Stats {
 	return st
 }
 
-// ServeHTTP serves /healthz, /readyz (ready: following the upstream), and
-// everything the generation's Server serves (see protocol.go).
+// ServeHTTP serves /healthz, /readyz (ready: following the upstream), the
+// history of its archive (Config.Server.History) even before it reaches
+// its upstream, and everything the generation's Server serves (see
+// protocol.go).
 func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch req.URL.Path {
 	case "/healthz":
@@ -394,6 +396,10 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	if stream.IsHistoryRequest(req) { // from the archive, upstream or not
+		stream.ServeHistory(r.cfg.Server.History, w, req)
 		return
 	}
 	if g := r.gen.Load(); g != nil {
@@ -639,7 +645,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 	if old := r.cur; old != nil {
 		r.resnapshots.Add(1)
 		now := time.Now()
-		diffs := diffViews(old.View(), doc.View, now)
+		diffs := lsdb.DiffViews(old.View(), doc.View, now)
 		if !old.Loaded() {
 			r.log.Error("The relay lost its place before it caught up with its snapshot; the archive misses events",
 				"epoch", old.epoch, "after", old.feed.LastSeq(), "until", old.snapSeq)
@@ -656,7 +662,7 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 		outFrom = r.start.Seq
 	case r.start.Epoch != "" && saved != nil:
 		r.resnapshots.Add(1)
-		diffs := diffViews(saved, doc.View, time.Now())
+		diffs := lsdb.DiffViews(saved, doc.View, time.Now())
 		r.publishDiff(diffs, archive.Position{Epoch: doc.Epoch, Seq: doc.Seq})
 		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the view saved where the archive ends",
 			"events", len(diffs), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)

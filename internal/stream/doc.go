@@ -11,6 +11,8 @@
 //
 // The package knows events and their clients, nothing of OSPF's wire
 // protocol, of files (internal/archive) or of following another server
-// (internal/relay, which builds on it). It has no metrics library: the
+// (internal/relay, which builds on it). Questions about the past
+// (/v1/events, ?at=) go to the handler its caller passes
+// (ServerConfig.History: internal/history's, over the archive). It has no metrics library: the
 // server keeps counters (Stats) for whoever exports them.
 package stream

@@ -77,6 +77,10 @@ type ServerConfig struct {
 	// Self, when set, returns the router whose LSDB this is (invalid
 	// while unknown): the default root of /v1/path and /v1/whatif.
 	Self func() netip.Addr
+	// History answers the questions about the past (IsHistoryRequest):
+	// internal/history's Handler over the archive. Without it they are
+	// answered 501.
+	History http.Handler
 	// Logger receives connection events and errors; slog.Default() if nil.
 	Logger *slog.Logger
 }
@@ -206,9 +210,13 @@ func (s *Server) self() netip.Addr {
 }
 
 // ServeHTTP routes /v1/snapshot (?format= for a graph export), /v1/view,
-// /v1/path, /v1/whatif, /v1/layout, /v1/recent, /v1/stream and the seed's
-// stream.
+// /v1/path, /v1/whatif, /v1/layout, /v1/recent, /v1/stream, the history
+// (/v1/events, ?at=) and the seed's stream.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if IsHistoryRequest(r) {
+		ServeHistory(s.cfg.History, w, r)
+		return
+	}
 	switch {
 	case r.URL.Path == "/v1/snapshot":
 		if f := r.URL.Query().Get("format"); f != "" && f != "json" {
