@@ -19,8 +19,9 @@ import (
 // fakeGo answers `go list -m -f {{.Version}} k8s.io/kubernetes` with
 // $FAKE_K8S_VERSION and `go build ... -o OUT PKG` by writing an executable
 // OUT, unless PKG is $FAKE_GO_FAIL: then it leaves a partial OUT and fails.
-// Each build appends "pkg<TAB>ldflags<TAB>cwd<TAB>CGO_ENABLED<TAB>out" to
-// $FAKE_GO_LOG.
+// Each build appends "pkg<TAB>ldflags<TAB>cwd<TAB>CGO_ENABLED<TAB>out<TAB>lock"
+// to $FAKE_GO_LOG, lock being "held" when another process holds the lock of
+// OUT's directory (flock) while it builds.
 const fakeGo = `#!/bin/sh
 case "$1" in
 list) echo "${FAKE_K8S_VERSION}"; exit 0 ;;
@@ -36,7 +37,9 @@ while [ $# -gt 0 ]; do
 	*) pkg="$1"; shift ;;
 	esac
 done
-printf '%s\t%s\t%s\t%s\t%s\n' "$pkg" "$ldflags" "$(pwd)" "${CGO_ENABLED:-}" "$out" >>"${FAKE_GO_LOG}"
+lock=free
+if ! flock -n "$(dirname "$out")/.lock" true; then lock=held; fi
+printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$pkg" "$ldflags" "$(pwd)" "${CGO_ENABLED:-}" "$out" "$lock" >>"${FAKE_GO_LOG}"
 if [ "$pkg" = "${FAKE_GO_FAIL:-}" ]; then
 	printf 'partial' >"$out"
 	echo "fake go: build of $pkg failed" >&2
@@ -46,9 +49,12 @@ printf '#!/bin/sh\n' >"$out"
 chmod +x "$out"
 `
 
+// defaultVersion is the scripts' ENVTEST_K8S_VERSION when none is set.
+const defaultVersion = "1.37.2"
+
 // build is one `go build` the scripts ran.
 type build struct {
-	pkg, ldflags, dir, cgo, out string
+	pkg, ldflags, dir, cgo, out, lock string
 }
 
 // harness runs the scripts against a fresh LOCALBIN with the fake go.
@@ -62,6 +68,9 @@ type harness struct {
 
 func newHarness(t *testing.T, version string) *harness {
 	t.Helper()
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Fatal("the scripts serialise with flock (util-linux), which is not on PATH")
+	}
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -121,10 +130,10 @@ func (h *harness) builds() []build {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		p := strings.Split(sc.Text(), "\t")
-		if len(p) != 5 {
+		if len(p) != 6 {
 			h.t.Fatalf("fake go log line %q", sc.Text())
 		}
-		bs = append(bs, build{pkg: p[0], ldflags: p[1], dir: p[2], cgo: p[3], out: p[4]})
+		bs = append(bs, build{pkg: p[0], ldflags: p[1], dir: p[2], cgo: p[3], out: p[4], lock: p[5]})
 	}
 	f.Close()
 	if err := sc.Err(); err != nil {
@@ -150,7 +159,8 @@ func stamp(v, major, minor string) string {
 
 // checkBuilds checks that got are exactly the builds of want (binary name
 // to package), each in hack/envtest with CGO off, into a temporary name in
-// out, with the version stamp (plain "-s -w" for etcd), and that each
+// out, with the version stamp (plain "-s -w" for etcd), holding the lock of
+// out, so that concurrent runs do not build the same binary, and that each
 // binary is now in out, executable, with no temporary file left.
 func (h *harness) checkBuilds(got []build, out, ldflags string, want [][2]string) {
 	h.t.Helper()
@@ -165,8 +175,8 @@ func (h *harness) checkBuilds(got []build, out, ldflags string, want [][2]string
 			wantFlags = "-s -w"
 		}
 		if b.pkg != pkg || b.ldflags != wantFlags || b.dir != filepath.Join(h.root, "hack", "envtest") ||
-			b.cgo != "0" || b.out != filepath.Join(out, "."+name+".tmp") {
-			h.t.Errorf("build %d: %+v, want %s from %s with %q in hack/envtest, CGO_ENABLED=0, into %s/.%s.tmp",
+			b.cgo != "0" || b.out != filepath.Join(out, "."+name+".tmp") || b.lock != "held" {
+			h.t.Errorf("build %d: %+v, want %s from %s with %q in hack/envtest, CGO_ENABLED=0, lock held, into %s/.%s.tmp",
 				i, b, name, pkg, wantFlags, out, name)
 		}
 		fi, err := os.Stat(filepath.Join(out, name))
@@ -194,8 +204,8 @@ var (
 )
 
 func TestBuildEnvtestBuildsTheServerOnce(t *testing.T) {
-	h := newHarness(t, "1.37.2")
-	out := filepath.Join(h.localbin, "k8s", "1.37.2")
+	h := newHarness(t, defaultVersion)
+	out := filepath.Join(h.localbin, "k8s", defaultVersion)
 	for run := range 2 {
 		stdout, stderr, ok := h.run("build-envtest.sh")
 		if !ok {
@@ -205,7 +215,7 @@ func TestBuildEnvtestBuildsTheServerOnce(t *testing.T) {
 			t.Fatalf("run %d: stdout %q, want the directory %q alone", run, stdout, out)
 		}
 		if run == 0 {
-			h.checkBuilds(h.builds(), out, stamp("1.37.2", "1", "37"), envtestBinaries)
+			h.checkBuilds(h.builds(), out, stamp(defaultVersion, "1", "37"), envtestBinaries)
 			continue
 		}
 		if bs := h.builds(); len(bs) > 0 {
@@ -223,8 +233,8 @@ func TestBuildEnvtestBuildsTheServerOnce(t *testing.T) {
 }
 
 func TestBuildClusterBuildsEverythingOnce(t *testing.T) {
-	h := newHarness(t, "1.37.2")
-	out := filepath.Join(h.localbin, "k8s", "1.37.2")
+	h := newHarness(t, defaultVersion)
+	out := filepath.Join(h.localbin, "k8s", defaultVersion)
 	for run := range 2 {
 		stdout, stderr, ok := h.run("build-cluster.sh")
 		if !ok {
@@ -234,7 +244,7 @@ func TestBuildClusterBuildsEverythingOnce(t *testing.T) {
 			t.Fatalf("run %d: stdout %q, want the directory %q alone", run, stdout, out)
 		}
 		if run == 0 {
-			h.checkBuilds(h.builds(), out, stamp("1.37.2", "1", "37"), append(slices.Clone(envtestBinaries), clusterBinaries...))
+			h.checkBuilds(h.builds(), out, stamp(defaultVersion, "1", "37"), append(slices.Clone(envtestBinaries), clusterBinaries...))
 			continue
 		}
 		if bs := h.builds(); len(bs) > 0 {
@@ -250,8 +260,8 @@ func TestBuildClusterBuildsEverythingOnce(t *testing.T) {
 // TestBuildClusterAfterBuildEnvtest is the usual order (make test, then
 // make test-cluster): the cluster script builds only what is missing.
 func TestBuildClusterAfterBuildEnvtest(t *testing.T) {
-	h := newHarness(t, "1.37.2")
-	out := filepath.Join(h.localbin, "k8s", "1.37.2")
+	h := newHarness(t, defaultVersion)
+	out := filepath.Join(h.localbin, "k8s", defaultVersion)
 	if _, stderr, ok := h.run("build-envtest.sh"); !ok {
 		t.Fatal(stderr)
 	}
@@ -259,7 +269,7 @@ func TestBuildClusterAfterBuildEnvtest(t *testing.T) {
 	if _, stderr, ok := h.run("build-cluster.sh"); !ok {
 		t.Fatal(stderr)
 	}
-	h.checkBuilds(h.builds(), out, stamp("1.37.2", "1", "37"), clusterBinaries)
+	h.checkBuilds(h.builds(), out, stamp(defaultVersion, "1", "37"), clusterBinaries)
 }
 
 func TestVersionIsStampedAndNamesTheDirectory(t *testing.T) {
@@ -278,7 +288,7 @@ func TestVersionIsStampedAndNamesTheDirectory(t *testing.T) {
 func TestVersionThatGoModDoesNotRequireIsRefused(t *testing.T) {
 	for _, script := range []string{"build-envtest.sh", "build-cluster.sh"} {
 		t.Run(script, func(t *testing.T) {
-			h := newHarness(t, "1.37.2")
+			h := newHarness(t, defaultVersion)
 			stdout, stderr, ok := h.run(script, "ENVTEST_K8S_VERSION=1.36.0")
 			if ok {
 				t.Fatalf("succeeded with a version go.mod does not require; stdout %q", stdout)
@@ -286,7 +296,7 @@ func TestVersionThatGoModDoesNotRequireIsRefused(t *testing.T) {
 			if stdout != "" {
 				t.Errorf("stdout %q, want nothing (callers take it as the directory)", stdout)
 			}
-			want := "ENVTEST_K8S_VERSION=1.36.0 but hack/envtest/go.mod requires k8s.io/kubernetes v1.37.2"
+			want := "ENVTEST_K8S_VERSION=1.36.0 but hack/envtest/go.mod requires k8s.io/kubernetes v" + defaultVersion
 			if !strings.Contains(stderr, want) {
 				t.Errorf("stderr %q does not say %q", stderr, want)
 			}
@@ -300,8 +310,8 @@ func TestVersionThatGoModDoesNotRequireIsRefused(t *testing.T) {
 // TestFailedBuildLeavesNoBinary: an interrupted or failed build must not
 // leave a file that the next run takes for a complete binary.
 func TestFailedBuildLeavesNoBinary(t *testing.T) {
-	h := newHarness(t, "1.37.2")
-	out := filepath.Join(h.localbin, "k8s", "1.37.2")
+	h := newHarness(t, defaultVersion)
+	out := filepath.Join(h.localbin, "k8s", defaultVersion)
 	stdout, stderr, ok := h.run("build-cluster.sh", "FAKE_GO_FAIL=k8s.io/kubernetes/cmd/kube-controller-manager")
 	if ok {
 		t.Fatalf("succeeded although a build failed; stdout %q", stdout)
@@ -321,5 +331,5 @@ func TestFailedBuildLeavesNoBinary(t *testing.T) {
 	if _, stderr, ok := h.run("build-cluster.sh"); !ok {
 		t.Fatal(stderr)
 	}
-	h.checkBuilds(h.builds(), out, stamp("1.37.2", "1", "37"), clusterBinaries[1:])
+	h.checkBuilds(h.builds(), out, stamp(defaultVersion, "1", "37"), clusterBinaries[1:])
 }
