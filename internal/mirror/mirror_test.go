@@ -26,8 +26,6 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
 )
 
-const nycPath = "../../testdata/nycmesh-lsdb-2023-04-29.json"
-
 var (
 	backbone = netip.MustParseAddr("0.0.0.0")
 	r10      = netip.MustParseAddr("10.10.10.10")
@@ -66,18 +64,10 @@ type rig struct {
 
 func newRig(t *testing.T, cfg ospfapitest.Config, holdDown time.Duration) *rig {
 	t.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !cfg.RouterID.IsValid() {
 		cfg.RouterID = r10
 	}
-	srv, err := ospfapitest.NewServer(cfg, lsas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := ospfapitest.Start(t, cfg, ospfapitest.NYC(t))
 	r := &rig{t: t, srv: srv, logs: &syncBuffer{}, reports: make(chan mirror.SyncReport, 16)}
 	r.db = lsdb.New(lsdb.Config{HoldDown: holdDown, ReinstallWindow: 200 * time.Millisecond})
 	r.metrics = mirror.NewMetrics(r.db)
@@ -85,8 +75,8 @@ func newRig(t *testing.T, cfg ospfapitest.Config, holdDown time.Duration) *rig {
 	if err := r.metrics.Register(r.reg); err != nil {
 		t.Fatal(err)
 	}
-	r.sub, err = r.db.Feed().Subscribe(0)
-	if err != nil {
+	var err error
+	if r.sub, err = r.db.Feed().Subscribe(0); err != nil {
 		t.Fatal(err)
 	}
 	r.m = mirror.New(mirror.Config{
@@ -339,10 +329,7 @@ func TestMirrorGarbage(t *testing.T) {
 // and the metric.
 func TestMirrorMissingRouter(t *testing.T) {
 	// Give a router that 10.10.10.10's LAN references 130 stub links.
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lsas := ospfapitest.NYC(t)
 	var big netip.Addr
 	for i, al := range lsas {
 		rl, ok := al.LSA.(*ospf.RouterLSA)
@@ -360,11 +347,7 @@ func TestMirrorMissingRouter(t *testing.T) {
 	if !big.IsValid() {
 		t.Fatal("no router on a transit network")
 	}
-	srv, err := ospfapitest.NewServer(ospfapitest.Config{RouterID: r10, Oversize: ospfapitest.OversizeDrop}, lsas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := ospfapitest.Start(t, ospfapitest.Config{RouterID: r10, Oversize: ospfapitest.OversizeDrop}, lsas)
 	logs := &syncBuffer{}
 	db := lsdb.New(lsdb.Config{})
 	met := mirror.NewMetrics(db)
