@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,30 +23,13 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 var (
 	backbone = netip.MustParseAddr("0.0.0.0")
 	r10      = netip.MustParseAddr("10.10.10.10")
 )
-
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // rig is a fake ospfd serving the NYC LSDB and a Mirror following it.
 type rig struct {
@@ -58,7 +40,7 @@ type rig struct {
 	metrics *mirror.Metrics
 	reg     *prometheus.Registry
 	sub     *lsdb.Subscription
-	logs    *syncBuffer
+	logs    *streamtest.LockedBuffer
 	reports chan mirror.SyncReport
 }
 
@@ -68,7 +50,7 @@ func newRig(t *testing.T, cfg ospfapitest.Config, holdDown time.Duration) *rig {
 		cfg.RouterID = r10
 	}
 	srv := ospfapitest.Start(t, cfg, ospfapitest.NYC(t))
-	r := &rig{t: t, srv: srv, logs: &syncBuffer{}, reports: make(chan mirror.SyncReport, 16)}
+	r := &rig{t: t, srv: srv, logs: &streamtest.LockedBuffer{}, reports: make(chan mirror.SyncReport, 16)}
 	r.db = lsdb.New(lsdb.Config{HoldDown: holdDown, ReinstallWindow: 200 * time.Millisecond})
 	r.metrics = mirror.NewMetrics(r.db)
 	r.reg = prometheus.NewPedanticRegistry()
@@ -348,7 +330,7 @@ func TestMirrorMissingRouter(t *testing.T) {
 		t.Fatal("no router on a transit network")
 	}
 	srv := ospfapitest.Start(t, ospfapitest.Config{RouterID: r10, Oversize: ospfapitest.OversizeDrop}, lsas)
-	logs := &syncBuffer{}
+	logs := &streamtest.LockedBuffer{}
 	db := lsdb.New(lsdb.Config{})
 	met := mirror.NewMetrics(db)
 	reports := make(chan mirror.SyncReport, 1)
