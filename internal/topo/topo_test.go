@@ -314,11 +314,9 @@ func TestShortestPathsAgreeWithBellmanFord(t *testing.T) {
 
 func nycView(tb testing.TB, copies int) *lsdb.View {
 	tb.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile("../../testdata/nycmesh-lsdb-2023-04-29.json", ospfapitest.EncodeOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	lsas := ospfapitest.NYC(tb)
 	if copies > 1 {
+		var err error
 		if lsas, err = ospfapitest.Clone(lsas, copies); err != nil {
 			tb.Fatal(err)
 		}
