@@ -203,57 +203,54 @@ var (
 	}
 )
 
-func TestBuildEnvtestBuildsTheServerOnce(t *testing.T) {
-	h := newHarness(t, defaultVersion)
-	out := filepath.Join(h.localbin, "k8s", defaultVersion)
-	for run := range 2 {
-		stdout, stderr, ok := h.run("build-envtest.sh")
-		if !ok {
-			t.Fatalf("run %d failed:\n%s", run, stderr)
-		}
-		if stdout != out+"\n" {
-			t.Fatalf("run %d: stdout %q, want the directory %q alone", run, stdout, out)
-		}
-		if run == 0 {
-			h.checkBuilds(h.builds(), out, stamp(defaultVersion, "1", "37"), envtestBinaries)
-			continue
-		}
-		if bs := h.builds(); len(bs) > 0 {
-			t.Errorf("second run rebuilt %v", bs)
-		}
-		for _, name := range []string{"kube-apiserver", "etcd"} {
-			if !strings.Contains(stderr, "build-envtest: "+name+": present in "+out+"\n") {
-				t.Errorf("second run's stderr does not say %s is present:\n%s", name, stderr)
+// TestBuildsOnce runs each script twice on an empty LOCALBIN: the first
+// run builds its binaries, the second finds them and builds nothing; both
+// print the directory alone on stdout.
+func TestBuildsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		script  string
+		builds  [][2]string
+		present []string // lines the second run logs, without " present in DIR"
+		absent  []string // binaries it must not build
+	}{
+		{"build-envtest.sh", envtestBinaries,
+			[]string{"build-envtest: kube-apiserver", "build-envtest: etcd"},
+			[]string{"kubelet", "kubectl"}},
+		{"build-cluster.sh", append(slices.Clone(envtestBinaries), clusterBinaries...),
+			[]string{"build-envtest: kube-apiserver", "build-envtest: etcd", "build-cluster: kubelet",
+				"build-cluster: kube-controller-manager", "build-cluster: kube-scheduler", "build-cluster: kubectl"},
+			nil},
+	} {
+		t.Run(tc.script, func(t *testing.T) {
+			h := newHarness(t, defaultVersion)
+			out := filepath.Join(h.localbin, "k8s", defaultVersion)
+			for run := range 2 {
+				stdout, stderr, ok := h.run(tc.script)
+				if !ok {
+					t.Fatalf("run %d failed:\n%s", run, stderr)
+				}
+				if stdout != out+"\n" {
+					t.Fatalf("run %d: stdout %q, want the directory %q alone", run, stdout, out)
+				}
+				if run == 0 {
+					h.checkBuilds(h.builds(), out, stamp(defaultVersion, "1", "37"), tc.builds)
+					continue
+				}
+				if bs := h.builds(); len(bs) > 0 {
+					t.Errorf("second run rebuilt %v", bs)
+				}
+				for _, line := range tc.present {
+					if !strings.Contains(stderr, line+": present in "+out+"\n") {
+						t.Errorf("second run's stderr does not say %q:\n%s", line+": present", stderr)
+					}
+				}
 			}
-		}
-	}
-	if _, err := os.Stat(filepath.Join(out, "kubelet")); err == nil {
-		t.Error("build-envtest.sh built the kubelet")
-	}
-}
-
-func TestBuildClusterBuildsEverythingOnce(t *testing.T) {
-	h := newHarness(t, defaultVersion)
-	out := filepath.Join(h.localbin, "k8s", defaultVersion)
-	for run := range 2 {
-		stdout, stderr, ok := h.run("build-cluster.sh")
-		if !ok {
-			t.Fatalf("run %d failed:\n%s", run, stderr)
-		}
-		if stdout != out+"\n" {
-			t.Fatalf("run %d: stdout %q, want the directory %q alone", run, stdout, out)
-		}
-		if run == 0 {
-			h.checkBuilds(h.builds(), out, stamp(defaultVersion, "1", "37"), append(slices.Clone(envtestBinaries), clusterBinaries...))
-			continue
-		}
-		if bs := h.builds(); len(bs) > 0 {
-			t.Errorf("second run rebuilt %v", bs)
-		}
-		if !strings.Contains(stderr, "build-envtest: etcd: present in "+out+"\n") ||
-			!strings.Contains(stderr, "build-cluster: kubectl: present in "+out+"\n") {
-			t.Errorf("second run's stderr does not say the binaries are present:\n%s", stderr)
-		}
+			for _, name := range tc.absent {
+				if _, err := os.Stat(filepath.Join(out, name)); err == nil {
+					t.Errorf("%s built %s", tc.script, name)
+				}
+			}
+		})
 	}
 }
 
