@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -224,21 +225,6 @@ func probe(url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool, procs ...*agentProc) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			for _, p := range procs {
-				t.Logf("%s log:\n%s", p.pod, p.log)
-			}
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func (e *agentEnv) leaseHolder(name string) string {
 	var l coordinationv1.Lease
 	if err := e.c.Get(context.Background(), client.ObjectKey{Namespace: e.namespace, Name: name}, &l); err != nil || l.Spec.HolderIdentity == nil {
@@ -279,25 +265,32 @@ func TestAgentBinary(t *testing.T) {
 	addr := srv.Addr()
 	srv.Stop() // ospfd is not there yet
 
+	g := gomega.NewWithT(t)
+	g.SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+	// statusOf polls url's status code, 0 while nothing answers.
+	statusOf := func(url string) func() int {
+		return func() int { c, _ := probe(url); return c }
+	}
+
 	a := startAgentProc(t, bin, e, "agent-0", addr)
-	eventually(t, 30*time.Second, "/healthz", func() bool { code, _ := probe(a.health + "/healthz"); return code == http.StatusOK }, a)
+	g.Eventually(statusOf(a.health+"/healthz")).WithTimeout(30*time.Second).Should(gomega.Equal(http.StatusOK), "/healthz")
 	if code, body := probe(a.health + "/readyz?verbose"); code == http.StatusOK || !strings.Contains(body, "[-]ospfd failed") {
 		t.Fatalf("/readyz before ospfd answers: %d %q, want a failure of the ospfd check", code, body)
 	}
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "/readyz once synced", func() bool { code, _ := probe(a.health + "/readyz"); return code == http.StatusOK }, a)
+	g.Eventually(statusOf(a.health+"/readyz")).WithTimeout(30*time.Second).Should(gomega.Equal(http.StatusOK), "/readyz once synced")
 
-	want := nycRouters(t)
-	eventually(t, 60*time.Second, fmt.Sprintf("%d OSPFRouters", want), func() bool {
+	g.Eventually(func() (int, error) {
 		var routers ospfv1alpha1.OSPFRouterList
-		return e.c.List(ctx, &routers) == nil && len(routers.Items) == want
-	}, a)
-	eventually(t, 30*time.Second, "the ospf-lsdb ConfigMap", func() bool {
+		err := e.c.List(ctx, &routers)
+		return len(routers.Items), err
+	}).WithTimeout(60*time.Second).Should(gomega.Equal(nycRouters(t)), "the number of OSPFRouters: one per router of the NYC LSDB")
+	g.Eventually(func() error {
 		var cm corev1.ConfigMap
-		return e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: controller.DefaultConfigMapName}, &cm) == nil
-	}, a)
+		return e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: controller.DefaultConfigMapName}, &cm)
+	}).WithTimeout(30*time.Second).Should(gomega.Succeed(), "the ospf-lsdb ConfigMap")
 	if holder := e.leaseHolder(controller.DefaultLeaseName); !strings.HasPrefix(holder, "agent-0_") {
 		t.Errorf("leader Lease held by %q, want agent-0", holder)
 	}
@@ -309,11 +302,12 @@ func TestAgentBinary(t *testing.T) {
 	}
 
 	b := startAgentProc(t, bin, e, "agent-1", addr)
-	eventually(t, 30*time.Second, "agent-1 ready", func() bool { code, _ := probe(b.health + "/readyz"); return code == http.StatusOK }, b)
-	eventually(t, 10*time.Second, "agent-1's Lease", func() bool {
+	g.Eventually(statusOf(b.health+"/readyz")).WithTimeout(30*time.Second).Should(gomega.Equal(http.StatusOK), "agent-1 ready")
+	g.Eventually(func() (string, error) {
 		var l coordinationv1.Lease
-		return e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: "agent-1"}, &l) == nil && l.Annotations[controller.AnnotationSynced] == "true"
-	}, b)
+		err := e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: "agent-1"}, &l)
+		return l.Annotations[controller.AnnotationSynced], err
+	}).WithTimeout(10*time.Second).Should(gomega.Equal("true"), "agent-1's Lease saying it is synced")
 	if _, m := probe(b.metrics + "/metrics"); !strings.Contains(m, "ospf_operator_leader 0") {
 		t.Errorf("agent-1 leads next to agent-0")
 	}
@@ -321,19 +315,15 @@ func TestAgentBinary(t *testing.T) {
 	killed := time.Now()
 	a.signal(syscall.SIGKILL)
 	<-a.exited
-	eventually(t, 3*time.Second+5*time.Second, "agent-1 leading after agent-0 was killed", func() bool {
-		return strings.HasPrefix(e.leaseHolder(controller.DefaultLeaseName), "agent-1_")
-	}, b)
+	g.Eventually(func() string { return e.leaseHolder(controller.DefaultLeaseName) }).
+		WithTimeout(3*time.Second+5*time.Second).Should(gomega.HavePrefix("agent-1_"), "agent-1 leading after agent-0 was killed")
 	t.Logf("agent-1 took over %v after agent-0 was killed", time.Since(killed).Round(time.Millisecond))
-	eventually(t, 10*time.Second, "agent-1's metrics saying it leads", func() bool {
-		_, m := probe(b.metrics + "/metrics")
-		return strings.Contains(m, "ospf_operator_leader 1")
-	}, b)
-	eventually(t, 30*time.Second, "the Lease of the killed agent deleted once expired", func() bool {
+	g.Eventually(func() float64 { _, m := probe(b.metrics + "/metrics"); return metricValue(m, "ospf_operator_leader") }).
+		WithTimeout(10*time.Second).Should(gomega.Equal(1.0), "agent-1's metrics saying it leads")
+	g.Eventually(func() error {
 		var l coordinationv1.Lease
-		err := e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: "agent-0"}, &l)
-		return err != nil && strings.Contains(err.Error(), "not found")
-	}, b)
+		return e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: "agent-0"}, &l)
+	}).WithTimeout(30*time.Second).Should(gomega.Satisfy(apierrors.IsNotFound), "the Lease of the killed agent deleted once expired")
 }
 
 // buildOperator builds the ospf-operator binary into a temporary directory.

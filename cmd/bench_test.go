@@ -22,18 +22,11 @@ func BenchmarkSnapshotCommandNYCx40(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
+	lsas, err := ospfapitest.Clone(ospfapitest.NYC(b), 40)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if lsas, err = ospfapitest.Clone(lsas, 40); err != nil {
-		b.Fatal(err)
-	}
-	srv, err := ospfapitest.NewServer(ospfapitest.Config{}, lsas)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv := ospfapitest.Start(b, ospfapitest.Config{}, lsas)
 	var maxRSS int64
 	var outBytes int64
 	for b.Loop() {

@@ -1,35 +1,28 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/netip"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 const nycPath = "../testdata/nycmesh-lsdb-2023-04-29.json"
 
+// nycServer is the fake ospfd serving the NYC LSDB until the test ends.
 func nycServer(t *testing.T, cfg ospfapitest.Config) *ospfapitest.Server {
 	t.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := ospfapitest.NewServer(cfg, lsas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return ospfapitest.Start(t, cfg, ospfapitest.NYC(t))
 }
 
 // updatedRE matches the snapshot's time stamp, which the fixture lacks
@@ -91,22 +84,7 @@ func TestSnapshotUnreachable(t *testing.T) {
 }
 
 // lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = streamtest.LockedBuffer
 
 // TestStreamFake runs `stream` against the fake ospfd: nothing on stdout
 // for the load, then one line per change, flushed as it happens.
@@ -152,13 +130,10 @@ func TestStreamFake(t *testing.T) {
 	}
 }
 
+// waitUntil waits up to 10 s for cond (Gomega's Eventually), then fails
+// the test with what and the command's stderr.
 func waitUntil(t *testing.T, cond func() bool, what string, logs *lockedBuffer) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; stderr:\n%s", what, logs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(cond).WithTimeout(10*time.Second).WithPolling(10*time.Millisecond).
+		Should(gomega.BeTrue(), func() string { return "waiting for " + what + "; stderr:\n" + logs.String() })
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ospf-operator/ospf-operator/internal/httpserve"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
 )
 
@@ -59,13 +59,7 @@ func newMetricsServer(ctx context.Context, addr string, m *mirror.Metrics, ready
 
 // serve serves until ctx is done.
 func (s *metricsServer) serve(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.srv.Shutdown(sctx)
-	})
-	defer stop()
-	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := httpserve.Serve(ctx, s.srv, s.ln); err != nil {
 		return fmt.Errorf("metrics server: %w", err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/ospf-operator/ospf-operator/internal/httpserve"
 	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 )
@@ -104,13 +105,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	defer cancel(nil)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		stop := context.AfterFunc(ctx, func() {
-			sctx, done := context.WithTimeout(context.Background(), 5*time.Second)
-			defer done()
-			_ = srv.Shutdown(sctx)
-		})
-		defer stop()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := httpserve.Serve(ctx, srv, ln); err != nil {
 			cancel(fmt.Errorf("relay server: %w", err))
 		}
 	})

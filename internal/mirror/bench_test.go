@@ -21,18 +21,11 @@ import (
 // decode, checksum, apply and build the graph view, until the database is
 // loaded. Goal: at most 100 ms an op.
 func BenchmarkLoadNYCx40(b *testing.B) {
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
+	lsas, err := ospfapitest.Clone(ospfapitest.NYC(b), 40)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if lsas, err = ospfapitest.Clone(lsas, 40); err != nil {
-		b.Fatal(err)
-	}
-	srv, err := ospfapitest.NewServer(ospfapitest.Config{}, lsas)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv := ospfapitest.Start(b, ospfapitest.Config{}, lsas)
 	var rep mirror.SyncReport
 	b.ReportAllocs()
 	for b.Loop() {
@@ -53,15 +46,7 @@ func BenchmarkLoadNYCx40(b *testing.B) {
 // its events coming out of the change feed, through loopback TCP, the
 // mirror and the database (NYC LSDB). Goal: p99 at most 1 ms.
 func BenchmarkLSAToEvent(b *testing.B) {
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := ospfapitest.NewServer(ospfapitest.Config{RouterID: r10}, lsas)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv := ospfapitest.Start(b, ospfapitest.Config{RouterID: r10}, ospfapitest.NYC(b))
 	db := lsdb.New(lsdb.Config{})
 	synced := make(chan struct{}, 1)
 	m := mirror.New(mirror.Config{Server: srv.Addr(), DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,32 +23,13 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
-
-const nycPath = "../../testdata/nycmesh-lsdb-2023-04-29.json"
 
 var (
 	backbone = netip.MustParseAddr("0.0.0.0")
 	r10      = netip.MustParseAddr("10.10.10.10")
 )
-
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // rig is a fake ospfd serving the NYC LSDB and a Mirror following it.
 type rig struct {
@@ -60,33 +40,25 @@ type rig struct {
 	metrics *mirror.Metrics
 	reg     *prometheus.Registry
 	sub     *lsdb.Subscription
-	logs    *syncBuffer
+	logs    *streamtest.LockedBuffer
 	reports chan mirror.SyncReport
 }
 
 func newRig(t *testing.T, cfg ospfapitest.Config, holdDown time.Duration) *rig {
 	t.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !cfg.RouterID.IsValid() {
 		cfg.RouterID = r10
 	}
-	srv, err := ospfapitest.NewServer(cfg, lsas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	r := &rig{t: t, srv: srv, logs: &syncBuffer{}, reports: make(chan mirror.SyncReport, 16)}
+	srv := ospfapitest.Start(t, cfg, ospfapitest.NYC(t))
+	r := &rig{t: t, srv: srv, logs: &streamtest.LockedBuffer{}, reports: make(chan mirror.SyncReport, 16)}
 	r.db = lsdb.New(lsdb.Config{HoldDown: holdDown, ReinstallWindow: 200 * time.Millisecond})
 	r.metrics = mirror.NewMetrics(r.db)
 	r.reg = prometheus.NewPedanticRegistry()
 	if err := r.metrics.Register(r.reg); err != nil {
 		t.Fatal(err)
 	}
-	r.sub, err = r.db.Feed().Subscribe(0)
-	if err != nil {
+	var err error
+	if r.sub, err = r.db.Feed().Subscribe(0); err != nil {
 		t.Fatal(err)
 	}
 	r.m = mirror.New(mirror.Config{
@@ -339,10 +311,7 @@ func TestMirrorGarbage(t *testing.T) {
 // and the metric.
 func TestMirrorMissingRouter(t *testing.T) {
 	// Give a router that 10.10.10.10's LAN references 130 stub links.
-	lsas, err := ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lsas := ospfapitest.NYC(t)
 	var big netip.Addr
 	for i, al := range lsas {
 		rl, ok := al.LSA.(*ospf.RouterLSA)
@@ -360,12 +329,8 @@ func TestMirrorMissingRouter(t *testing.T) {
 	if !big.IsValid() {
 		t.Fatal("no router on a transit network")
 	}
-	srv, err := ospfapitest.NewServer(ospfapitest.Config{RouterID: r10, Oversize: ospfapitest.OversizeDrop}, lsas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	logs := &syncBuffer{}
+	srv := ospfapitest.Start(t, ospfapitest.Config{RouterID: r10, Oversize: ospfapitest.OversizeDrop}, lsas)
+	logs := &streamtest.LockedBuffer{}
 	db := lsdb.New(lsdb.Config{})
 	met := mirror.NewMetrics(db)
 	reports := make(chan mirror.SyncReport, 1)

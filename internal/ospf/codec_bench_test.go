@@ -116,3 +116,21 @@ func BenchmarkVerifyChecksum(b *testing.B) {
 		ospf.VerifyChecksum(buf)
 	}
 }
+
+// TestValidateAllocatesNothing: the database validates every update with
+// Validate because it allocates nothing for a valid LSA.
+func TestValidateAllocatesNothing(t *testing.T) {
+	for name, l := range benchLSAs() {
+		buf, err := ospf.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := ospf.Validate(buf); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("Validate of a %s: %v allocations, want 0", name, n)
+		}
+	}
+}

@@ -57,8 +57,20 @@ func DecodeHeader(b []byte) (Header, error) {
 // *RawLSA. Errors are *DecodeError wrapping ErrTruncated, ErrChecksum or
 // ErrMalformed. The result does not refer to b, so b may be reused.
 func Decode(b []byte) (LSA, error) {
-	h, err := DecodeHeader(b)
+	var h Header
+	lsa, err := frame(b, &h)
 	if err != nil {
+		return nil, err
+	}
+	return decodeBody(&h, lsa)
+}
+
+// frame reads the header of the LSA at the start of b into h, checks that
+// b holds its Length bytes and that its checksum is right, and returns
+// those bytes: what Decode and Validate check before the body.
+func frame(b []byte, h *Header) ([]byte, error) {
+	var err error
+	if *h, err = DecodeHeader(b); err != nil {
 		return nil, err
 	}
 	if int(h.Length) > len(b) {
@@ -78,7 +90,7 @@ func Decode(b []byte) (LSA, error) {
 			Err:    ErrChecksum,
 		}
 	}
-	return decodeBody(&h, lsa)
+	return lsa, nil
 }
 
 // decodeBody decodes the body of lsa, whose header h has been read and

@@ -1,33 +1,15 @@
 package ospf
 
-import "fmt"
-
 // Validate checks the LSA at the start of b exactly as Decode does (length,
 // checksum, and the structure of the known types) and returns its header,
 // without decoding the body: it allocates nothing unless it fails. The
 // database keeps LSAs as raw bytes and reads its view from them, so this is
 // all it needs of an update.
 func Validate(b []byte) (Header, error) {
-	h, err := DecodeHeader(b)
+	var h Header
+	lsa, err := frame(b, &h)
 	if err != nil {
 		return Header{}, err
-	}
-	if int(h.Length) > len(b) {
-		return Header{}, &DecodeError{
-			Key:    h.Key(),
-			Offset: len(b),
-			Reason: fmt.Sprintf("length %d exceeds the %d bytes available", h.Length, len(b)),
-			Err:    ErrTruncated,
-		}
-	}
-	lsa := b[:h.Length]
-	if !VerifyChecksum(lsa) {
-		return Header{}, &DecodeError{
-			Key:    h.Key(),
-			Offset: checksumOffset,
-			Reason: fmt.Sprintf("checksum 0x%04x does not match the content (want 0x%04x)", h.Checksum, Checksum(lsa)),
-			Err:    ErrChecksum,
-		}
 	}
 	end := len(lsa)
 	switch h.Type {

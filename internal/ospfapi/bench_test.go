@@ -13,7 +13,7 @@ import (
 
 // nycX40 is the NYC LSDB cloned 40 times: 51,480 LSAs.
 func nycX40(b *testing.B) []ospfapitest.AreaLSA {
-	lsas, err := ospfapitest.Clone(nycLSAs(b), 40)
+	lsas, err := ospfapitest.Clone(ospfapitest.NYC(b), 40)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func checkDump(t *testing.T, srv *ospfapitest.Server, evs []ospfapi.Dump, got []
 func TestSyncNYC(t *testing.T) {
 	for _, replyFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ReplyFirst=%v", replyFirst), func(t *testing.T) {
-			srv := startServer(t, ospfapitest.Config{ReplyFirst: replyFirst}, nycLSAs(t))
+			srv := ospfapitest.Start(t, ospfapitest.Config{ReplyFirst: replyFirst}, ospfapitest.NYC(t))
 			c := dial(t, srv.Addr())
 			sp, ap := c.LocalPorts()
 			if ap != sp+1 {
@@ -81,7 +81,7 @@ func TestSyncNYC(t *testing.T) {
 }
 
 func TestLiveChanges(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nycLSAs(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t))
 	c := dial(t, srv.Addr())
 	s := startSync(t, c)
 	s.untilDump(t)
@@ -174,7 +174,7 @@ func TestLiveChanges(t *testing.T) {
 }
 
 func TestRefreshAll(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nycLSAs(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t))
 	c := dial(t, srv.Addr())
 	s := startSync(t, c)
 	dumped, _ := s.untilDump(t)
@@ -200,7 +200,7 @@ func TestRefreshAll(t *testing.T) {
 }
 
 func TestConcurrentDial(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nycLSAs(t)[:50])
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t)[:50])
 	const n = 20
 	var wg sync.WaitGroup
 	conns := make([]*ospfapi.Conn, n)
@@ -259,7 +259,7 @@ func TestAsyncFromWrongAddressRefused(t *testing.T) {
 		}
 		rogue <- c
 	}}
-	srv := startServer(t, cfg, nycLSAs(t)[:10])
+	srv := ospfapitest.Start(t, cfg, ospfapitest.NYC(t)[:10])
 	logs := &logRecorder{}
 	c := dial(t, srv.Addr(), ospfapi.WithLogger(slogNew(logs)))
 	r := <-rogue
@@ -278,7 +278,7 @@ func TestAsyncFromWrongAddressRefused(t *testing.T) {
 }
 
 func TestAsyncNeverFromServer(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{AsyncSource: netip.MustParseAddr("127.0.0.2")}, nil)
+	srv := ospfapitest.Start(t, ospfapitest.Config{AsyncSource: netip.MustParseAddr("127.0.0.2")}, nil)
 	start := time.Now()
 	_, err := ospfapi.Dial(testCtx(t), srv.Addr(), ospfapi.WithTimeout(300*time.Millisecond))
 	var oe *ospfapi.OpError
@@ -291,7 +291,7 @@ func TestAsyncNeverFromServer(t *testing.T) {
 }
 
 func TestDialUnreachable(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nil)
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, nil)
 	srv.Stop()
 	_, err := ospfapi.Dial(testCtx(t), srv.Addr())
 	var oe *ospfapi.OpError
@@ -321,12 +321,12 @@ func TestReplyErrorTyped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.req.String(), func(t *testing.T) {
-			srv := startServer(t, ospfapitest.Config{Reply: func(m ospfapi.Message) int8 {
+			srv := ospfapitest.Start(t, ospfapitest.Config{Reply: func(m ospfapi.Message) int8 {
 				if m.MsgType() == tt.req {
 					return tt.code
 				}
 				return 0
-			}}, nycLSAs(t)[:10])
+			}}, ospfapitest.NYC(t)[:10])
 			c := dial(t, srv.Addr())
 			err := c.Sync(testCtx(t), ospfapi.Handlers{})
 			var oe *ospfapi.OpError
@@ -339,11 +339,11 @@ func TestReplyErrorTyped(t *testing.T) {
 }
 
 func TestServerGoesAwayMidDump(t *testing.T) {
-	lsas, err := ospfapitest.Clone(nycLSAs(t), 10)
+	lsas, err := ospfapitest.Clone(ospfapitest.NYC(t), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startServer(t, ospfapitest.Config{CrashDuringDump: 1000}, lsas)
+	srv := ospfapitest.Start(t, ospfapitest.Config{CrashDuringDump: 1000}, lsas)
 	c := dial(t, srv.Addr())
 	n := 0
 	err = c.Sync(testCtx(t), ospfapi.Handlers{LSA: func(*ospfapi.LSANotify) error {
@@ -363,7 +363,7 @@ func TestServerGoesAwayMidDump(t *testing.T) {
 }
 
 func TestServerGoesAwayLive(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nycLSAs(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t))
 	c := dial(t, srv.Addr())
 	s := startSync(t, c)
 	s.untilDump(t)
@@ -394,7 +394,7 @@ func TestGarbage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, ospfapitest.Config{}, nycLSAs(t)[:10])
+			srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t)[:10])
 			c := dial(t, srv.Addr())
 			s := startSync(t, c)
 			s.untilDump(t)
@@ -430,7 +430,7 @@ func routerWithLinks(id netip.Addr, n int) *ospf.RouterLSA {
 }
 
 func TestOversizedLSA(t *testing.T) {
-	base := nycLSAs(t)
+	base := ospfapitest.NYC(t)
 	// 10.69.13.40 has 85 links; give it 130, as in the lab: its LSA is
 	// 1,584 bytes, its notification body 1,596 > 1,500.
 	big := netip.MustParseAddr("10.69.13.40")
@@ -460,7 +460,7 @@ func TestOversizedLSA(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.mode), func(t *testing.T) {
-			srv := startServer(t, ospfapitest.Config{Oversize: tt.mode}, lsas)
+			srv := ospfapitest.Start(t, ospfapitest.Config{Oversize: tt.mode}, lsas)
 			c := dial(t, srv.Addr())
 			s := startSync(t, c)
 			got, d := s.untilDump(t)
@@ -490,7 +490,7 @@ func TestOversizedLSA(t *testing.T) {
 }
 
 func TestProbes(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nycLSAs(t)[:10])
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t)[:10])
 	c := dial(t, srv.Addr(), ospfapi.WithProbeInterval(20*time.Millisecond), ospfapi.WithTimeout(2*time.Second))
 	s := startSync(t, c)
 	s.untilDump(t)
@@ -515,7 +515,7 @@ func TestProbes(t *testing.T) {
 }
 
 func TestCloseAndSyncTwice(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nycLSAs(t)[:10])
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t)[:10])
 	c := dial(t, srv.Addr())
 	s := startSync(t, c)
 	s.untilDump(t)
@@ -531,7 +531,7 @@ func TestCloseAndSyncTwice(t *testing.T) {
 }
 
 func TestHandlerError(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nycLSAs(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, ospfapitest.NYC(t))
 	c := dial(t, srv.Addr())
 	stop := errors.New("stop")
 	n := 0
@@ -548,7 +548,7 @@ func TestHandlerError(t *testing.T) {
 
 func TestNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
-	srv, err := ospfapitest.NewServer(ospfapitest.Config{}, nycLSAs(t))
+	srv, err := ospfapitest.NewServer(ospfapitest.Config{}, ospfapitest.NYC(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +569,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 }
 
 func TestDialAddr(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nil)
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, nil)
 	_, port, _ := net.SplitHostPort(srv.Addr())
 	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port} {
 		c := dial(t, addr)

@@ -17,31 +17,6 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 )
 
-const nycPath = "../../testdata/nycmesh-lsdb-2023-04-29.json"
-
-var nyc = sync.OnceValues(func() ([]ospfapitest.AreaLSA, error) {
-	return ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-})
-
-func nycLSAs(t testing.TB) []ospfapitest.AreaLSA {
-	t.Helper()
-	lsas, err := nyc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lsas
-}
-
-func startServer(t testing.TB, cfg ospfapitest.Config, lsas []ospfapitest.AreaLSA) *ospfapitest.Server {
-	t.Helper()
-	srv, err := ospfapitest.NewServer(cfg, lsas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)

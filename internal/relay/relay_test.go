@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -29,15 +28,17 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
-// testRelay runs a Relay behind an httptest server.
+// testRelay is a Relay running behind an httptest server until the test
+// ends or stop.
 type testRelay struct {
 	*Relay
-	url    string // ws://host:port
-	http   string // http://host:port
-	cancel context.CancelFunc
-	done   chan error
+	url  string // ws://host:port
+	http string // http://host:port
+	stop func(t testing.TB)
 }
 
+// startRelay starts a Relay for cfg and waits until it follows its
+// upstream.
 func startRelay(t testing.TB, cfg Config) *testRelay {
 	t.Helper()
 	if cfg.Logger == nil {
@@ -50,31 +51,9 @@ func startRelay(t testing.TB, cfg Config) *testRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(r)
-	ctx, cancel := context.WithCancel(context.Background())
-	tr := &testRelay{Relay: r, url: "ws" + strings.TrimPrefix(hs.URL, "http"), http: hs.URL, cancel: cancel, done: make(chan error, 1)}
-	go func() { tr.done <- r.Run(ctx) }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			tr.stop(t)
-		}
-		hs.Close()
-	})
+	s := streamtest.Serve(t, r, nil)
 	streamtest.NewWithT(t).Eventually(r.Ready).Should(gomega.BeTrue(), "the relay to follow its upstream")
-	return tr
-}
-
-func (tr *testRelay) stop(t testing.TB) {
-	t.Helper()
-	if tr.cancel == nil {
-		return
-	}
-	tr.cancel()
-	tr.cancel = nil
-	if err := <-tr.done; err != nil {
-		t.Errorf("relay Run: %v", err)
-	}
+	return &testRelay{Relay: r, url: s.URL, http: s.HTTP.URL, stop: s.Stop}
 }
 
 // sameSnapshot fails the test unless the two snapshots are the same but

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/archive"
+	"github.com/ospf-operator/ospf-operator/internal/httpserve"
 )
 
 // OutputsConfig selects the outputs of `ospf-operator stream` besides
@@ -125,13 +126,7 @@ func (o *Outputs) Run(ctx context.Context) error {
 	if o.server != nil {
 		wg.Go(func() { fail(o.server.Run(ctx)) })
 		wg.Go(func() {
-			stop := context.AfterFunc(ctx, func() {
-				sctx, done := context.WithTimeout(context.Background(), 5*time.Second)
-				defer done()
-				_ = o.http.Shutdown(sctx)
-			})
-			defer stop()
-			if err := o.http.Serve(o.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := httpserve.Serve(ctx, o.http, o.ln); err != nil {
 				fail(fmt.Errorf("WebSocket server: %w", err))
 			}
 		})

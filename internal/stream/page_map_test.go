@@ -34,10 +34,7 @@ type nycNet struct {
 
 func loadNYC(t testing.TB) *nycNet {
 	t.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile(streamtest.Fixture, ospfapitest.EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lsas := ospfapitest.NYC(t)
 	n := &nycNet{db: lsdb.New(lsdb.Config{}), routers: map[netip.Addr]*ospf.RouterLSA{}}
 	if err := ospfapitest.LoadDB(n.db, lsas, time.Now()); err != nil {
 		t.Fatal(err)

@@ -86,19 +86,13 @@ func TestLayoutKeepsPlacesAndPutsNewVerticesNearTheirNeighbours(t *testing.T) {
 		t.Fatalf("the LAN's key: %v", pos)
 	}
 	// r7 joins, linked to r5 only; r8 hangs off r7; r9 links to nobody.
-	v := viewOf(t,
-		router(area0, "10.0.0.1", 0, p2p("10.0.0.2", 10), p2p("10.0.0.3", 10)),
-		router(area0, "10.0.0.2", ospf.RouterFlagE, p2p("10.0.0.1", 30), p2p("10.0.0.4", 10), transit("10.9.0.6", "10.9.0.2", 1)),
-		router(area0, "10.0.0.3", 0, p2p("10.0.0.1", 10), p2p("10.0.0.4", 10), transit("10.9.0.6", "10.9.0.3", 1)),
-		router(area0, "10.0.0.4", ospf.RouterFlagB, p2p("10.0.0.2", 10), p2p("10.0.0.3", 10)),
-		router(area0, "10.0.0.6", ospf.RouterFlagE, transit("10.9.0.6", "10.9.0.6", 1)),
-		network(area0, "10.9.0.6", "10.0.0.6", 24, "10.0.0.6", "10.0.0.2", "10.0.0.3"),
+	v := viewOf(t, append(labBackbone(),
 		router(area1, "10.0.0.4", ospf.RouterFlagB, p2p("10.0.0.5", 5)),
 		router(area1, "10.0.0.5", 0, p2p("10.0.0.4", 5), p2p("10.0.0.7", 1)),
 		router(area1, "10.0.0.7", 0, p2p("10.0.0.5", 1), p2p("10.0.0.8", 1)),
 		router(area1, "10.0.0.8", 0, p2p("10.0.0.7", 1)),
 		router(area1, "10.0.0.9", 0, stub("10.99.0.0/24", 1)),
-	)
+	)...)
 	after := topo.Build(v)
 	got := after.Layout(pos)
 	for k, p := range pos {

@@ -85,20 +85,26 @@ func viewOf(t testing.TB, lsas ...ospfapitest.AreaLSA) *lsdb.View {
 //	  --10-- r3 --10-----
 //	 r2, r3, r6 on LAN 10.9.0.0/24 (DR r6, cost 1 each way)
 func lab(t testing.TB) *lsdb.View {
-	return viewOf(t,
-		router(area0, "10.0.0.1", 0, p2p("10.0.0.2", 10), p2p("10.0.0.3", 10)),
-		router(area0, "10.0.0.2", ospf.RouterFlagE, p2p("10.0.0.1", 30), p2p("10.0.0.4", 10), transit("10.9.0.6", "10.9.0.2", 1)),
-		router(area0, "10.0.0.3", 0, p2p("10.0.0.1", 10), p2p("10.0.0.4", 10), transit("10.9.0.6", "10.9.0.3", 1)),
-		router(area0, "10.0.0.4", ospf.RouterFlagB, p2p("10.0.0.2", 10), p2p("10.0.0.3", 10)),
-		router(area0, "10.0.0.6", ospf.RouterFlagE, transit("10.9.0.6", "10.9.0.6", 1)),
-		network(area0, "10.9.0.6", "10.0.0.6", 24, "10.0.0.6", "10.0.0.2", "10.0.0.3"),
+	return viewOf(t, append(labBackbone(),
 		router(area1, "10.0.0.4", ospf.RouterFlagB, p2p("10.0.0.5", 5)),
 		router(area1, "10.0.0.5", 0, p2p("10.0.0.4", 5), stub("10.5.0.0/24", 2)),
 		summary(area0, "10.0.0.4", "10.5.0.0/24", 7),
 		external("10.0.0.2", "198.51.100.0/24", 100, true),
 		external("10.0.0.6", "198.51.100.0/24", 100, true),
 		external("10.0.0.6", "203.0.113.0/24", 50, false),
-	)
+	)...)
+}
+
+// labBackbone is the lab's area 0: its routers and the LAN.
+func labBackbone() []ospfapitest.AreaLSA {
+	return []ospfapitest.AreaLSA{
+		router(area0, "10.0.0.1", 0, p2p("10.0.0.2", 10), p2p("10.0.0.3", 10)),
+		router(area0, "10.0.0.2", ospf.RouterFlagE, p2p("10.0.0.1", 30), p2p("10.0.0.4", 10), transit("10.9.0.6", "10.9.0.2", 1)),
+		router(area0, "10.0.0.3", 0, p2p("10.0.0.1", 10), p2p("10.0.0.4", 10), transit("10.9.0.6", "10.9.0.3", 1)),
+		router(area0, "10.0.0.4", ospf.RouterFlagB, p2p("10.0.0.2", 10), p2p("10.0.0.3", 10)),
+		router(area0, "10.0.0.6", ospf.RouterFlagE, transit("10.9.0.6", "10.9.0.6", 1)),
+		network(area0, "10.9.0.6", "10.0.0.6", 24, "10.0.0.6", "10.0.0.2", "10.0.0.3"),
+	}
 }
 
 func hopIDs(p []topo.Hop) []string {
@@ -308,11 +314,9 @@ func TestShortestPathsAgreeWithBellmanFord(t *testing.T) {
 
 func nycView(tb testing.TB, copies int) *lsdb.View {
 	tb.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile("../../testdata/nycmesh-lsdb-2023-04-29.json", ospfapitest.EncodeOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	lsas := ospfapitest.NYC(tb)
 	if copies > 1 {
+		var err error
 		if lsas, err = ospfapitest.Clone(lsas, copies); err != nil {
 			tb.Fatal(err)
 		}

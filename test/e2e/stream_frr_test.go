@@ -14,7 +14,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/bits"
@@ -299,29 +298,6 @@ func externalFact(e frrlab.ExternalLSA, kind string) fact {
 // its multi-area variant.
 var seedKinds = []string{"router", "network", "stubnet", "external"}
 
-// wireEvent is one line of the stream, as the schema describes it.
-type wireEvent struct {
-	Timestamp int64 `json:"timestamp"`
-	Entity    struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
-	} `json:"entity"`
-	Added   *wireChange `json:"added"`
-	Removed *wireChange `json:"removed"`
-}
-
-type wireChange struct {
-	Link   map[string]wireLink `json:"link"`
-	Router string              `json:"router"`
-}
-
-type wireLink struct {
-	ID      string  `json:"id"`
-	Metric  *uint32 `json:"metric"`
-	Metric2 *uint32 `json:"metric2"`
-	Via     string  `json:"via"`
-}
-
 // event is a parsed, validated line of the stream.
 type event struct {
 	line string
@@ -331,45 +307,33 @@ type event struct {
 	sign int // +1 added, -1 removed
 }
 
-// parseEvent validates one line against the event schema (the seed's
-// schema for the seed's kinds) and turns it into a fact.
+// parseEvent reads one line as the library does (lsdb.ParseEvent),
+// validates it against the event schema (the seed's schema for the seed's
+// kinds) and turns it into a fact.
 func parseEvent(line string) (event, error) {
 	ev := event{line: line, at: time.Now()}
-	var w wireEvent
-	if err := json.Unmarshal([]byte(line), &w); err != nil {
+	e, err := lsdb.ParseEvent([]byte(line))
+	if err != nil {
 		return ev, err
 	}
-	ch := w.Added
+	ev.ts = time.UnixMilli(e.Time)
 	ev.sign = 1
-	if w.Removed != nil {
-		ch, ev.sign = w.Removed, -1
+	if !e.Added {
+		ev.sign = -1
 	}
-	if ch == nil || (w.Added != nil && w.Removed != nil) {
-		return ev, fmt.Errorf("want exactly one of added and removed")
-	}
-	ev.ts = time.UnixMilli(w.Timestamp)
-	ev.f = fact{Entity: w.Entity.Type, ID: w.Entity.ID}
-	seed := true
-	if w.Entity.Type == "network" {
-		ev.f.Kind, ev.f.Link = "router", ch.Router
+	ev.f = fact{Entity: e.Entity.String(), ID: e.EntityID()}
+	validate := schemavalidate.ValidateEvent
+	if e.Entity == lsdb.EntityNetwork {
+		ev.f.Kind, ev.f.Link = "router", e.Member.String()
 	} else {
-		if len(ch.Link) != 1 {
-			return ev, fmt.Errorf("want one link kind, have %d", len(ch.Link))
+		l := e.Link
+		ev.f.Kind, ev.f.Link, ev.f.Metric, ev.f.Metric2 = l.Kind.String(), l.IDString(), l.Metric, l.Type2
+		if via := l.Via(); via.IsValid() {
+			ev.f.Via = via.String()
 		}
-		for kind, l := range ch.Link {
-			ev.f.Kind, ev.f.Link, ev.f.Via = kind, l.ID, l.Via
-			switch {
-			case l.Metric2 != nil:
-				ev.f.Metric, ev.f.Metric2 = *l.Metric2, true
-			case l.Metric != nil:
-				ev.f.Metric = *l.Metric
-			}
-			seed = slices.Contains(seedKinds, kind)
+		if !slices.Contains(seedKinds, ev.f.Kind) {
+			validate = schemavalidate.ValidateMultiAreaEvent
 		}
-	}
-	validate := schemavalidate.ValidateMultiAreaEvent
-	if seed {
-		validate = schemavalidate.ValidateEvent
 	}
 	return ev, validate([]byte(line))
 }

@@ -63,13 +63,7 @@ func TestLab(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []Neighbor{
-			{RouterID: rid(1), Address: addr4(10, 1, 12, 0), Interface: "eth-r1", State: "Full", Role: "DROther", Priority: 1},
-			{RouterID: rid(3), Address: addr4(10, 1, 23, 2), Interface: "eth-r3", State: "Full", Role: "DROther", Priority: 1},
-			{RouterID: rid(3), Address: addr4(10, 1, 100, 3), Interface: "lan0", State: "Full", Role: "DR", Priority: 10},
-			{RouterID: rid(4), Address: addr4(10, 1, 100, 4), Interface: "lan0", State: "Full", Role: "DROther", Priority: 0},
-		}
-		if diff := cmp.Diff(want, got, equateAddrs); diff != "" {
+		if diff := cmp.Diff(r2Neighbors, got, equateAddrs); diff != "" {
 			t.Errorf("r2 neighbors (-want +got):\n%s", diff)
 		}
 		got, err = l.Neighbors("r4")

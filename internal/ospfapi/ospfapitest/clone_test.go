@@ -34,7 +34,7 @@ func TestCloneAddr(t *testing.T) {
 }
 
 func TestCloneNYCx40(t *testing.T) {
-	base := nycLSAs(t)
+	base := ospfapitest.NYC(t)
 	lsas, err := ospfapitest.Clone(base, 40)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestCloneNYCx40(t *testing.T) {
 // Each clone, loaded into an lsdb.DB, is the original graph with every
 // address mapped: 40 disjoint copies of the 592 routers and 3 networks.
 func TestCloneGraph(t *testing.T) {
-	lsas, err := ospfapitest.Clone(nycLSAs(t), 3)
+	lsas, err := ospfapitest.Clone(ospfapitest.NYC(t), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestCloneGraph(t *testing.T) {
 	if len(a.Routers) != 3*592 || len(a.Networks) != 3*3 {
 		t.Fatalf("%d routers, %d networks, want %d, %d", len(a.Routers), len(a.Networks), 3*592, 9)
 	}
-	orig := readSnapshot(t, nycPath).Areas["0.0.0.0"]
+	orig := readSnapshot(t, ospfapitest.Fixture).Areas["0.0.0.0"]
 	for k := 1; k < 3; k++ {
 		for p, n := range orig.Networks {
 			pp := netip.MustParsePrefix(p)

@@ -11,7 +11,9 @@
 //
 // Its database comes from a snapshot-format LSDB (FromSnapshot encodes it
 // into LSAs with valid checksums), optionally cloned N times into disjoint
-// address space for scale (Clone). Scripted changes (Install, Change,
+// address space for scale (Clone); NYC loads the NYC Mesh LSDB of
+// testdata/ (Fixture) and Start runs a Server for the length of a test.
+// Scripted changes (Install, Change,
 // SetLinkMetric, AddExternal, WithdrawExternal, Flush, PurgeMaxAge,
 // Remove, RefreshAll) notify connected clients as ospfd would; DropClients,
 // Stop, Restart and SendRaw make ospfd fail in the ways clients must

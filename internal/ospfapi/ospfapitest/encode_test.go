@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,21 +17,6 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 )
-
-const nycPath = "../../../testdata/nycmesh-lsdb-2023-04-29.json"
-
-var nyc = sync.OnceValues(func() ([]ospfapitest.AreaLSA, error) {
-	return ospfapitest.LoadSnapshotFile(nycPath, ospfapitest.EncodeOptions{})
-})
-
-func nycLSAs(t testing.TB) []ospfapitest.AreaLSA {
-	t.Helper()
-	lsas, err := nyc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lsas
-}
 
 func readSnapshot(t testing.TB, path string) *lsdb.Snapshot {
 	t.Helper()
@@ -50,7 +34,7 @@ func readSnapshot(t testing.TB, path string) *lsdb.Snapshot {
 var addr = netip.MustParseAddr
 
 func TestFromSnapshotNYC(t *testing.T) {
-	lsas := nycLSAs(t)
+	lsas := ospfapitest.NYC(t)
 	count := map[ospf.LSType]int{}
 	keys := map[ospfapitest.Key]bool{}
 	nets := map[netip.Addr]*ospf.NetworkLSA{}
@@ -110,11 +94,11 @@ func TestFromSnapshotNYC(t *testing.T) {
 // The NYC LSDB encoded by FromSnapshot and loaded into an lsdb.DB comes
 // back as the same snapshot.
 func TestFromSnapshotRoundTrip(t *testing.T) {
-	want := readSnapshot(t, nycPath)
+	want := readSnapshot(t, ospfapitest.Fixture)
 	db := lsdb.New(lsdb.Config{})
 	db.BeginSync()
 	now := time.Now()
-	for _, al := range nycLSAs(t) {
+	for _, al := range ospfapitest.NYC(t) {
 		raw, err := ospf.Marshal(al.LSA)
 		if err != nil {
 			t.Fatal(err)

@@ -104,16 +104,6 @@ func (c *rawClient) quiet(t *testing.T) {
 	c.ar = bufio.NewReader(c.ac) // the timed-out read consumed nothing
 }
 
-func startServer(t *testing.T, cfg ospfapitest.Config, lsas []ospfapitest.AreaLSA) *ospfapitest.Server {
-	t.Helper()
-	srv, err := ospfapitest.NewServer(cfg, lsas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // multiArea is a small two-area database with every dumped type, an NSSA
 // LSA, and out-of-order input.
 func multiArea(t *testing.T) []ospfapitest.AreaLSA {
@@ -152,7 +142,7 @@ func describe(n *ospfapi.LSANotify) string {
 }
 
 func TestDumpLikeOSPFD(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{RouterID: addr("2.2.2.2")}, multiArea(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{RouterID: addr("2.2.2.2")}, multiArea(t))
 	c := rawDial(t, srv.Addr())
 	c.send(t, &ospfapi.SyncLSDB{Seq: 7, Filter: ospfapi.AllLSAs})
 	c.send(t, &ospfapi.SyncRequest{Kind: ospfapi.MsgSyncRouterID, Seq: 8})
@@ -199,7 +189,7 @@ func TestDumpLikeOSPFD(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{RouterID: addr("2.2.2.2")}, multiArea(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{RouterID: addr("2.2.2.2")}, multiArea(t))
 	c := rawDial(t, srv.Addr())
 	f := ospfapi.LSAFilter{TypeMask: ospfapi.TypeBit(1) | ospfapi.TypeBit(7), Origin: ospfapi.NonSelfOriginated,
 		Areas: []netip.Addr{addr("0.0.0.1")}}
@@ -239,7 +229,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestSelfFlushAndPurge(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{RouterID: addr("1.1.1.1")}, multiArea(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{RouterID: addr("1.1.1.1")}, multiArea(t))
 	c := rawDial(t, srv.Addr())
 	c.send(t, &ospfapi.RegisterEvent{Seq: 1, Filter: ospfapi.AllLSAs})
 	c.reply(t)
@@ -279,7 +269,7 @@ func TestClientFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := startServer(t, ospfapitest.Config{}, nil)
+			srv := ospfapitest.Start(t, ospfapitest.Config{}, nil)
 			c := rawDial(t, srv.Addr())
 			if _, err := c.sc.Write(tt.bytes); err != nil {
 				t.Fatal(err)
@@ -301,7 +291,7 @@ func TestClientFaults(t *testing.T) {
 }
 
 func TestUnknownRequestNotAnswered(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, nil)
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, nil)
 	c := rawDial(t, srv.Addr())
 	c.send(t, &ospfapi.RawMessage{Type: 99, Seq: 1, Body: []byte{0, 0, 0, 0}})
 	c.send(t, &ospfapi.SyncRequest{Kind: ospfapi.MsgSyncISM, Seq: 2})
@@ -315,7 +305,7 @@ func TestUnknownRequestNotAnswered(t *testing.T) {
 }
 
 func TestStopRestart(t *testing.T) {
-	srv := startServer(t, ospfapitest.Config{}, multiArea(t))
+	srv := ospfapitest.Start(t, ospfapitest.Config{}, multiArea(t))
 	c := rawDial(t, srv.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

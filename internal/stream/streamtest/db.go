@@ -3,8 +3,6 @@ package streamtest
 import (
 	"context"
 	"net/netip"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -17,12 +15,9 @@ import (
 // Area0 is the backbone, where the Emitter's routes are.
 var Area0 = netip.IPv4Unspecified()
 
-// Fixture is the NYC Mesh LSDB of testdata/, found from this file so that
-// tests of any package can load it.
-var Fixture = func() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "nycmesh-lsdb-2023-04-29.json")
-}()
+// Fixture is the path of the NYC Mesh LSDB of testdata/ (ospfapitest.NYC
+// loads its LSAs).
+var Fixture = ospfapitest.Fixture
 
 // NewDB returns a loaded, empty database whose feed keeps window events.
 func NewDB(t testing.TB, window int) *lsdb.DB {
@@ -36,12 +31,8 @@ func NewDB(t testing.TB, window int) *lsdb.DB {
 // LoadFixture returns a database loaded with the NYC Mesh LSDB.
 func LoadFixture(t testing.TB) *lsdb.DB {
 	t.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile(Fixture, ospfapitest.EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	db := lsdb.New(lsdb.Config{})
-	if err := ospfapitest.LoadDB(db, lsas, time.Now()); err != nil {
+	if err := ospfapitest.LoadDB(db, ospfapitest.NYC(t), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return db
