@@ -311,7 +311,9 @@ func checkRBAC(ctx context.Context, t *testing.T, c client.Client) {
 		{authzv1.ResourceAttributes{Group: "ospf.ospf-operator.io", Resource: "ospfrouters", Verb: "list"}, true},
 		{authzv1.ResourceAttributes{Group: "ospf.ospf-operator.io", Resource: "ospfrouters", Verb: "delete"}, true},
 		{authzv1.ResourceAttributes{Group: "ospf.ospf-operator.io", Resource: "ospfnetworks", Verb: "patch"}, true},
-		{authzv1.ResourceAttributes{Group: "ospf.ospf-operator.io", Resource: "ospfrouters", Subresource: "status", Verb: "patch"}, true},
+		{authzv1.ResourceAttributes{Group: "ospf.ospf-operator.io", Resource: "ospfrouters", Verb: "patch"}, true},
+		// No status subresource: status is applied with the object.
+		{authzv1.ResourceAttributes{Group: "ospf.ospf-operator.io", Resource: "ospfrouters", Subresource: "status", Verb: "patch"}, false},
 		{authzv1.ResourceAttributes{Namespace: deployNamespace, Resource: "configmaps", Name: "ospf-lsdb", Verb: "patch"}, true},
 		{authzv1.ResourceAttributes{Namespace: deployNamespace, Group: "events.k8s.io", Resource: "events", Verb: "create"}, true},
 		{authzv1.ResourceAttributes{Namespace: deployNamespace, Group: "coordination.k8s.io", Resource: "leases", Verb: "update"}, true},
