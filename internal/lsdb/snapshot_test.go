@@ -1,6 +1,7 @@
 package lsdb_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -223,4 +224,41 @@ func TestParseSnapshotRepeatsAndEscapes(t *testing.T) {
 	if string(back.AppendJSON(nil)) != string(s.AppendJSON(nil)) {
 		t.Errorf("escaped key read back: %s", back.AppendJSON(nil))
 	}
+}
+
+// FuzzParseSnapshot: ParseSnapshot never panics, refuses what is not JSON,
+// and what it reads it writes so that reading that back writes the same
+// ("updated" too when it is a time in milliseconds: below 1e11 it reads
+// as seconds, so a small stamp grows each time round).
+func FuzzParseSnapshot(f *testing.F) {
+	for _, s := range []string{
+		`{"areas": {"0.0.0.0": {"networks": {"10.1.0.0/24": {"dr": "10.0.0.2", "routers": ["10.0.0.2"]}}, "routers": {"10.0.0.2": {"links": {"external": [{"id": "0.0.0.0/0", "metric2": 1, "via": "10.1.0.9"}], "network": [{"id": "10.1.0.0/24", "metric": 10}]}}}}}, "updated": 1732939200123}`,
+		"{\n  \"areas\": {\n    \"0.0.0.0\": {\n      \"routers\": {\n        \"1.1.1.1\": {\n          \"links\": {}\n        }\n      },\n      \"networks\": {}\n    }\n  },\n  \"updated\": 1732939200.5\n}",
+		`{"areas": {"0.0.0.1": {"routers": {"1.1.1.1": {"links": {"xnetwork": [{"id": "10.9.0.0/24", "metric": 1}], "nssa-ext": [{"id": "10.8.0.0/16", "metric": 2}]}}}}}}`,
+		`{"areas": {"0.0.0.0": {"routers": {"a\"\u00e9": null, "1.1.1.1": {"links": {"router": [null, {"id": "2.2.2.2"}]}}}}}, "x": [1, 2.5e3, true, false, null, {"y": "z"}]}`,
+		`{"areas": null}`, `[]`, `{"areas": {"0.0.0.0": {"routers": []}}}`, `{"areas": {}, "updated": -1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		s, err := lsdb.ParseSnapshot(doc)
+		if err != nil {
+			return
+		}
+		var any interface{}
+		if err := json.Unmarshal(doc, &any); err != nil {
+			t.Fatalf("parsed what encoding/json refuses (%v)", err)
+		}
+		once := s.AppendJSON(nil)
+		again, err := lsdb.ParseSnapshot(once)
+		if err != nil {
+			t.Fatalf("cannot read back what it wrote: %v\n%s", err, once)
+		}
+		if s.Updated != 0 && s.Updated < 1e11 {
+			again.Updated = s.Updated
+		}
+		if twice := again.AppendJSON(nil); !bytes.Equal(once, twice) {
+			t.Fatalf("written back differently:\n%s\n%s", once, twice)
+		}
+	})
 }
