@@ -1,17 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/netip"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onsi/gomega"
 
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
@@ -26,11 +29,13 @@ func nycServer(t *testing.T, cfg ospfapitest.Config) *ospfapitest.Server {
 }
 
 // updatedRE matches the snapshot's time stamp, which the fixture lacks
-// (the schema requires it).
-var updatedRE = regexp.MustCompile(`,\n  "updated": [0-9.e+]+\n`)
+// (the schema requires it), as the seed writes it: integer milliseconds,
+// last.
+var updatedRE = regexp.MustCompile(`, "updated": ([0-9]+)}$`)
 
 // TestSnapshotNYC: the NYC LSDB served by the fake ospfd comes back from
-// `snapshot` byte for byte, but for the time stamp.
+// `snapshot` in the seed's format (one line, "updated" in milliseconds),
+// with the fixture's content.
 func TestSnapshotNYC(t *testing.T) {
 	srv := nycServer(t, ospfapitest.Config{})
 	out, stderr, err := execute(t, "snapshot", "--server", srv.Addr())
@@ -47,20 +52,29 @@ func TestSnapshotNYC(t *testing.T) {
 	if !strings.HasSuffix(out, "}\n") {
 		t.Error("output does not end with a newline")
 	}
-	if !updatedRE.MatchString(out) {
+	if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, `{"areas": {"0.0.0.0": {"networks": {`) {
+		t.Errorf("not one line in the seed's format: %.100s", out)
+	}
+	m := updatedRE.FindStringSubmatch(strings.TrimSuffix(out, "\n"))
+	if m == nil {
 		t.Fatal("no updated stamp at the end of the snapshot")
 	}
-	got := updatedRE.ReplaceAllString(strings.TrimSuffix(out, "\n"), "\n")
-	if w := string(want); got != w {
-		t.Errorf("snapshot differs from %s (%d bytes, want %d)", nycPath, len(got), len(w))
+	// The stamp is now, in milliseconds.
+	ms, _ := strconv.ParseInt(m[1], 10, 64)
+	if d := time.Since(time.UnixMilli(ms)); d < 0 || d > time.Minute {
+		t.Errorf("updated %d is not now", ms)
 	}
-	// The stamp is now, in seconds.
-	var s struct{ Updated float64 }
-	if err := json.Unmarshal([]byte(out), &s); err != nil {
+	got, err := lsdb.ParseSnapshot([]byte(out))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(time.UnixMilli(int64(s.Updated * 1000))); d < 0 || d > time.Minute {
-		t.Errorf("updated %v is not now", s.Updated)
+	fixture, err := lsdb.ParseSnapshot(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Updated = 0
+	if g, w := got.AppendCanonicalJSON(nil), fixture.AppendCanonicalJSON(nil); !bytes.Equal(g, w) {
+		t.Errorf("snapshot differs from %s (%d bytes, want %d)", nycPath, len(g), len(w))
 	}
 	if !strings.Contains(stderr, "LSDB loaded") || !strings.Contains(stderr, "lsas=1287") {
 		t.Errorf("stderr lacks the load line: %q", stderr)

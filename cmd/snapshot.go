@@ -65,8 +65,9 @@ func runSnapshot(cmd *cobra.Command, opts *snapshotOptions) error {
 		}
 		return nil
 	}
-	snap, _ := db.Snapshot()
-	err = snap.WriteJSON(out)
+	// Straight from the view: the seed's bytes, without building the
+	// Snapshot's maps first.
+	err = db.View().WriteSnapshotJSON(out)
 	if err == nil {
 		_, err = io.WriteString(out, "\n")
 	}

@@ -33,16 +33,17 @@ func TestArchiveRollsOverHourlyInUTC(t *testing.T) {
 	dir := t.TempDir()
 	// The host's zone must not matter: the clock says 23:59 in UTC+5.
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 23, 59, 59, 0, time.FixedZone("X", 5*3600)))
+	em.Now = clock.Now
 	a, err := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, Logger: streamtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	three := em.Emit(t, 3)
-	if err := a.Write(readEvents(t, db, 0)); err != nil {
+	if _, err := a.Write(readEvents(t, db, 0)); err != nil {
 		t.Fatal(err)
 	}
 	five := em.Emit(t, 2)
-	if err := a.Write(readEvents(t, db, three)); err != nil {
+	if _, err := a.Write(readEvents(t, db, three)); err != nil {
 		t.Fatal(err)
 	}
 	if a.Stats().Syncs != 0 {
@@ -50,7 +51,7 @@ func TestArchiveRollsOverHourlyInUTC(t *testing.T) {
 	}
 	clock.Set(clock.Now().Add(2 * time.Second)) // 19:00:01 UTC
 	nine := em.Emit(t, 4)
-	if err := a.Write(readEvents(t, db, five)); err != nil {
+	if _, err := a.Write(readEvents(t, db, five)); err != nil {
 		t.Fatal(err)
 	}
 	if a.Stats().Syncs != 1 {
@@ -68,10 +69,10 @@ func TestArchiveRollsOverHourlyInUTC(t *testing.T) {
 
 func TestArchiveClosesAnIdleHour(t *testing.T) {
 	db := streamtest.NewDB(t, 64)
-	(&streamtest.Emitter{DB: db}).Emit(t, 1)
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	(&streamtest.Emitter{DB: db, Now: clock.Now}).Emit(t, 1)
 	a, _ := NewArchive(ArchiveConfig{Dir: t.TempDir(), Now: clock.Now, Logger: streamtest.Logger(t)})
-	if err := a.Write(readEvents(t, db, 0)); err != nil {
+	if _, err := a.Write(readEvents(t, db, 0)); err != nil {
 		t.Fatal(err)
 	}
 	if d, ok := a.untilHourEnds(); !ok || d != 30*time.Minute {
@@ -93,6 +94,7 @@ func TestArchiveRepairsATornLineOfAnEarlierRun(t *testing.T) {
 	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	em.Now = clock.Now
 	path := HourPath(dir, clock.Now())
 	last := em.Emit(t, 2)
 	lines := streamtest.WantLines(t, db, 1, last)
@@ -104,7 +106,7 @@ func TestArchiveRepairsATornLineOfAnEarlierRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _ := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, Logger: streamtest.Logger(t)})
-	if err := a.Write(readEvents(t, db, 0)[1:]); err != nil {
+	if _, err := a.Write(readEvents(t, db, 0)[1:]); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
@@ -139,6 +141,7 @@ func TestArchiveSurvivesAFullDiskAndResumes(t *testing.T) {
 	dir := t.TempDir()
 	fsys := &faultFS{}
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	em.Now = clock.Now
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys})
 	path := HourPath(dir, clock.Now())
 
@@ -168,6 +171,7 @@ func TestArchiveSurvivesDeniedPermissionAndResumes(t *testing.T) {
 	fsys := &faultFS{}
 	fsys.denied.Store(true)
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	em.Now = clock.Now
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys})
 	em.Emit(t, 3)
 	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Errors >= 2 }).Should(gomega.BeTrue(), "failed opens")
@@ -182,6 +186,7 @@ func TestArchiveCountsWhatLeftTheWindowDuringAnOutage(t *testing.T) {
 	dir := t.TempDir()
 	fsys := &faultFS{}
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	em.Now = clock.Now
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys})
 	em.Emit(t, 2)
 	streamtest.NewWithT(t).Eventually(func() bool { return a.Stats().Events == 2 }).Should(gomega.BeTrue(), "2 events archived")
@@ -209,10 +214,11 @@ func TestArchiveCutsBackATornWrite(t *testing.T) {
 	fsys := &faultFS{}
 	fsys.tornWrites.Store(true) // no fallocate: a full disk tears writes
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	em.Now = clock.Now
 	a, _ := NewArchive(ArchiveConfig{Dir: dir, Now: clock.Now, FS: fsys, Logger: streamtest.Logger(t)})
 	path := HourPath(dir, clock.Now())
 	em.Emit(t, 3)
-	if err := a.Write(readEvents(t, db, 0)); err != nil {
+	if _, err := a.Write(readEvents(t, db, 0)); err != nil {
 		t.Fatal(err)
 	}
 	three := db.Feed().LastSeq()
@@ -220,7 +226,7 @@ func TestArchiveCutsBackATornWrite(t *testing.T) {
 	batch := readEvents(t, db, three)
 
 	fsys.full.Store(true)
-	if err := a.Write(batch); err == nil {
+	if _, err := a.Write(batch); err == nil {
 		t.Fatal("Write on a full disk succeeded")
 	}
 	streamtest.SameLines(t, "after a torn write", streamtest.StreamLines(t, path), streamtest.FirstLines(t, db, 3))
@@ -228,18 +234,18 @@ func TestArchiveCutsBackATornWrite(t *testing.T) {
 	// A torn write that cannot be cut back at once is cut back before
 	// the next attempt.
 	fsys.noTruncate.Store(true)
-	if err := a.Write(batch); err == nil {
+	if _, err := a.Write(batch); err == nil {
 		t.Fatal("Write on a full disk succeeded")
 	}
 	if data, _ := os.ReadFile(path); data[len(data)-1] == '\n' {
 		t.Fatal("the torn write left whole lines: the test tests nothing")
 	}
 	fsys.full.Store(false)
-	if err := a.Write(batch); err == nil {
+	if _, err := a.Write(batch); err == nil {
 		t.Fatal("Write succeeded without cutting back the torn write")
 	}
 	fsys.noTruncate.Store(false)
-	if err := a.Write(batch); err != nil {
+	if _, err := a.Write(batch); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()

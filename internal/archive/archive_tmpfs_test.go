@@ -65,6 +65,7 @@ func TestArchiveOnARealFullDisk(t *testing.T) {
 	db := streamtest.NewDB(t, 1<<14)
 	em := &streamtest.Emitter{DB: db}
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	em.Now = clock.Now
 	dir := filepath.Join(mnt, "events")
 	a := runArchive(t, db, ArchiveConfig{Dir: dir, Now: clock.Now})
 	path := HourPath(dir, clock.Now())

@@ -8,7 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -59,16 +59,32 @@ func (OSFS) Remove(name string) error { return os.Remove(name) }
 // the new file is there whole: it writes a temporary file in the same
 // directory (a rename does not cross file systems), syncs it, renames it
 // over name and syncs the directory, which makes the rename itself
-// durable.
+// durable. name is used as given, never cleaned: ".." in it is resolved
+// by the kernel, through symbolic links, and the temporary file is made in
+// the directory that name's ".." leads to.
 func WriteFileAtomic(fsys FS, name string, data []byte) error {
 	return replaceFile(fsys, name, data, true)
+}
+
+// splitPath splits a path at its last slash without cleaning it, so that
+// the directory keeps its ".." for the kernel to resolve (filepath.Dir
+// would resolve them textually).
+func splitPath(name string) (dir, base string) {
+	i := strings.LastIndexByte(name, '/')
+	switch {
+	case i < 0:
+		return ".", name
+	case i == 0:
+		return "/", name[1:]
+	}
+	return name[:i], name[i+1:]
 }
 
 // replaceFile is WriteFileAtomic, without the syncs when durable is not
 // set: readers still never see a part, but a crash of the machine may
 // leave the old file or an empty one.
 func replaceFile(fsys FS, name string, data []byte, durable bool) error {
-	dir := filepath.Dir(name)
+	dir, base := splitPath(name)
 	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -80,7 +96,7 @@ func replaceFile(fsys FS, name string, data []byte, durable bool) error {
 	for range 10 {
 		var r [6]byte
 		_, _ = rand.Read(r[:])
-		tmp = filepath.Join(dir, "."+filepath.Base(name)+".tmp-"+hex.EncodeToString(r[:]))
+		tmp = dir + "/." + base + ".tmp-" + hex.EncodeToString(r[:])
 		f, err = fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if !errors.Is(err, fs.ErrExist) {
 			break

@@ -72,7 +72,7 @@ func dirs(t testing.TB, root string) []string {
 	return out
 }
 
-func lines(prefix string, n int) string {
+func fakeLines(prefix string, n int) string {
 	var b strings.Builder
 	for i := range n {
 		fmt.Fprintf(&b, `{"timestamp": %d, "line": "%s"}`+"\n", 1700000000000+i, prefix)
@@ -97,11 +97,11 @@ func TestJanitorRetention(t *testing.T) {
 	root := t.TempDir()
 	events, snaps := filepath.Join(root, "events"), filepath.Join(root, "history", "snapshots")
 	tree(t, root, map[string]string{
-		"events/2024/02/28/23.jsonl":              lines("a", 1),
+		"events/2024/02/28/23.jsonl":              fakeLines("a", 1),
 		"events/2024/02/29/00.jsonl.gz":           "not read",
-		"events/2024/02/29/09.jsonl":              lines("b", 1), // ends 10:00, the cutoff: removed
-		"events/2024/02/29/10.jsonl":              lines("c", 1), // ends 11:00: kept
-		"events/2024/03/01/10.jsonl":              lines("d", 1), // the hour being written
+		"events/2024/02/29/09.jsonl":              fakeLines("b", 1), // ends 10:00, the cutoff: removed
+		"events/2024/02/29/10.jsonl":              fakeLines("c", 1), // ends 11:00: kept
+		"events/2024/03/01/10.jsonl":              fakeLines("d", 1), // the hour being written
 		"events/.relay-position.json":             "{}",
 		"events/2024/02/29/notes.txt":             "kept",
 		"history/snapshots/2024/02/29/09/59.json": "{}",
@@ -156,9 +156,9 @@ func TestJanitorCompresses(t *testing.T) {
 	root := t.TempDir()
 	events, snaps := filepath.Join(root, "events"), filepath.Join(root, "snapshots")
 	content := map[string]string{
-		"events/2024/03/01/07.jsonl":            lines("closed", 500), // ended 08:00, settled at 10:00
-		"events/2024/03/01/08.jsonl":            lines("settling", 3), // ended 09:00: may still grow
-		"events/2024/03/01/10.jsonl":            lines("open", 2),
+		"events/2024/03/01/07.jsonl":            fakeLines("closed", 500), // ended 08:00, settled at 10:00
+		"events/2024/03/01/08.jsonl":            fakeLines("settling", 3), // ended 09:00: may still grow
+		"events/2024/03/01/10.jsonl":            fakeLines("open", 2),
 		"snapshots/2024/03/01/09/57.json":       strings.Repeat(`{"areas": {}}`, 100),
 		"snapshots/2024/03/01/09/58.json":       `{"areas": {}, "updated": 1}`, // ended 09:59, not settled
 		"snapshots/2024/03/01/10/00.json":       `{"areas": {}, "updated": 2}`,
@@ -238,7 +238,7 @@ func TestJanitorCompresses(t *testing.T) {
 func TestJanitorMergesLateEventsAndFinishesInterruptedWork(t *testing.T) {
 	root := t.TempDir()
 	hour := filepath.Join(root, "2024/03/01/07.jsonl")
-	early, late := lines("early", 4), lines("late", 2)
+	early, late := fakeLines("early", 4), fakeLines("late", 2)
 	tree(t, root, map[string]string{"2024/03/01/07.jsonl": early})
 	clock := streamtest.NewClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
 	j := newJanitor(t, JanitorConfig{EventsDir: root, Compress: true, Now: clock.Now})
@@ -357,7 +357,7 @@ func (f *syncFailFile) Sync() error {
 // and no temporary file; the next pass after the failure ends compresses.
 func TestJanitorCompressionFailuresLoseNothing(t *testing.T) {
 	content := map[string]string{
-		"events/2024/03/01/07.jsonl":      lines("hour", 50),
+		"events/2024/03/01/07.jsonl":      fakeLines("hour", 50),
 		"snapshots/2024/03/01/07/00.json": `{"areas": {}, "updated": 1}`,
 		"snapshots/2024/03/01/07/01.json": `{"areas": {}, "updated": 2}`,
 	}
@@ -430,7 +430,7 @@ func TestJanitorSkipsDaysDone(t *testing.T) {
 	files := map[string]string{}
 	for d := 1; d <= 30; d++ {
 		for h := 0; h < 24; h += 6 {
-			files[fmt.Sprintf("2024/04/%02d/%02d.jsonl", d, h)] = lines("x", 1)
+			files[fmt.Sprintf("2024/04/%02d/%02d.jsonl", d, h)] = fakeLines("x", 1)
 		}
 	}
 	tree(t, root, files)
@@ -473,15 +473,15 @@ func (f *hookFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error)
 func TestReadHourDuringACompression(t *testing.T) {
 	for _, late := range []bool{false, true} {
 		root := t.TempDir()
-		content := lines("early", 5)
+		content := fakeLines("early", 5)
 		if late {
 			// A compressed hour and a late event: the compression merges them.
 			var zb bytes.Buffer
 			zw := gzip.NewWriter(&zb)
 			_, _ = zw.Write([]byte(content))
 			_ = zw.Close()
-			tree(t, root, map[string]string{"2024/03/01/07.jsonl.gz": zb.String(), "2024/03/01/07.jsonl": lines("late", 1)})
-			content += lines("late", 1)
+			tree(t, root, map[string]string{"2024/03/01/07.jsonl.gz": zb.String(), "2024/03/01/07.jsonl": fakeLines("late", 1)})
+			content += fakeLines("late", 1)
 		} else {
 			tree(t, root, map[string]string{"2024/03/01/07.jsonl": content})
 		}

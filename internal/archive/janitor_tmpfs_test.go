@@ -18,7 +18,7 @@ import (
 func TestJanitorOnARealFullDisk(t *testing.T) {
 	mnt := smallTmpfs(t, "512k")
 	dir := filepath.Join(mnt, "events")
-	hour := lines("hour", 2000) // about 90 KB, which gzip makes a few KB
+	hour := fakeLines("hour", 2000) // about 90 KB, which gzip makes a few KB
 	tree(t, dir, map[string]string{"2024/03/01/07.jsonl": hour})
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler)

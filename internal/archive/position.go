@@ -16,13 +16,16 @@ import (
 // records the upstream position of the last event archived.
 //
 // It says how far the archive got: the upstream epoch and sequence number
-// of the last event archived, and the archive file and its size right
-// after it. It is written after every archive write, without fsync: a
-// crash may leave an older record behind, so ReadPosition counts the
-// lines the archive holds past the recorded size (in the recorded file
-// and in the hours after it) and adds them. Archive lines are whole (the
-// archive cuts a torn one), and between two records the archive holds
-// only the upstream's consecutive events.
+// of the last event archived, and the size right after it of every file
+// the archive appended to recently. It is written after every archive
+// write, and before the archive appends to a file it does not name
+// (ArchiveConfig.Written), without fsync: a crash may leave an older
+// record behind, so ReadPosition counts the lines the archive holds past
+// the recorded sizes and adds them. Events are filed by their own hour,
+// so the lines after a record may be in any of the files it names, an
+// earlier hour's included, and only in those. Archive lines are whole
+// (the archive cuts a torn one), and between two records the archive
+// holds only the upstream's consecutive events.
 const PositionFile = ".relay-position.json"
 
 // Position is a place in an upstream's stream: after the event Seq of
@@ -33,19 +36,22 @@ type Position struct {
 }
 
 // positionRecord is the content of PositionFile: the archive held
-// everything up to Epoch/Seq when File was Size bytes long.
+// everything up to Epoch/Seq when each of Files was as long as it says.
+// Records of an earlier version name one file (File, Size) and mean that
+// hours after it were empty.
 type positionRecord struct {
 	Position
-	File string `json:"file"`
-	Size int64  `json:"size"`
+	Files map[string]int64 `json:"files,omitempty"`
+	File  string           `json:"file,omitempty"`
+	Size  int64            `json:"size,omitempty"`
 }
 
 // WritePosition records in dir's PositionFile that the archive held
-// everything up to pos when file was size bytes long (the file and size
-// that ArchiveConfig.Written reports). A reader sees the old record or
-// the new one, never a part.
-func WritePosition(fsys FS, dir string, pos Position, file string, size int64) error {
-	b, err := json.Marshal(positionRecord{pos, file, size})
+// everything up to pos when the files were as long as files says (what
+// ArchiveConfig.Written reports). A reader sees the old record or the new
+// one, never a part.
+func WritePosition(fsys FS, dir string, pos Position, files map[string]int64) error {
+	b, err := json.Marshal(positionRecord{Position: pos, Files: files})
 	if err != nil {
 		return err
 	}
@@ -75,8 +81,16 @@ func ReadPosition(fsys FS, dir string) (Position, error) {
 	if err := json.Unmarshal(data, &rec); err != nil || rec.Epoch == "" || rec.Size < 0 {
 		return Position{}, fmt.Errorf("relay position %s: %w", name, ErrNotPosition)
 	}
-	more, err := linesAfter(fsys, dir, rec.File, rec.Size)
-	if err != nil {
+	var more uint64
+	if rec.Files != nil || rec.File == "" {
+		for file, size := range rec.Files {
+			n, err := countLines(fsys, file, max(size, 0))
+			if err != nil {
+				return Position{}, fmt.Errorf("relay position: %w", err)
+			}
+			more += n
+		}
+	} else if more, err = linesAfter(fsys, dir, rec.File, rec.Size); err != nil {
 		return Position{}, fmt.Errorf("relay position: %w", err)
 	}
 	rec.Seq += more
@@ -88,7 +102,8 @@ func ReadPosition(fsys FS, dir string) (Position, error) {
 var ErrNotPosition = errors.New("not a position record (remove it to start over from the upstream's snapshot)")
 
 // linesAfter counts the lines of the archive under dir past size bytes of
-// file, and in the archive files that sort after it (later hours).
+// file, and in the archive files that sort after it (later hours): what
+// an earlier version's record, which named one file, leaves out.
 func linesAfter(fsys FS, dir, file string, size int64) (uint64, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -104,29 +119,42 @@ func linesAfter(fsys FS, dir, file string, size int64) (uint64, error) {
 		return 0, err
 	}
 	var n uint64
-	buf := make([]byte, 64<<10)
 	for _, path := range files { // WalkDir's lexical order is the hours' order
-		f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
-		if err != nil {
-			return 0, err
-		}
 		var off int64
 		if path == file {
 			off = size
 		}
-		for {
-			k, err := f.ReadAt(buf, off)
-			n += uint64(bytes.Count(buf[:k], []byte{'\n'}))
-			off += int64(k)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				_ = f.Close()
-				return 0, err
-			}
+		k, err := countLines(fsys, path, off)
+		if err != nil {
+			return 0, err
 		}
-		_ = f.Close()
+		n += k
 	}
 	return n, nil
+}
+
+// countLines counts the lines of file past off bytes; a file that does not
+// exist has none.
+func countLines(fsys FS, file string, off int64) (uint64, error) {
+	f, err := fsys.OpenFile(file, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n uint64
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := f.ReadAt(buf, off)
+		n += uint64(bytes.Count(buf[:k], []byte{'\n'}))
+		off += int64(k)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 }

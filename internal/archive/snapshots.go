@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -61,15 +61,30 @@ type SnapshotStats struct {
 }
 
 // CurrentSnapshotPath is where the seed keeps its current snapshot, two
-// levels above the minute files' root: DIR/../../mesh_ospf_data.json.
+// levels above the minute files' root: DIR/../../mesh_ospf_data.json, as
+// Python's os.path.join makes it. The path is not cleaned: the kernel
+// resolves its "..", so that where DIR or one of its parents is a
+// symbolic link, ".." is the parent of the directory it points to, as for
+// the seed, not the parent of the link (filepath.Join would take the
+// latter).
 func CurrentSnapshotPath(dir string) string {
-	return filepath.Join(dir, "..", "..", "mesh_ospf_data.json")
+	return joinRaw(dir, "../../mesh_ospf_data.json")
 }
 
-// MinutePath is the file of the minute that contains t (in UTC) under dir.
+// joinRaw joins dir and rel as Python's os.path.join does: with a slash
+// between them unless dir ends with one, and nothing cleaned, so that the
+// kernel resolves any ".." of the user's paths as the seed's files do.
+func joinRaw(dir, rel string) string {
+	if dir == "" || strings.HasSuffix(dir, "/") {
+		return dir + rel
+	}
+	return dir + "/" + rel
+}
+
+// MinutePath is the file of the minute that contains t (in UTC) under
+// dir, joined as the seed joins it (joinRaw).
 func MinutePath(dir string, t time.Time) string {
-	t = t.UTC()
-	return filepath.Join(dir, t.Format("2006"), t.Format("01"), t.Format("02"), t.Format("15"), t.Format("04")+".json")
+	return joinRaw(dir, t.UTC().Format("2006/01/02/15/04")+".json")
 }
 
 // NewSnapshotWriter returns a writer for cfg.

@@ -188,3 +188,64 @@ func TestSnapshotWriterRunWritesAtTheMinute(t *testing.T) {
 type notLoaded struct{ SnapshotSource }
 
 func (notLoaded) Loaded() bool { return false }
+
+// The seed opens DIR/../../mesh_ospf_data.json and lets the kernel resolve
+// "..": where DIR is a symbolic link, that is two levels above the
+// directory it points to, not above the link. The temporary file of the
+// atomic replace is made there too (a rename does not cross file systems).
+func TestCurrentSnapshotResolvesDotDotThroughSymlinks(t *testing.T) {
+	db := streamtest.LoadFixture(t)
+	root := t.TempDir()
+	real := filepath.Join(root, "disk", "history", "snapshots")
+	if err := os.MkdirAll(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// /ROOT/etc/ospf/snapshots -> /ROOT/disk/history/snapshots
+	links := filepath.Join(root, "etc", "ospf")
+	if err := os.MkdirAll(links, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(links, "snapshots")
+	if err := os.Symlink(real, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := CurrentSnapshotPath(dir), dir+"/../../mesh_ospf_data.json"; got != want {
+		t.Fatalf("CurrentSnapshotPath = %q, want %q", got, want)
+	}
+	if got := CurrentSnapshotPath("snaps/"); got != "snaps/../../mesh_ospf_data.json" {
+		t.Fatalf("CurrentSnapshotPath of a path ending in / = %q", got)
+	}
+	w, err := NewSnapshotWriter(SnapshotConfig{Dir: dir, Source: db, Logger: streamtest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 12, 31, 23, 59, 30, 0, time.UTC)
+	if err := w.WriteAt(at); err != nil {
+		t.Fatal(err)
+	}
+	minute, err := os.ReadFile(filepath.Join(real, "2024/12/31/23/59.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := os.ReadFile(filepath.Join(root, "disk", "mesh_ospf_data.json"))
+	if err != nil {
+		t.Fatalf("the current snapshot is not two levels above the link's target: %v", err)
+	}
+	if !bytes.Equal(current, minute) {
+		t.Fatal("the current-snapshot file differs from the minute's")
+	}
+	// Not where textual resolution (filepath.Join) puts it: /ROOT/etc/mesh_ospf_data.json.
+	if _, err := os.Stat(filepath.Join(links, "..", "mesh_ospf_data.json")); !os.IsNotExist(err) {
+		t.Fatalf("a current snapshot two levels above the link: %v", err)
+	}
+	if tmp := leftovers(t, root); len(tmp) > 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+	// Written again, it is replaced in place.
+	if err := w.WriteAt(at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "disk")); len(entries) != 2 {
+		t.Fatalf("%s holds %v, want history and mesh_ospf_data.json", filepath.Join(root, "disk"), entries)
+	}
+}

@@ -12,8 +12,10 @@ import (
 )
 
 // contentHash is the SHA-256 of a snapshot with its "updated" stamp set to
-// 0: equal hashes, equal topology. The snapshot holds nothing that changes
-// without a change of topology (LS age, sequence numbers, checksums).
+// 0: equal hashes, equal bytes of the ConfigMap's payload but for the
+// stamp. The snapshot holds nothing that changes without a change of
+// topology (LS age, sequence numbers, checksums); its order (the seed's,
+// that of arrival) moves only when LSAs come or go.
 func contentHash(snap *lsdb.Snapshot) string {
 	norm := *snap
 	norm.Updated = 0
@@ -31,12 +33,14 @@ type Digest map[string]string // area ID -> the first 128 bits of its content ha
 const digestHexLen = 32
 
 // DigestOf returns the digest of a view: per area, the hash of the area's
-// typed view, so that flags, tags and DR addresses count too.
+// typed view, so that flags, tags and DR addresses count too, but not the
+// order in which this agent received the LSAs (View.AppendContentJSON):
+// agents that hold the same LSDB received it in different orders.
 func DigestOf(v *lsdb.View) Digest {
 	d := make(Digest, len(v.Areas))
 	for _, a := range v.Areas {
 		one := lsdb.View{Areas: []lsdb.AreaView{a}}
-		sum := sha256.Sum256(one.AppendJSON(nil))
+		sum := sha256.Sum256(one.AppendContentJSON(nil))
 		d[a.ID.String()] = hex.EncodeToString(sum[:])[:digestHexLen]
 	}
 	return d

@@ -33,8 +33,22 @@ func TestDigest(t *testing.T) {
 	if changed["0.0.0.0"] != d["0.0.0.0"] || changed["0.0.0.1"] == d["0.0.0.1"] {
 		t.Errorf("a metric change in area 0.0.0.1: digest %v, was %v", changed, d)
 	}
-	// What only the typed view holds counts too.
+	// The order in which an agent received the LSAs does not.
 	v := view()
+	for i := range v.Areas {
+		a := &v.Areas[i]
+		for j := range a.Routers {
+			a.Routers[j].LSAOrder += 1000 * uint64(len(a.Routers)-j)
+		}
+		for j := range a.Networks {
+			a.Networks[j].Order = 7
+		}
+	}
+	if got := DigestOf(v); !cmp.Equal(got, changed) {
+		t.Errorf("digest moved with the arrival order: %v, was %v", got, changed)
+	}
+	// What only the typed view holds counts too.
+	v = view()
 	v.Areas[0].Routers[0].Flags = 1
 	if got := DigestOf(v); got["0.0.0.0"] == d["0.0.0.0"] {
 		t.Errorf("a flag change does not move the digest")

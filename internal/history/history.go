@@ -189,12 +189,7 @@ func readSnapshot(f snapshotFile) (*lsdb.View, time.Time, *MalformedError) {
 	if err != nil {
 		return nil, time.Time{}, &MalformedError{File: onDisk(f.path), Err: err}
 	}
-	at := s.SnapshotTime()
-	if at.Year() > 9999 {
-		// The seed writes "updated" in milliseconds: read as seconds, it
-		// lands tens of thousands of years on.
-		at = time.UnixMilli(at.Unix())
-	}
+	at := s.SnapshotTime() // ParseSnapshot reads milliseconds and old float seconds
 	if at.UnixMilli() <= 0 {
 		at = f.minute
 	}

@@ -54,6 +54,12 @@ type entry struct {
 	// their router, and their index in that router's list.
 	link Link
 	slot int32
+	// order is the LSA's arrival index: given when its key first arrives,
+	// kept across updates and across a withdrawal it comes back from while
+	// the entry is still held (the reinstall window, the hold-down), new
+	// once the entry was dropped. The seed's snapshot lists routers,
+	// networks and externals in this order (see View).
+	order uint64
 }
 
 // DB is an exact copy of an OSPF link-state database and its graph view.
@@ -82,7 +88,8 @@ type DB struct {
 	syncing bool
 	loaded  bool
 	gen     uint64
-	seen    int // entries the current dump has carried
+	orders  uint64 // the last arrival index given (entry.order)
+	seen    int    // entries the current dump has carried
 
 	out []Event // events of the current commit
 	// what the current commit touched, for its state records
@@ -246,6 +253,8 @@ func (db *DB) Update(area netip.Addr, lsa []byte, arrival time.Time) error {
 	if e == nil {
 		e = db.entryPool.get()
 		e.k = k
+		db.orders++
+		e.order = db.orders
 		db.entries[k] = e
 	}
 	if e.seenGen != db.gen {

@@ -27,6 +27,21 @@
 // at one sequence number; the seed's snapshot (Snapshot) is one rendering
 // of it.
 //
+// # Arrival order
+//
+// The seed's snapshot lists networks, routers and externals in the order
+// in which it first received their LSAs (a Python dict in insertion
+// order). The database numbers each LSA when its key first arrives and
+// keeps the number while the LSA is updated, and across a withdrawal it
+// comes back from while the database still holds it (the reinstall
+// window, the hold-down); once dropped, an LSA that comes back is
+// numbered anew, last. The view carries the numbers beside its
+// ID-ordered routers and networks (RouterView.LSAOrder, Route.Order,
+// NetworkView.Order; see View), the state records carry them to
+// replicas, and View.Snapshot writes in their order: the seed's bytes for
+// the same LSDB. Digests leave them out: two databases that received the
+// same LSDB in different orders hold the same content.
+//
 // # Commits, hold-down and the reinstall window
 //
 // Updates and deletions are applied to the LSAs at once and to the view at

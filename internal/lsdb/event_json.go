@@ -273,7 +273,7 @@ func (e *Event) AppendEnvelope(b []byte) []byte {
 		if e.RouterState == nil {
 			b = append(b, "null"...)
 		} else {
-			b = e.RouterState.appendJSON(b)
+			b = e.RouterState.appendJSON(b, true)
 		}
 		return append(b, '}')
 	case EntityNetworkState:
@@ -284,7 +284,7 @@ func (e *Event) AppendEnvelope(b []byte) []byte {
 		if e.NetworkState == nil {
 			b = append(b, "null"...)
 		} else {
-			b = e.NetworkState.appendJSON(b)
+			b = e.NetworkState.appendJSON(b, true)
 		}
 		return append(b, '}')
 	case EntityNetwork:

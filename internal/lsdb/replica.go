@@ -15,7 +15,11 @@ import (
 // /v1/stream). The seed's events only move its position; the state records
 // carry the state of what changed, so its view equals the database's at the
 // end of every commit, including what no event shows (a router without
-// links, a DR change, flags, tags). It is not safe for concurrent use.
+// links, a DR change, flags, tags), and the arrival order the seed's
+// snapshot is written in: a router's record carries its Router-LSA's
+// arrival index, a route's record its LSA's, a network's record the
+// network's, so that a replica's snapshot is the database's byte for byte.
+// It is not safe for concurrent use.
 type Replica struct {
 	seq   uint64
 	areas map[netip.Addr]*replicaArea
@@ -43,7 +47,7 @@ func NewReplica(v *View) *Replica {
 		for j := range a.Routers {
 			rv := &a.Routers[j]
 			rr := &replicaRouter{
-				core:   &RouterView{ID: rv.ID, HasLSA: rv.HasLSA, Flags: rv.Flags, Links: rv.Links},
+				core:   &RouterView{ID: rv.ID, HasLSA: rv.HasLSA, Flags: rv.Flags, Links: rv.Links, LSAOrder: rv.LSAOrder},
 				routes: make(map[RouteID]*RouterView, len(rv.Summaries)+len(rv.Externals)+len(rv.NSSA)),
 			}
 			for _, l := range rv.Summaries {
@@ -159,7 +163,7 @@ func (r *Replica) dropAreaIfEmpty(id netip.Addr, a *replicaArea) {
 
 // oneRoute reports whether rv is router's view with just the route k.
 func oneRoute(rv *RouterView, router netip.Addr, k RouteID) bool {
-	if rv.ID != router || rv.HasLSA || rv.Flags != 0 || rv.Links != nil {
+	if rv.ID != router || rv.HasLSA || rv.Flags != 0 || rv.Links != nil || rv.LSAOrder != 0 {
 		return false
 	}
 	switch {

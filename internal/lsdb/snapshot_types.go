@@ -2,14 +2,21 @@ package lsdb
 
 // Snapshot is the whole LSDB as a graph, in the seed's format
 // (db_snapshot.schema.json: BIRD's `show ospf state`, parsed).
-// Map keys are dotted-quad area IDs, router IDs and prefixes; MarshalJSON
-// writes them in numeric order so that output is deterministic.
+// Map keys are dotted-quad area IDs, router IDs and prefixes.
+//
+// A snapshot remembers the order of its keys: a snapshot taken from a
+// view (View.Snapshot) is in the order the seed's snapshot has for the
+// same LSDB (see View), and one parsed (ParseSnapshot) is in the order of
+// its document, so that writing it back gives the same bytes. Keys added
+// to its maps afterwards are written after those, in numeric order; keys
+// of a snapshot built by hand, in numeric order.
 type Snapshot struct {
 	Areas map[string]*AreaSnapshot `json:"areas"`
-	// Updated is the time of the snapshot in seconds since the epoch.
-	Updated float64 `json:"updated"`
+	// Updated is the time of the snapshot in milliseconds since the epoch,
+	// as the seed writes it.
+	Updated int64 `json:"updated"`
 
-	areaOrder []string // Areas' keys in order, as DB.Snapshot made them
+	areaOrder []string // Areas' keys in order
 }
 
 // AreaSnapshot is one area of a snapshot.
@@ -17,9 +24,7 @@ type AreaSnapshot struct {
 	Routers  map[string]*RouterSnapshot  `json:"routers"`
 	Networks map[string]*NetworkSnapshot `json:"networks"`
 
-	// Routers' and Networks' keys in order, as DB.Snapshot made them:
-	// writing uses them, rather than parsing and sorting every key, for
-	// as long as they are still the maps' keys.
+	// Routers' and Networks' keys in the order they are written in.
 	routerOrder, networkOrder []string
 }
 
@@ -39,6 +44,27 @@ type Links struct {
 	XNetwork []SnapshotLink     `json:"xnetwork,omitempty"` // type 3 summary-LSAs this ABR originates into the area
 	XRouter  []SnapshotLink     `json:"xrouter,omitempty"`  // type 4 ASBR-summary-LSAs
 	NSSAExt  []SnapshotExternal `json:"nssa-ext,omitempty"` // type 7 NSSA-LSAs
+
+	// kinds is the order the kinds are written in, as the seed's
+	// snapshot or the parsed document has it; kinds not in it (all of
+	// them when it is empty) follow in the order of the fields above.
+	kinds kindOrder
+}
+
+// kindOrder is a sequence of distinct link kinds, 0-terminated.
+type kindOrder [7]LinkKind
+
+// add appends k unless it is there already.
+func (o *kindOrder) add(k LinkKind) {
+	for i, x := range o {
+		if x == k {
+			return
+		}
+		if x == 0 {
+			o[i] = k
+			return
+		}
+	}
 }
 
 // SnapshotLink is a router, network, stubnet, xnetwork or xrouter link. ID is a

@@ -10,7 +10,16 @@ import (
 // archive, another tool's output) as a View. The seed's format has no
 // flags, tags, DR interface addresses or link-state IDs: the view has
 // none either, and a router has a Router-LSA (HasLSA) when it has router,
-// network or stubnet links. It fails on IDs that do not parse.
+// network or stubnet links, or nothing at all (a router is in a snapshot
+// for its Router-LSA or its routes). It fails on IDs that do not parse.
+//
+// The snapshot's order becomes the view's arrival indexes (see View):
+// per area, networks are numbered in the order the snapshot lists them,
+// and routers, then within each router its Router-LSA and its externals,
+// in the order the snapshot lists them, "external" before or after the
+// Router-LSA's kinds as the router's links have it. So the view's
+// Snapshot is written as s is, and what is added to the view later (with
+// larger indexes) comes after.
 func ViewFromSnapshot(s *Snapshot) (*View, error) {
 	v := &View{Updated: s.SnapshotTime()}
 	for _, aid := range sortedKeys(s.Areas) {
@@ -20,18 +29,19 @@ func ViewFromSnapshot(s *Snapshot) (*View, error) {
 		}
 		a := s.Areas[aid]
 		av := AreaView{ID: area, Routers: make([]RouterView, 0, len(a.Routers)), Networks: make([]NetworkView, 0, len(a.Networks))}
-		for _, rid := range sortedKeys(a.Routers) {
+		var order uint64
+		for _, rid := range orderedKeys(a.Routers, a.routerOrder) {
 			id, err := netip.ParseAddr(rid)
 			if err != nil || !id.Is4() {
 				return nil, fmt.Errorf("snapshot: area %s: router %q is not a dotted quad", aid, rid)
 			}
-			rv, err := routerFromSnapshot(id, area, a.Routers[rid])
+			rv, err := routerFromSnapshot(id, area, a.Routers[rid], &order)
 			if err != nil {
 				return nil, fmt.Errorf("snapshot: area %s: router %s: %w", aid, rid, err)
 			}
 			av.Routers = append(av.Routers, rv)
 		}
-		for _, pk := range sortedKeys(a.Networks) {
+		for i, pk := range orderedKeys(a.Networks, a.networkOrder) {
 			p, err := parsePrefix(pk)
 			if err != nil {
 				return nil, fmt.Errorf("snapshot: area %s: network %q: %w", aid, pk, err)
@@ -40,7 +50,7 @@ func ViewFromSnapshot(s *Snapshot) (*View, error) {
 			if n == nil {
 				return nil, fmt.Errorf("snapshot: area %s: network %s is null", aid, pk)
 			}
-			nv := NetworkView{Prefix: p, Routers: make([]netip.Addr, 0, len(n.Routers))}
+			nv := NetworkView{Prefix: p, Routers: make([]netip.Addr, 0, len(n.Routers)), Order: uint64(i + 1)}
 			if nv.DR, err = parseAddr(n.DR); err != nil {
 				return nil, fmt.Errorf("snapshot: area %s: network %s: dr: %w", aid, pk, err)
 			}
@@ -63,25 +73,38 @@ func ViewFromSnapshot(s *Snapshot) (*View, error) {
 	return v, nil
 }
 
-func routerFromSnapshot(id, area netip.Addr, rs *RouterSnapshot) (RouterView, error) {
+// routerFromSnapshot reads one router; order is the last arrival index
+// given in its area.
+func routerFromSnapshot(id, area netip.Addr, rs *RouterSnapshot, order *uint64) (RouterView, error) {
 	rv := RouterView{ID: id}
+	next := func() uint64 { *order++; return *order }
 	if rs == nil {
+		rv.HasLSA, rv.LSAOrder = true, next()
 		return rv, nil
 	}
 	L := &rs.Links
-	for _, kl := range []struct {
-		kind LinkKind
-		ls   []SnapshotLink
-	}{{KindRouter, L.Router}, {KindNetwork, L.Network}, {KindStubnet, L.Stubnet}} {
-		for i, sl := range kl.ls {
-			l, err := snapshotLink(kl.kind, sl)
+	// The Router-LSA's kinds in the order they are written, and whether
+	// "external" comes before them.
+	var kinds []LinkKind
+	extFirst := false
+	for _, k := range append(rs.Links.kinds[:], defaultKinds[:]...) {
+		switch {
+		case k == KindExternal && len(kinds) == 0 && len(L.External) > 0:
+			extFirst = true
+		case (k == KindRouter || k == KindNetwork || k == KindStubnet) && !slices.Contains(kinds, k):
+			kinds = append(kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		for i, sl := range L.kind(k) {
+			l, err := snapshotLink(k, sl)
 			if err != nil {
-				return rv, fmt.Errorf("%s link %d: %w", kl.kind, i, err)
+				return rv, fmt.Errorf("%s link %d: %w", k, i, err)
 			}
 			rv.Links = append(rv.Links, l)
 		}
 	}
-	rv.HasLSA = len(rv.Links) > 0
+	rv.HasLSA = len(rv.Links) > 0 || len(L.External) == 0 && len(L.NSSAExt) == 0 && len(L.XNetwork) == 0 && len(L.XRouter) == 0
 	for _, kl := range []struct {
 		kind LinkKind
 		ls   []SnapshotLink
@@ -95,10 +118,16 @@ func routerFromSnapshot(id, area netip.Addr, rs *RouterSnapshot) (RouterView, er
 		}
 	}
 	var err error
-	if rv.Externals, err = snapshotRoutes(L.External, netip.Addr{}); err != nil {
+	if rv.HasLSA && !extFirst {
+		rv.LSAOrder = next()
+	}
+	if rv.Externals, err = snapshotRoutes(L.External, netip.Addr{}, next); err != nil {
 		return rv, fmt.Errorf("external: %w", err)
 	}
-	if rv.NSSA, err = snapshotRoutes(L.NSSAExt, area); err != nil {
+	if rv.HasLSA && extFirst {
+		rv.LSAOrder = next()
+	}
+	if rv.NSSA, err = snapshotRoutes(L.NSSAExt, area, next); err != nil {
 		return rv, fmt.Errorf("nssa-ext: %w", err)
 	}
 	slices.SortFunc(rv.Summaries, compareLinks)
@@ -115,14 +144,14 @@ func snapshotLink(k LinkKind, sl SnapshotLink) (Link, error) {
 	return NewLink(k, id, sl.Metric, false, netip.Addr{}), nil
 }
 
-func snapshotRoutes(xs []SnapshotExternal, nssaArea netip.Addr) ([]Route, error) {
+func snapshotRoutes(xs []SnapshotExternal, nssaArea netip.Addr, next func() uint64) ([]Route, error) {
 	var out []Route
 	for i, x := range xs {
 		p, err := parsePrefix(x.ID)
 		if err != nil {
 			return nil, fmt.Errorf("route %d: %w", i, err)
 		}
-		r := Route{Prefix: p, Area: nssaArea}
+		r := Route{Prefix: p, Area: nssaArea, Order: next()}
 		switch {
 		case x.Metric != nil && x.Metric2 == nil:
 			r.Metric = *x.Metric
@@ -137,4 +166,22 @@ func snapshotRoutes(xs []SnapshotExternal, nssaArea netip.Addr) ([]Route, error)
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// kind returns the links of a router, network, stubnet, xnetwork or
+// xrouter kind.
+func (L *Links) kind(k LinkKind) []SnapshotLink {
+	switch k {
+	case KindRouter:
+		return L.Router
+	case KindNetwork:
+		return L.Network
+	case KindStubnet:
+		return L.Stubnet
+	case KindXNetwork:
+		return L.XNetwork
+	case KindXRouter:
+		return L.XRouter
+	}
+	return nil
 }

@@ -50,6 +50,7 @@ type netNode struct {
 	raw     []byte // chosen's view when it was chosen
 	dr      netip.Addr
 	members []netip.Addr
+	order   uint64 // the smallest arrival index of the prefix's Network-LSAs
 }
 
 func (db *DB) area(id uint32) *area {
@@ -455,9 +456,13 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 	n := a.networks[p]
 	var members []netip.Addr
 	var chosen *entry
+	var order uint64
 	if es := a.netByPrefix[p]; len(es) > 0 {
 		chosen = a.chooseNetwork(es)
-		if n != nil && n.chosen == chosen && sameSlice(n.raw, chosen.viewRaw) {
+		for _, e := range es {
+			order = minOrder(order, e.order)
+		}
+		if n != nil && n.chosen == chosen && sameSlice(n.raw, chosen.viewRaw) && n.order == order {
 			return
 		}
 		_, members = networkOf(chosen.viewRaw)
@@ -487,7 +492,7 @@ func (db *DB) renet(a *area, p netip.Prefix, ts int64) {
 		n = &netNode{}
 		a.networks[p] = n
 	}
-	n.chosen, n.raw, n.dr, n.members = chosen, chosen.viewRaw, addrOf(chosen.k.adv), members
+	n.chosen, n.raw, n.dr, n.members, n.order = chosen, chosen.viewRaw, addrOf(chosen.k.adv), members, order
 }
 
 func removeEntry(es []*entry, e *entry) []*entry {

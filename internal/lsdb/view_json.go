@@ -14,17 +14,25 @@ import (
 //
 //	{"seq":12,"updated":"2025-01-02T03:04:05.123456789Z","areas":[
 //	 {"id":"0.0.0.0",
-//	  "routers":[{"id":"10.0.0.1","lsa":true,"flags":2,
+//	  "routers":[{"id":"10.0.0.1","lsa":true,"flags":2,"lsaorder":3,
 //	    "links":[{"kind":"router","id":"10.0.0.2","metric":10}],
 //	    "summaries":[{"kind":"xnetwork","id":"10.9.0.0/24","metric":1}],
-//	    "externals":[{"prefix":"198.51.0.0/24","metric":20,"type2":true,"forward":"10.0.0.9","tag":7}],
-//	    "nssa":[{"prefix":"198.51.1.0/24","metric":1,"area":"0.0.0.1"}]}],
-//	  "networks":[{"prefix":"10.1.0.0/24","dr":"10.0.0.1","draddr":"10.1.0.1","routers":["10.0.0.1","10.0.0.2"]}]}]}
+//	    "externals":[{"prefix":"198.51.0.0/24","metric":20,"type2":true,"forward":"10.0.0.9","tag":7,"order":9}],
+//	    "nssa":[{"prefix":"198.51.1.0/24","metric":1,"area":"0.0.0.1","order":12}]}],
+//	  "networks":[{"prefix":"10.1.0.0/24","dr":"10.0.0.1","draddr":"10.1.0.1","routers":["10.0.0.1","10.0.0.2"],"order":5}]}]}
 //
-// Empty lists and zero values are left out.
+// Empty lists and zero values are left out. "lsaorder" and "order" are the
+// arrival indexes (see View).
 
 // AppendJSON appends the view as JSON.
-func (v *View) AppendJSON(b []byte) []byte {
+func (v *View) AppendJSON(b []byte) []byte { return v.appendJSON(b, true) }
+
+// AppendContentJSON appends the view as JSON without its arrival
+// indexes: the content that every database holding the same LSDB agrees
+// on, whatever order each received it in (what digests hash).
+func (v *View) AppendContentJSON(b []byte) []byte { return v.appendJSON(b, false) }
+
+func (v *View) appendJSON(b []byte, orders bool) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, v.Seq, 10)
 	b = append(b, `,"updated":"`...)
@@ -44,7 +52,7 @@ func (v *View) AppendJSON(b []byte) []byte {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = a.Routers[j].appendJSON(b)
+				b = a.Routers[j].appendJSON(b, orders)
 			}
 			b = append(b, ']')
 		}
@@ -54,7 +62,7 @@ func (v *View) AppendJSON(b []byte) []byte {
 				if j > 0 {
 					b = append(b, ',')
 				}
-				b = a.Networks[j].appendJSON(b)
+				b = a.Networks[j].appendJSON(b, orders)
 			}
 			b = append(b, ']')
 		}
@@ -63,7 +71,7 @@ func (v *View) AppendJSON(b []byte) []byte {
 	return append(b, "]}"...)
 }
 
-func (r *RouterView) appendJSON(b []byte) []byte {
+func (r *RouterView) appendJSON(b []byte, orders bool) []byte {
 	b = append(b, `{"id":"`...)
 	b = r.ID.AppendTo(b)
 	b = append(b, '"')
@@ -74,10 +82,14 @@ func (r *RouterView) appendJSON(b []byte) []byte {
 		b = append(b, `,"flags":`...)
 		b = strconv.AppendUint(b, uint64(r.Flags), 10)
 	}
+	if orders && r.LSAOrder != 0 {
+		b = append(b, `,"lsaorder":`...)
+		b = strconv.AppendUint(b, r.LSAOrder, 10)
+	}
 	b = appendLinks(b, "links", r.Links)
 	b = appendLinks(b, "summaries", r.Summaries)
-	b = appendRoutes(b, "externals", r.Externals)
-	b = appendRoutes(b, "nssa", r.NSSA)
+	b = appendRoutes(b, "externals", r.Externals, orders)
+	b = appendRoutes(b, "nssa", r.NSSA, orders)
 	return append(b, '}')
 }
 
@@ -110,7 +122,7 @@ func appendLinks(b []byte, name string, ls []Link) []byte {
 	return append(b, ']')
 }
 
-func appendRoutes(b []byte, name string, rs []Route) []byte {
+func appendRoutes(b []byte, name string, rs []Route, orders bool) []byte {
 	if len(rs) == 0 {
 		return b
 	}
@@ -139,12 +151,16 @@ func appendRoutes(b []byte, name string, rs []Route) []byte {
 		if r.Area.IsValid() {
 			b = appendField(b, "area", r.Area)
 		}
+		if orders && r.Order != 0 {
+			b = append(b, `,"order":`...)
+			b = strconv.AppendUint(b, r.Order, 10)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
 }
 
-func (n *NetworkView) appendJSON(b []byte) []byte {
+func (n *NetworkView) appendJSON(b []byte, orders bool) []byte {
 	b = append(b, `{"prefix":"`...)
 	b = n.Prefix.AppendTo(b)
 	b = append(b, '"')
@@ -166,6 +182,10 @@ func (n *NetworkView) appendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	if orders && n.Order != 0 {
+		b = append(b, `,"order":`...)
+		b = strconv.AppendUint(b, n.Order, 10)
+	}
 	return append(b, '}')
 }
 
@@ -183,6 +203,7 @@ type wireRouter struct {
 	ID        string          `json:"id"`
 	LSA       bool            `json:"lsa"`
 	Flags     uint8           `json:"flags"`
+	LSAOrder  uint64          `json:"lsaorder"`
 	Links     []wireViewLink  `json:"links"`
 	Summaries []wireViewLink  `json:"summaries"`
 	Externals []wireViewRoute `json:"externals"`
@@ -204,6 +225,7 @@ type wireViewRoute struct {
 	Forward string  `json:"forward"`
 	Tag     uint32  `json:"tag"`
 	Area    string  `json:"area"`
+	Order   uint64  `json:"order"`
 }
 
 type wireNetwork struct {
@@ -211,6 +233,7 @@ type wireNetwork struct {
 	DR      string   `json:"dr"`
 	DRAddr  string   `json:"draddr"`
 	Routers []string `json:"routers"`
+	Order   uint64   `json:"order"`
 }
 
 // ParseView reads a view that View.AppendJSON wrote. Areas, routers and
@@ -273,7 +296,7 @@ func (w *wireRouter) view() (RouterView, error) {
 	if err != nil {
 		return RouterView{}, fmt.Errorf("router: id: %w", err)
 	}
-	r := RouterView{ID: id, HasLSA: w.LSA, Flags: w.Flags}
+	r := RouterView{ID: id, HasLSA: w.LSA, Flags: w.Flags, LSAOrder: w.LSAOrder}
 	if r.Links, err = viewLinks(w.Links, KindRouter, KindNetwork, KindStubnet); err != nil {
 		return r, fmt.Errorf("router %s: links: %w", id, err)
 	}
@@ -342,7 +365,7 @@ func viewRoutes(ws []wireViewRoute, nssa bool) ([]Route, error) {
 		if w.Metric == nil {
 			return nil, fmt.Errorf("route %d: no metric", i)
 		}
-		r := Route{Prefix: p, Metric: *w.Metric, Type2: w.Type2, Tag: w.Tag}
+		r := Route{Prefix: p, Metric: *w.Metric, Type2: w.Type2, Tag: w.Tag, Order: w.Order}
 		if r.Forward, err = parseVia(KindExternal, w.Prefix, w.Forward); err != nil {
 			return nil, fmt.Errorf("route %d: %w", i, err)
 		}
@@ -366,7 +389,7 @@ func (w *wireNetwork) view() (NetworkView, error) {
 	if err != nil {
 		return NetworkView{}, fmt.Errorf("network: prefix: %w", err)
 	}
-	n := NetworkView{Prefix: p}
+	n := NetworkView{Prefix: p, Order: w.Order}
 	if w.DR != "" {
 		if n.DR, err = parseAddr(w.DR); err != nil {
 			return n, fmt.Errorf("network %s: dr: %w", p, err)

@@ -14,6 +14,21 @@ import (
 // state records of the change feed. A View is never modified after it is
 // made and shares memory with nothing that is: callers may keep it and
 // read it from any goroutine, and must not modify it.
+//
+// # Arrival order
+//
+// Routers, networks and routes are kept sorted by ID; what order the seed's
+// snapshot lists them in travels beside, as arrival indexes: Route.Order,
+// NetworkView.Order and RouterView.LSAOrder are the position of the LSA
+// behind them in the order the database first received each LSA (the
+// seed's lsa_dict, a Python dict in insertion order). An index is kept
+// while the LSA is updated, and across a withdrawal it comes back from
+// while the database still holds it (the reinstall window, the hold-down);
+// an LSA that comes back after it was dropped gets a new, last index. 0
+// means unknown (a view built by hand); the snapshot then falls back to
+// numeric order. The indexes are one database's own: two agents on the
+// same LSDB hold the same content in different orders, so digests leave
+// them out (AppendContentJSON).
 type View struct {
 	// Seq is the sequence number of the last change (event or state
 	// record) the view reflects: following the feed after Seq sees every
@@ -44,6 +59,9 @@ type RouterView struct {
 	// view; Flags are its flag bits (ospf.RouterFlagB, E, V, Nt).
 	HasLSA bool
 	Flags  uint8
+	// LSAOrder is the arrival index of its Router-LSA; 0 when it has none
+	// or it is unknown. Order gives the router's own position.
+	LSAOrder uint64
 	// Links are the links of its Router-LSA in LSA order (KindRouter for
 	// point-to-point and virtual links, KindNetwork for transit links
 	// resolved to their network's prefix, KindStubnet), as the snapshot
@@ -72,6 +90,8 @@ type Route struct {
 	Tag     uint32
 	// Area is the NSSA area of a type-7 route; invalid for a type-5 route.
 	Area netip.Addr
+	// Order is the arrival index of its LSA; 0 when unknown.
+	Order uint64
 }
 
 // NetworkView is a transit network: the Network-LSA chosen for its prefix.
@@ -84,6 +104,10 @@ type NetworkView struct {
 	DRAddr netip.Addr
 	// Routers are the attached routers in LSA order.
 	Routers []netip.Addr
+	// Order is the smallest arrival index among the Network-LSAs of its
+	// prefix (the seed keys networks by prefix: the first LSA of a prefix
+	// places it, the last one fills it); 0 when unknown.
+	Order uint64
 }
 
 // Area returns the area with the given ID, nil when the view has none.
@@ -111,6 +135,29 @@ func (a *AreaView) Network(p netip.Prefix) *NetworkView {
 		return nil
 	}
 	return &a.Networks[i]
+}
+
+// Order is the router's position in the seed's snapshot: the smallest
+// arrival index among its Router-LSA and its AS-external and NSSA routes
+// (summaries, which the seed never had, do not count); 0 when none is
+// known.
+func (r *RouterView) Order() uint64 {
+	o := r.LSAOrder
+	for i := range r.Externals {
+		o = minOrder(o, r.Externals[i].Order)
+	}
+	for i := range r.NSSA {
+		o = minOrder(o, r.NSSA[i].Order)
+	}
+	return o
+}
+
+// minOrder is the smaller of two arrival indexes, 0 standing for unknown.
+func minOrder(a, b uint64) uint64 {
+	if a == 0 || b != 0 && b < a {
+		return b
+	}
+	return a
 }
 
 // Link returns the route as the Link that events carry for it.

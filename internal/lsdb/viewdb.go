@@ -38,11 +38,7 @@ func (db *DB) View() *View {
 // routerView is the typed view of router id of area aid. Its Links share
 // the node's slab memory, which is never written again.
 func routerView(aid, id uint32, n *routerNode) RouterView {
-	r := RouterView{ID: addrOf(id), Links: n.links}
-	if n.lsa != nil {
-		r.HasLSA = true
-		r.Flags = n.lsa.viewRaw[ospf.HeaderLen]
-	}
+	r := coreView(id, n)
 	for _, e := range n.sum {
 		switch e.link.Kind {
 		case KindXNetwork, KindXRouter:
@@ -70,6 +66,7 @@ func coreView(id uint32, n *routerNode) RouterView {
 	if n.lsa != nil {
 		r.HasLSA = true
 		r.Flags = n.lsa.viewRaw[ospf.HeaderLen]
+		r.LSAOrder = n.lsa.order
 	}
 	return r
 }
@@ -114,11 +111,12 @@ func routeOf(e *entry, nssaArea netip.Addr) Route {
 		Forward: e.link.Via(),
 		Tag:     be32(e.viewRaw[ospf.HeaderLen+12:]),
 		Area:    nssaArea,
+		Order:   e.order,
 	}
 }
 
 func networkView(p netip.Prefix, n *netNode) NetworkView {
-	return NetworkView{Prefix: p, DR: n.dr, DRAddr: addrOf(n.chosen.k.lsid), Routers: n.members}
+	return NetworkView{Prefix: p, DR: n.dr, DRAddr: addrOf(n.chosen.k.lsid), Routers: n.members, Order: n.order}
 }
 
 // areaRouter, areaNetwork and areaRoute name what a commit touched.

@@ -721,20 +721,24 @@ func (r *Relay) positionLocked(seq uint64) archive.Position {
 	return r.start
 }
 
-// archived records the archive's progress in the position file.
-func (r *Relay) archived(last *lsdb.Event, file string, size int64) {
+// archived records the archive's progress in the position file: after a
+// write, the position of last; before the archive appends to a file the
+// record does not name yet (last nil), the position archived so far.
+func (r *Relay) archived(last *lsdb.Event, files map[string]int64) {
 	r.mu.Lock()
-	pos := r.positionLocked(last.Seq)
-	r.archivedSeq = last.Seq
-	// Segments wholly before the one of last are done with.
-	for len(r.segs) > 1 && r.segs[1].first <= last.Seq {
+	if last != nil {
+		r.archivedSeq = last.Seq
+	}
+	pos := r.positionLocked(r.archivedSeq)
+	// Segments wholly before the one of the last event archived are done with.
+	for len(r.segs) > 1 && r.segs[1].first <= r.archivedSeq {
 		r.segs = r.segs[1:]
 	}
 	r.mu.Unlock()
 	if pos.Epoch == "" {
 		return
 	}
-	if err := archive.WritePosition(archive.OSFS{}, r.cfg.EventsDir, pos, file, size); err != nil {
+	if err := archive.WritePosition(archive.OSFS{}, r.cfg.EventsDir, pos, files); err != nil {
 		if r.positionErrors.Add(1) == 1 {
 			r.log.Error("Writing the relay's position file failed", "err", err)
 		}

@@ -15,9 +15,9 @@ import (
 
 func TestOutputsRunTogether(t *testing.T) {
 	db := streamtest.NewDB(t, 1024)
-	em := &streamtest.Emitter{DB: db}
 	dir := t.TempDir()
 	clock := streamtest.NewClock(time.Date(2024, 3, 10, 10, 30, 0, 0, time.UTC))
+	em := &streamtest.Emitter{DB: db, Now: clock.Now}
 	o, err := NewOutputs(context.Background(), OutputsConfig{
 		Source:       db,
 		WSListen:     "127.0.0.1:0",

@@ -213,7 +213,8 @@ func (g *gen) change() error {
 		return err
 	}
 	g.st.Events += len(g.evs)
-	return g.arch.Write(g.evs)
+	_, err = g.arch.Write(g.evs)
+	return err
 }
 
 // update floods a new instance of l (or its flush, at MaxAge).

@@ -18,7 +18,7 @@ import (
 
 // monthVersion names the generator's output: change it when Generate or
 // MonthConfig changes, so that a cached month is made again.
-const monthVersion = 1
+const monthVersion = 2
 
 // Days of the benchmarks' month, and how many of the last have a
 // snapshot every minute (the others have one an hour, at minute 0).

@@ -110,7 +110,7 @@ func TestFromSnapshotRoundTrip(t *testing.T) {
 	db.EndSync()
 	got, _ := db.Snapshot()
 	got.Updated, want.Updated = 0, 0
-	if diff := cmp.Diff(normalize(want), normalize(got), cmpopts.IgnoreUnexported(lsdb.Snapshot{}, lsdb.AreaSnapshot{})); diff != "" {
+	if diff := cmp.Diff(normalize(want), normalize(got), cmpopts.IgnoreUnexported(lsdb.Snapshot{}, lsdb.AreaSnapshot{}, lsdb.Links{})); diff != "" {
 		t.Errorf("snapshot (-file +lsdb):\n%s", diff)
 	}
 }

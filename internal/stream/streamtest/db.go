@@ -53,10 +53,13 @@ func RouteID(n uint32) netip.Addr {
 
 // Emitter makes events: every route it adds is one "added external"
 // event, which the state record of the route's router follows. N is the
-// number of the last route added; set it to start further on.
+// number of the last route added; set it to start further on. Now is the
+// clock its LSAs arrive by (time.Now when nil): an event's timestamp is
+// its LSA's arrival less one second of LS age.
 type Emitter struct {
-	DB *lsdb.DB
-	N  uint32
+	DB  *lsdb.DB
+	N   uint32
+	Now func() time.Time
 
 	mu sync.Mutex
 }
@@ -73,7 +76,11 @@ func (e *Emitter) Emit(t testing.TB, k int) uint64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.DB.Update(Area0, raw, time.Now()); err != nil {
+		now := time.Now
+		if e.Now != nil {
+			now = e.Now
+		}
+		if err := e.DB.Update(Area0, raw, now()); err != nil {
 			t.Fatal(err)
 		}
 		if e.DB.Commit() != 1 {
