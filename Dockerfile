@@ -15,14 +15,19 @@ COPY api/ api/
 COPY cmd/ cmd/
 COPY internal/ internal/
 
+# out/ holds what the image adds to its base: the binary, and
+# ospf-stream-client, the Python client's name, a link to it under which it
+# runs as `ospf-operator stream` (as `make install` links it).
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags "-X main.version=${VERSION}" -o ospf-operator ./cmd
+    go build -trimpath -ldflags "-X main.version=${VERSION}" -o out/ospf-operator ./cmd && \
+    ln -s ospf-operator out/ospf-stream-client
 
 # Use distroless as minimal base image to package the binary.
 # Refer to https://github.com/GoogleContainerTools/distroless for more details
 FROM gcr.io/distroless/static:nonroot
 WORKDIR /
-COPY --from=builder /workspace/ospf-operator .
+# A directory's contents are copied as they are: the link stays a link.
+COPY --from=builder /workspace/out/ /
 USER 65532:65532
 
 ENTRYPOINT ["/ospf-operator"]

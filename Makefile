@@ -99,10 +99,11 @@ test-cluster: ## Run the operator on a real single-node cluster beside an FRR la
 	@if [ "$${CI:-}" != true ] && { [ "$$(id -u)" != 0 ] || ! command -v containerd >/dev/null; }; then \
 		echo "test-cluster: SKIPPED: needs root and containerd (apt-get install containerd runc containernetworking-plugins)"; \
 	else \
-		$(MAKE) kustomize controller-gen && \
+		$(MAKE) kustomize controller-gen helm && \
 		$(MAKE) image IMG=$(CLUSTER_IMG) && \
 		K8S_BIN="$$(LOCALBIN=$(LOCALBIN) hack/build-cluster.sh)" && \
 		CLUSTER_K8S_BIN="$$K8S_BIN" CLUSTER_IMAGE_TAR="$(LOCALBIN)/ospf-operator-image.tar" CLUSTER_IMG=$(CLUSTER_IMG) \
+		CLUSTER_HELM="$(HELM)" \
 			go test -tags cluster -count=1 -v -timeout 15m ./test/cluster/; \
 	fi
 
@@ -237,11 +238,15 @@ KUBECTL ?= kubectl
 KUSTOMIZE ?= $(LOCALBIN)/kustomize
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+HELM ?= $(LOCALBIN)/helm
 
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.8.2
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+# The helm CLI the cluster test installs the chart with; test/helm renders
+# the chart with the same release's libraries.
+HELM_VERSION ?= v4.3.2
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.
@@ -257,6 +262,13 @@ $(CONTROLLER_GEN): $(LOCALBIN)
 golangci-lint: $(GOLANGCI_LINT) ## Download golangci-lint locally if necessary.
 $(GOLANGCI_LINT): $(LOCALBIN)
 	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: helm
+helm: $(HELM) ## Build the helm CLI locally if necessary (go install from the module proxy, minutes when cold).
+# Built from source, helm reports its version from this variable.
+$(HELM): export GOFLAGS = -ldflags=-X=helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)
+$(HELM): $(LOCALBIN)
+	$(call go-install-tool,$(HELM),helm.sh/helm/v4/cmd/helm,$(HELM_VERSION))
 
 # go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist
 # $1 - target path with name of binary

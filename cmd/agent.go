@@ -95,8 +95,8 @@ func newAgentCommand() *cobra.Command {
 		"Serve the event stream (WebSocket, /v1/ endpoints) on ADDRESS:PORT, for the relay")
 	f.StringVar(&opts.metricsAddr, "metrics-bind-address", ":9620",
 		"Serve Prometheus metrics on ADDRESS:PORT/metrics (0 disables)")
-	f.BoolVar(&opts.metricsSecure, "metrics-secure", false,
-		"Serve /metrics over HTTPS to clients whose token the API server authenticates and allows to get /metrics (the DaemonSet sets it)")
+	f.BoolVar(&opts.metricsSecure, "metrics-secure", true,
+		"Serve /metrics over HTTPS to clients whose token the API server authenticates and allows to get /metrics; false serves plain HTTP to anyone")
 	f.StringVar(&opts.healthAddr, "health-probe-bind-address", ":9621",
 		"Serve /healthz and /readyz (ready: synced with ospfd) on ADDRESS:PORT (0 disables)")
 	f.StringVar(&opts.namespace, "namespace", os.Getenv("POD_NAMESPACE"),

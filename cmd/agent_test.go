@@ -45,6 +45,7 @@ func TestAgentFlags(t *testing.T) {
 		"leader-elect":              "false",
 		"ws-listen":                 "",
 		"metrics-bind-address":      ":9620",
+		"metrics-secure":            "true",
 		"health-probe-bind-address": ":9621",
 		"namespace":                 "ns-from-env",
 		"pod-name":                  "pod-from-env",
@@ -183,7 +184,7 @@ func startAgentProc(t *testing.T, bin string, e *agentEnv, pod, server string, e
 	p.health, p.metrics = "http://"+health, "http://"+metrics
 	args := append([]string{"agent", "--server=" + server, "--leader-elect",
 		"--kubeconfig=" + e.kubeconfig, "--pod-name=" + pod,
-		"--metrics-bind-address=" + metrics, "--health-probe-bind-address=" + health,
+		"--metrics-bind-address=" + metrics, "--metrics-secure=false", "--health-probe-bind-address=" + health,
 		"--leader-elect-lease-duration=3s", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=500ms",
 		"--agreement-interval=250ms", "--snapshot-interval=1s"}, extra...)
 	p.cmd = exec.Command(bin, args...)

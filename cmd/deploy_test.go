@@ -221,8 +221,61 @@ func TestDeployManifests(t *testing.T) {
 		t.Errorf("agent readiness probe %+v does not reach /readyz on --health-probe-bind-address %q", agent.ReadinessProbe, health)
 	}
 
+	checkDataDir(t, pod, relay, string(readme))
 	checkRBAC(ctx, t, c)
 	checkSamples(ctx, t, c)
+}
+
+// checkDataDir: the relay's archive is a directory on the node, which the
+// data-dir init container, root with CAP_CHOWN alone, gives to the relay's
+// user before the relay starts.
+func checkDataDir(t *testing.T, pod corev1.PodSpec, relay corev1.Container, readme string) {
+	t.Helper()
+	var data *corev1.Volume
+	for i := range pod.Volumes {
+		if pod.Volumes[i].Name == "data" {
+			data = &pod.Volumes[i]
+		}
+	}
+	if data == nil || data.HostPath == nil || data.HostPath.Type == nil || *data.HostPath.Type != corev1.HostPathDirectoryOrCreate {
+		t.Fatalf("data volume %+v: want a hostPath, DirectoryOrCreate", data)
+	}
+	mountOf := func(c corev1.Container) string {
+		for _, m := range c.VolumeMounts {
+			if m.Name == "data" {
+				return m.MountPath
+			}
+		}
+		return ""
+	}
+	at := mountOf(relay)
+	for _, f := range []string{"--events-path-prefix", "--snapshots-path-prefix"} {
+		if v := flagValue(relay.Args, f); at == "" || !strings.HasPrefix(v, at+"/") {
+			t.Errorf("relay %s=%s is not on the data volume (mounted at %q)", f, v, at)
+		}
+	}
+	if len(pod.InitContainers) != 1 {
+		t.Fatalf("init containers %d, want data-dir alone", len(pod.InitContainers))
+	}
+	init := pod.InitContainers[0]
+	checkFlags(t, init, readme)
+	if init.Image != relay.Image || !slices.Equal(init.Args, []string{"data-dir", "--owner=" + fmt.Sprintf("%d:%d",
+		*pod.SecurityContext.RunAsUser, *pod.SecurityContext.RunAsGroup), at}) {
+		t.Errorf("data-dir: image %s args %q; want the relay's image giving %s to the pod's user", init.Image, init.Args, at)
+	}
+	if mountOf(init) != at {
+		t.Errorf("data-dir mounts the data at %q, the relay at %q", mountOf(init), at)
+	}
+	sc := init.SecurityContext
+	switch {
+	case sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 0:
+		t.Errorf("data-dir securityContext %+v: want root", sc)
+	case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+		t.Errorf("data-dir: want a read-only root and no privilege escalation")
+	case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) ||
+		!slices.Equal(sc.Capabilities.Add, []corev1.Capability{"CHOWN"}):
+		t.Errorf("data-dir capabilities %+v: want all dropped but CHOWN", sc.Capabilities)
+	}
 }
 
 // checkSamples applies config/samples, status included, and reads them back:
@@ -288,8 +341,8 @@ func checkFlags(t *testing.T, ctr corev1.Container, readme string) {
 	if err := cmd.ParseFlags(rest); err != nil {
 		t.Errorf("container %s: %s rejects its flags %q: %v", ctr.Name, cmd.Name(), rest, err)
 	}
-	if args := cmd.Flags().Args(); len(args) > 0 {
-		t.Errorf("container %s: stray arguments %q", ctr.Name, args)
+	if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
+		t.Errorf("container %s: arguments %q: %v", ctr.Name, cmd.Flags().Args(), err)
 	}
 	for _, arg := range rest {
 		name, _, _ := strings.Cut(arg, "=")

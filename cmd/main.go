@@ -104,6 +104,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newPathCommand(),
 		newWhatIfCommand(),
 		newVersionCommand(),
+		newDataDirCommand(),
 	)
 	for _, c := range root.Commands() {
 		if c.Args != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,10 +14,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/ospf-operator/ospf-operator/internal/httpserve"
 	"github.com/ospf-operator/ospf-operator/internal/relay"
@@ -26,9 +30,12 @@ import (
 // relayOptions are the relay's flags: the stream's outputs, fed by an
 // upstream stream listener instead of ospfd.
 type relayOptions struct {
-	upstream string
-	wsListen string
-	outputs  fileOutputFlags
+	upstream        string
+	wsListen        string
+	outputs         fileOutputFlags
+	tlsCertFile     string
+	tlsKeyFile      string
+	bearerTokenFile string
 }
 
 func newRelayCommand() *cobra.Command {
@@ -52,6 +59,12 @@ func newRelayCommand() *cobra.Command {
 	f.StringVar(&opts.wsListen, "ws-listen", ":9623",
 		"Serve the stream, the live page, /healthz, /readyz and /metrics on ADDRESS:PORT")
 	opts.outputs.register(f, "Write the event stream to hourly files under this directory (and the relay's position in it)")
+	f.StringVar(&opts.tlsCertFile, "tls-cert-file", "",
+		"Serve HTTPS and WSS with this PEM certificate (chain), reloaded when it changes; needs --tls-key-file")
+	f.StringVar(&opts.tlsKeyFile, "tls-key-file", "",
+		"The PEM private key of --tls-cert-file")
+	f.StringVar(&opts.bearerTokenFile, "bearer-token-file", "",
+		"Answer only requests with \"Authorization: Bearer TOKEN\", TOKEN this file's content (re-read when it changes); /healthz and /readyz stay open for probes")
 	return cmd
 }
 
@@ -66,6 +79,24 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	hist, err := opts.outputs.history()
 	if err != nil {
 		return err
+	}
+	if err := checkTLSFlags(opts.tlsCertFile, opts.tlsKeyFile); err != nil {
+		return usageError{err}
+	}
+	var auth *bearerAuth
+	if opts.bearerTokenFile != "" {
+		var err error
+		if auth, err = newBearerAuth(opts.bearerTokenFile); err != nil {
+			return err
+		}
+	}
+	var certs *certwatcher.CertWatcher
+	if opts.tlsCertFile != "" {
+		ctrllog.SetLogger(logr.FromSlogHandler(slog.Default().Handler()))
+		var err error
+		if certs, err = certwatcher.New(opts.tlsCertFile, opts.tlsKeyFile); err != nil {
+			return fmt.Errorf("--tls-cert-file, --tls-key-file: %w", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -92,18 +123,33 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", rel)
+	var handler http.Handler = mux
+	if auth != nil {
+		handler = auth.wrap(mux)
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", opts.wsListen)
 	if err != nil {
 		return fmt.Errorf("--ws-listen: %w", err)
 	}
-	slog.Info("Relay listening", "addr", ln.Addr().String(), "upstream", opts.upstream)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	scheme := "ws"
+	if certs != nil {
+		ln, scheme = tls.NewListener(ln, relayTLSConfig(certs.GetCertificate)), "wss"
+	}
+	slog.Info("Relay listening", "addr", ln.Addr().String(), "scheme", scheme, "bearer_token", auth != nil, "upstream", opts.upstream)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
+	if certs != nil {
+		wg.Go(func() {
+			if err := certs.Start(ctx); err != nil {
+				cancel(fmt.Errorf("watching --tls-cert-file: %w", err))
+			}
+		})
+	}
 	wg.Go(func() {
 		if err := httpserve.Serve(ctx, srv, ln); err != nil {
 			cancel(fmt.Errorf("relay server: %w", err))

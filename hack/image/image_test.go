@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -24,13 +25,16 @@ type dockerfileStage struct {
 	entrypoint []string
 	user       string
 	workdir    string
-	copies     []string // absolute paths the final stage copies in
-	buildLine  string   // the builder's `go build` command
+	// files are the absolute paths the final stage copies in from the
+	// builder: "" for a regular file, else a symbolic link's target.
+	files     map[string]string
+	buildLine string // the builder's `go build` command
 }
 
 // parseDockerfile reads the instructions the image tool must agree with:
-// the final stage's ENTRYPOINT, USER, WORKDIR and COPY destinations, and the
-// builder's go build line.
+// the final stage's ENTRYPOINT, USER, WORKDIR and COPY instructions, and
+// the builder's RUN lines, whose `go build -o` and `ln -s` say what the
+// files copied from it are.
 func parseDockerfile(t *testing.T, file string) dockerfileStage {
 	t.Helper()
 	data, err := os.ReadFile(file)
@@ -39,9 +43,16 @@ func parseDockerfile(t *testing.T, file string) dockerfileStage {
 	}
 	// Join continuation lines.
 	text := strings.ReplaceAll(string(data), "\\\n", " ")
-	var st dockerfileStage
+	st := dockerfileStage{files: map[string]string{}}
+	builder := map[string]string{} // the builder's files, as files
 	final := false
 	workdir := "/"
+	abs := func(p string) string {
+		if path.IsAbs(p) {
+			return path.Clean(p)
+		}
+		return path.Join(workdir, p)
+	}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -55,8 +66,20 @@ func parseDockerfile(t *testing.T, file string) dockerfileStage {
 			final = !strings.Contains(strings.ToLower(rest), " as ")
 			workdir = "/"
 		case "RUN":
-			if !final && strings.Contains(rest, "go build") {
-				st.buildLine = rest
+			if final {
+				continue
+			}
+			for _, c := range strings.Split(rest, "&&") {
+				f := strings.Fields(c)
+				switch {
+				case strings.Contains(c, "go build"):
+					st.buildLine = strings.TrimSpace(c)
+					if i := slices.Index(f, "-o"); i >= 0 && i+1 < len(f) {
+						builder[abs(f[i+1])] = ""
+					}
+				case len(f) == 4 && f[0] == "ln" && f[1] == "-s":
+					builder[abs(f[3])] = f[2]
+				}
 			}
 		case "WORKDIR":
 			workdir = path.Join(workdir, rest)
@@ -74,22 +97,44 @@ func parseDockerfile(t *testing.T, file string) dockerfileStage {
 				}
 			}
 		case "COPY":
-			if final {
-				var args []string
-				for _, f := range strings.Fields(rest) {
-					if !strings.HasPrefix(f, "--") {
-						args = append(args, f)
+			if !final {
+				continue
+			}
+			var args []string
+			fromBuilder := false
+			for _, f := range strings.Fields(rest) {
+				if strings.HasPrefix(f, "--") {
+					fromBuilder = fromBuilder || f == "--from=builder"
+					continue
+				}
+				args = append(args, f)
+			}
+			if !fromBuilder || len(args) != 2 {
+				t.Fatalf("COPY %s: the final stage copies one path from the builder", rest)
+			}
+			src, dst := args[0], abs(args[1])
+			if strings.HasSuffix(src, "/") {
+				// A directory: its files as they are, links as links.
+				n := 0
+				for p, link := range builder {
+					if rel, ok := strings.CutPrefix(p, path.Clean(src)+"/"); ok {
+						st.files[path.Join(dst, rel)] = link
+						n++
 					}
 				}
-				src, dst := args[len(args)-2], args[len(args)-1]
-				if !path.IsAbs(dst) {
-					dst = path.Join(workdir, dst)
+				if n == 0 {
+					t.Fatalf("COPY %s: the builder makes nothing under %s", rest, src)
 				}
-				if strings.HasSuffix(args[len(args)-1], "/") || args[len(args)-1] == "." {
-					dst = path.Join(dst, path.Base(src))
-				}
-				st.copies = append(st.copies, dst)
+				continue
 			}
+			// A file: copied as a file, even through a link.
+			if _, ok := builder[path.Clean(src)]; !ok {
+				t.Fatalf("COPY %s: the builder makes no %s", rest, src)
+			}
+			if strings.HasSuffix(args[1], "/") || args[1] == "." {
+				dst = path.Join(dst, path.Base(src))
+			}
+			st.files[dst] = ""
 		}
 	}
 	return st
@@ -203,8 +248,7 @@ func TestImageMatchesDockerfile(t *testing.T) {
 		rc.Close()
 	}
 	want := []string{"/etc", "/etc/group", "/etc/passwd", "/home", "/home/nonroot", "/tmp"}
-	want = append(want, df.copies...)
-	slices.Sort(want)
+	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(df.files))...)))
 	got := make([]string, 0, len(files))
 	for p := range files {
 		got = append(got, p)
@@ -213,10 +257,19 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("image files %q, want %q", got, want)
 	}
-	for _, p := range df.copies {
+	for p, link := range df.files {
 		h := files[p]
-		if h == nil || h.Typeflag != tar.TypeReg || h.Mode&0o111 == 0 {
+		switch {
+		case h == nil:
+		case link == "" && (h.Typeflag != tar.TypeReg || h.Mode&0o111 == 0):
 			t.Errorf("%s is not an executable file in the image", p)
+		case link != "" && (h.Typeflag != tar.TypeSymlink || h.Linkname != link):
+			t.Errorf("%s in the image: type %c link %q, the Dockerfile's a link to %q", p, h.Typeflag, h.Linkname, link)
+		}
+	}
+	for p, link := range Links {
+		if df.files[p] != link {
+			t.Errorf("the image links %s to %s, the Dockerfile's %s is %q", p, link, p, df.files[p])
 		}
 	}
 	bin, err := os.ReadFile(binary)
@@ -257,4 +310,65 @@ func grepLine(text, prefix string) string {
 		}
 	}
 	return ""
+}
+
+// TestSeedNameRunsStream unpacks the image and runs its ospf-stream-client
+// link: it is `ospf-operator stream`, as the Python client's command was.
+func TestSeedNameRunsStream(t *testing.T) {
+	_, out := buildImage(t)
+	img, err := tarball.ImageFromPath(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for _, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(root, filepath.FromSlash(h.Name))
+			switch h.Typeflag {
+			case tar.TypeDir:
+				err = os.MkdirAll(p, 0o755)
+			case tar.TypeReg:
+				var b []byte
+				if b, err = io.ReadAll(tr); err == nil {
+					err = os.WriteFile(p, b, os.FileMode(h.Mode)&0o755)
+				}
+			case tar.TypeSymlink:
+				err = os.Symlink(h.Linkname, p)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		rc.Close()
+	}
+	help := func(name string, args ...string) string {
+		t.Helper()
+		b, err := exec.Command(filepath.Join(root, name), args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	for link := range Links {
+		got, want := help(link[1:], "--help"), help(Entrypoint[1:], "stream", "--help")
+		if got != want || !strings.Contains(got, "--ws-listen") {
+			t.Errorf("%s --help:\n%s\nwant ospf-operator stream --help:\n%s", link, got, want)
+		}
+	}
 }

@@ -3,7 +3,9 @@
 // `ctr images import` accept (make image).
 //
 // The image is what the Dockerfile builds on gcr.io/distroless/static:nonroot,
-// minus what the binary never uses: /ospf-operator as the entrypoint, run as
+// minus what the binary never uses: /ospf-operator as the entrypoint, with
+// /ospf-stream-client a link to it (the Python client's name, under which it
+// runs as `ospf-operator stream`), run as
 // 65532:65532 (nonroot) from /, with /etc/passwd and /etc/group naming that
 // user, its home and /tmp. There is no shell and no package manager. The
 // layer and the configuration carry fixed times, so the same binary gives
@@ -19,7 +21,9 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -36,6 +40,10 @@ const (
 	Entrypoint = "/ospf-operator"
 	WorkingDir = "/"
 )
+
+// Links are the image's symbolic links and their targets: the Python
+// client's name for the binary, under which it runs `stream`.
+var Links = map[string]string{"/ospf-stream-client": "ospf-operator"}
 
 // passwd and group are distroless's entries for root and nonroot.
 const (
@@ -169,6 +177,12 @@ func layer(bin []byte) ([]byte, error) {
 			return nil, err
 		}
 		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(Links)) {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name[1:], Linkname: Links[name],
+			Mode: 0o777, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
 			return nil, err
 		}
 	}

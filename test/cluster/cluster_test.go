@@ -8,11 +8,20 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"maps"
+	"math/big"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +56,9 @@ const (
 	hostVeth   = "oocl-node"
 	labVeth    = "eth-node"
 	streamPort = "9623"
+	// dataDir is the relay's archive on the node, as test/cluster/overlay
+	// (and the chart's relay.data.hostPath.path) set it.
+	dataDir = "/var/lib/ospf-operator-cluster-test"
 )
 
 // require skips the test, or fails it under CI=true, when err is not nil.
@@ -69,20 +81,42 @@ func TestCluster(t *testing.T) {
 	}
 	bin := os.Getenv("CLUSTER_K8S_BIN")
 	imageTar, img := os.Getenv("CLUSTER_IMAGE_TAR"), os.Getenv("CLUSTER_IMG")
-	if bin == "" || imageTar == "" || img == "" {
-		require(t, fmt.Errorf("CLUSTER_K8S_BIN, CLUSTER_IMAGE_TAR and CLUSTER_IMG are not set: run make test-cluster"))
+	helm := os.Getenv("CLUSTER_HELM")
+	if bin == "" || imageTar == "" || img == "" || helm == "" {
+		require(t, fmt.Errorf("CLUSTER_K8S_BIN, CLUSTER_IMAGE_TAR, CLUSTER_IMG and CLUSTER_HELM are not set: run make test-cluster"))
 	}
 	require(t, prerequisites(bin))
 	require(t, frrlab.Check())
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 
-	// The lab first: the node's address is the host end of its veth to r1.
+	// The lab first, then the node's own FRR: zebra and ospfd in the
+	// host's network namespace, peered with r1 over a veth pair whose host
+	// end is the node's address. The agent finds ospfd on 127.0.0.1, as on
+	// a real node.
 	lab := frrlab.Start(t, frrlab.Options{Prefix: labPrefix})
-	if err := connectLab(ctx, t); err != nil {
+	frr, err := lab.StartNode(ctx, frrlab.NodeOptions{Peer: "r1", Interface: hostVeth, PeerInterface: labVeth,
+		Link: netip.PrefixFrom(netip.MustParseAddr(nodeIP), 30).Masked()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("lab up in %v", time.Since(start).Round(time.Millisecond))
+	if frr.Addr().String() != nodeIP {
+		t.Fatalf("the node's FRR is at %s, the kubelet's address %s", frr.Addr(), nodeIP)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the node's FRR:\n%s", frr.LogTails())
+		}
+		if err := frr.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Logf("lab and the node's FRR up in %v", time.Since(start).Round(time.Millisecond))
+	// The archive's directory is the test's own: what an earlier run left
+	// goes, and so does this run's.
+	if err := os.RemoveAll(dataDir); err != nil {
+		t.Fatal(err)
+	}
 
 	dir, err := os.MkdirTemp("", "ospf-cluster-test-")
 	if err != nil {
@@ -115,6 +149,9 @@ func TestCluster(t *testing.T) {
 		stopStart := time.Now()
 		if err := n.stop(); err != nil {
 			t.Errorf("stopping the cluster: %v", err)
+		}
+		if err := os.RemoveAll(dataDir); err != nil {
+			t.Error(err)
 		}
 		checkNothingLeft(t, n)
 		_ = os.RemoveAll(dir)
@@ -170,8 +207,8 @@ func TestCluster(t *testing.T) {
 	t.Logf("deployed, pod %s Ready in %v", pod.Name, time.Since(deployStart).Round(time.Millisecond))
 
 	t.Run("locked down as the runtime applied it", func(t *testing.T) { checkProcesses(t) })
-	t.Run("kubectl get ospf equals the lab's LSDB", func(t *testing.T) {
-		checkMirror(ctx, t, c, lab)
+	t.Run("kubectl get ospf equals the node's LSDB", func(t *testing.T) {
+		checkMirror(ctx, t, c, frr)
 		out, err := exec.CommandContext(ctx, filepath.Join(bin, "kubectl"), "--kubeconfig", n.kubeconfig,
 			"--cache-dir", filepath.Join(dir, "kube-cache-get"), "get", "ospf", "-o", "name").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "ospfrouter.ospf.ospf-operator.io/") || !strings.Contains(string(out), "ospfnetwork.ospf.ospf-operator.io/") {
@@ -181,7 +218,10 @@ func TestCluster(t *testing.T) {
 	t.Run("a change reaches an OSPFRouter, an Event, the ConfigMap and a relay client", func(t *testing.T) {
 		checkChange(ctx, t, c, lab)
 	})
-	t.Run("a new pod takes over without rewriting", func(t *testing.T) { checkTakeover(ctx, t, c, pod) })
+	t.Run("a new pod takes over without rewriting", func(t *testing.T) { pod = checkTakeover(ctx, t, c, pod) })
+	t.Run("the archive continues across kubectl delete pod", func(t *testing.T) {
+		checkArchiveContinues(ctx, t, c, lab, pod)
+	})
 	t.Run("metrics: 401 without a token, 403 without RBAC, 200 with it", func(t *testing.T) {
 		checkMetrics(ctx, t, c, cs)
 	})
@@ -202,77 +242,165 @@ func TestCluster(t *testing.T) {
 		checkUndeployed(ctx, t, c, n)
 		t.Logf("undeployed in %v", time.Since(undeployStart).Round(time.Millisecond))
 	})
-	t.Run("the Helm chart installs the same and uninstalls cleanly", func(t *testing.T) {
-		checkChart(ctx, t, c, n, lab, repo, img, kubectlCmd)
+	t.Run("helm install with TLS and a token, helm uninstall", func(t *testing.T) {
+		checkChart(ctx, t, c, n, frr, repo, img, helm, kubectlCmd)
 	})
 }
 
-// checkChart installs charts/ospf-operator, rendered by Helm's engine
-// (test/helm/render), with the values the overlay's changes correspond to,
-// and removes it.
-func checkChart(ctx context.Context, t *testing.T, c client.Client, n *node, lab *frrlab.Lab, repo, img, kubectlCmd string) {
+// checkChart installs charts/ospf-operator with the helm CLI, as the README
+// says, with the values the overlay's changes correspond to and the stream
+// behind TLS and a bearer token from Secrets; checks the mirror and the
+// stream's guard; and removes it with helm uninstall.
+func checkChart(ctx context.Context, t *testing.T, c client.Client, n *node, frr *frrlab.Node, repo, img, helm, kubectlCmd string) {
+	const release = "ospf-operator"
 	repoName, tag, _ := strings.Cut(img, ":")
-	render := exec.CommandContext(ctx, "go", "run", "./render",
-		"--set", "image.repository="+repoName, "--set", "image.tag="+tag,
-		"--set", "ospfd.server="+labIP,
-		"--set", "agent.env[0].name=KUBERNETES_SERVICE_HOST", "--set", "agent.env[0].value=127.0.0.1",
-		"--set", "agent.env[1].name=KUBERNETES_SERVICE_PORT", "--set-string", "agent.env[1].value="+apiServerPort)
-	render.Dir = filepath.Join(repo, "test", "helm")
-	manifest, err := render.Output()
-	if err != nil {
-		t.Fatalf("rendering the chart: %v", err)
-	}
-	file := filepath.Join(n.dir, "chart.yaml")
-	if err := os.WriteFile(file, manifest, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	kubectl := func(stdin []byte, args ...string) {
+	kubectl := func(args ...string) {
 		t.Helper()
 		fields := strings.Fields(kubectlCmd)
 		cmd := exec.CommandContext(ctx, fields[0], append(append(fields[1:], "--kubeconfig", n.kubeconfig), args...)...)
-		if stdin != nil {
-			cmd.Stdin = bytes.NewReader(stdin)
-		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	// As helm install --create-namespace, plus the label the README asks for.
-	kubectl(nil, "create", "namespace", namespace)
-	kubectl(nil, "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=privileged")
-	kubectl(nil, "apply", "--server-side", "-f", file)
+	helmRun := func(args ...string) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, helm, append(args, "--kubeconfig", n.kubeconfig, "--namespace", namespace)...)
+		cmd.Dir = repo
+		home := filepath.Join(n.dir, "helm")
+		cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		t.Logf("helm %s:\n%s", args[0], out)
+	}
+	// The namespace first, with the label the README asks for where Pod
+	// Security admission enforces a stricter level than privileged.
+	kubectl("create", "namespace", namespace)
+	kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=privileged")
+	caPEM, certPEM, keyPEM := selfSignedCert(t, nodeIP)
+	const token = "cluster-test-token"
+	for _, s := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "relay-tls"}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{"tls.crt": certPEM, "tls.key": keyPEM}},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "relay-token"}, StringData: map[string]string{"token": token}},
+	} {
+		if err := c.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	installStart := time.Now()
+	helmRun("install", release, "charts/ospf-operator",
+		"--set", "image.repository="+repoName, "--set", "image.tag="+tag,
+		"--set", "agent.env[0].name=KUBERNETES_SERVICE_HOST", "--set", "agent.env[0].value=127.0.0.1",
+		"--set", "agent.env[1].name=KUBERNETES_SERVICE_PORT", "--set-string", "agent.env[1].value="+apiServerPort,
+		"--set", "relay.data.hostPath.path="+dataDir,
+		"--set", "stream.tls.secretName=relay-tls", "--set", "stream.bearerToken.secretName=relay-token",
+		"--wait", "--timeout", "2m")
 	waitPodReady(ctx, t, c, "")
-	checkMirror(ctx, t, c, lab)
-	kubectl(nil, "delete", "-f", file)
-	kubectl(nil, "delete", "namespace", namespace)
+	t.Logf("helm install: pod Ready in %v", time.Since(installStart).Round(time.Millisecond))
+	checkMirror(ctx, t, c, frr)
+	checkGuardedStream(ctx, t, caPEM, token)
+
+	helmRun("uninstall", release, "--wait", "--timeout", "2m")
+	// Helm installs CRDs but never deletes them (their objects would go
+	// with them); the README says to delete them by hand.
+	kubectl("delete", "crd", "ospfrouters.ospf.ospf-operator.io", "ospfnetworks.ospf.ospf-operator.io")
+	kubectl("delete", "namespace", namespace)
 	checkUndeployed(ctx, t, c, n)
 }
 
-// connectLab links the host to the lab's r1 with a veth pair: the node's
-// agent reaches r1's ospfd API at labIP, and ospfd connects back to nodeIP.
-func connectLab(ctx context.Context, t *testing.T) error {
-	ip := func(args ...string) error {
-		if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, out)
+// checkGuardedStream: the chart's relay serves HTTPS and WSS only, with the
+// certificate of the Secret, and answers only the token but for probes.
+func checkGuardedStream(ctx context.Context, t *testing.T, caPEM []byte, token string) {
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	}}
+	get := func(path, bearer string) int {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+nodeIP+":"+streamPort+path, nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
 		}
-		return nil
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Errorf("GET %s: %v", path, err)
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-	_ = ip("link", "del", hostVeth)
-	if err := ip("link", "add", hostVeth, "type", "veth", "peer", "name", labVeth, "netns", labPrefix+"-r1"); err != nil {
-		return err
+	if code := get("/readyz", ""); code != http.StatusOK {
+		t.Errorf("/readyz over HTTPS without a token (the probes'): %d", code)
 	}
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", hostVeth).Run() })
-	for _, args := range [][]string{
-		{"addr", "add", nodeIP + "/30", "dev", hostVeth},
-		{"link", "set", hostVeth, "up"},
-		{"-n", labPrefix + "-r1", "addr", "add", labIP + "/30", "dev", labVeth},
-		{"-n", labPrefix + "-r1", "link", "set", labVeth, "up"},
-	} {
-		if err := ip(args...); err != nil {
-			return err
+	for _, bearer := range []string{"", "wrong"} {
+		if code := get("/v1/snapshot", bearer); code != http.StatusUnauthorized {
+			t.Errorf("/v1/snapshot with token %q: %d, want 401", bearer, code)
 		}
 	}
-	return nil
+	if code := get("/v1/snapshot", token); code != http.StatusOK {
+		t.Errorf("/v1/snapshot with the token: %d", code)
+	}
+	plain := &http.Client{Timeout: 10 * time.Second}
+	if resp, err := plain.Get("http://" + nodeIP + ":" + streamPort + "/readyz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("plain HTTP answered %d on the TLS stream port", resp.StatusCode)
+		}
+	}
+	wsCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ws, resp, err := websocket.Dial(wsCtx, "wss://"+nodeIP+":"+streamPort+"/v1/stream", &websocket.DialOptions{
+		HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		t.Errorf("WSS /v1/stream with the token: %v", err)
+		return
+	}
+	_ = ws.Close(websocket.StatusNormalClosure, "")
+}
+
+// selfSignedCert returns a CA and a server certificate it signed for ip,
+// with the server's key, all PEM.
+func selfSignedCert(t *testing.T, ip string) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cluster-test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "relay"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP(ip)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
 
 func clients(t *testing.T, kubeconfig string) (client.Client, *kubernetes.Clientset) {
@@ -377,11 +505,11 @@ func checkProcesses(t *testing.T) {
 	}
 }
 
-// labLSDB returns the routers and the transit networks' LSIDs in r1's LSDB
-// as its ospfd shows it.
-func labLSDB(t *testing.T, lab *frrlab.Lab) (routers, networks []string) {
+// nodeLSDB returns the routers and the transit networks' LSIDs in the
+// node's LSDB as its ospfd shows it.
+func nodeLSDB(t *testing.T, frr *frrlab.Node) (routers, networks []string) {
 	t.Helper()
-	db, err := lab.OSPFDatabaseJSON("r1")
+	db, err := frr.OSPFDatabaseJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +521,7 @@ func labLSDB(t *testing.T, lab *frrlab.Lab) (routers, networks []string) {
 			networks = append(networks, n.LSID.String())
 		}
 	}
-	// A router outside r1's areas is known by its AS-external LSAs.
+	// A router outside the node's areas is known by its AS-external LSAs.
 	for _, e := range db.External {
 		routers = append(routers, e.AdvRouter.String())
 	}
@@ -401,12 +529,12 @@ func labLSDB(t *testing.T, lab *frrlab.Lab) (routers, networks []string) {
 	return slices.Compact(routers), networks
 }
 
-func checkMirror(ctx context.Context, t *testing.T, c client.Client, lab *frrlab.Lab) {
-	wantRouters, wantNetworks := labLSDB(t, lab)
-	if len(wantRouters) == 0 || len(wantNetworks) == 0 {
-		t.Fatalf("r1's LSDB: routers %v networks %v", wantRouters, wantNetworks)
+func checkMirror(ctx context.Context, t *testing.T, c client.Client, frr *frrlab.Node) {
+	wantRouters, wantNetworks := nodeLSDB(t, frr)
+	if len(wantRouters) == 0 || len(wantNetworks) == 0 || !slices.Contains(wantRouters, frr.Router().ID.String()) {
+		t.Fatalf("the node's LSDB: routers %v networks %v, want the node's among them", wantRouters, wantNetworks)
 	}
-	err := waitFor(ctx, 60*time.Second, "OSPFRouters and OSPFNetworks equal to r1's LSDB", func() error {
+	err := waitFor(ctx, 60*time.Second, "OSPFRouters and OSPFNetworks equal to the node's LSDB", func() error {
 		var routers ospfv1alpha1.OSPFRouterList
 		var networks ospfv1alpha1.OSPFNetworkList
 		if err := c.List(ctx, &routers); err != nil {
@@ -562,8 +690,9 @@ func countEvents(ctx context.Context, t *testing.T, c client.Client) int {
 }
 
 // checkTakeover deletes the agent's pod: the DaemonSet's new pod leads
-// and finds nothing to write.
-func checkTakeover(ctx context.Context, t *testing.T, c client.Client, old corev1.Pod) {
+// and finds nothing to write, and its relay nothing to archive. It returns
+// the new pod.
+func checkTakeover(ctx context.Context, t *testing.T, c client.Client, old corev1.Pod) corev1.Pod {
 	// Wait until nothing moves for longer than the snapshot interval (10 s),
 	// so that what moves after the deletion is the takeover's doing.
 	before := versions(ctx, t, c)
@@ -579,6 +708,10 @@ func checkTakeover(ctx context.Context, t *testing.T, c client.Client, old corev
 		before = now
 	}
 	eventsBefore := countEvents(ctx, t, c)
+	archiveBefore := readArchive(t)
+	if len(archiveBefore) == 0 {
+		t.Errorf("no archive under %s before the takeover", dataDir)
+	}
 	if err := c.Delete(ctx, &old); err != nil {
 		t.Fatal(err)
 	}
@@ -618,6 +751,17 @@ func checkTakeover(ctx context.Context, t *testing.T, c client.Client, old corev
 	if n := countEvents(ctx, t, c) - eventsBefore; n > 0 {
 		t.Errorf("%d OSPF Events during the takeover, want none", n)
 	}
+	// The new relay compared the old one's view with the new agent's:
+	// nothing changed, so nothing is archived.
+	if err := waitFor(ctx, 30*time.Second, "the new relay to follow the new agent", func() error {
+		return relayReady(ctx)
+	}); err != nil {
+		t.Error(err)
+	}
+	if after := readArchive(t); !maps.Equal(archiveBefore, after) {
+		t.Errorf("the takeover changed the archive:\nbefore %q\nafter  %q", archiveBefore, after)
+	}
+	return pod
 }
 
 func checkMetrics(ctx context.Context, t *testing.T, c client.Client, cs *kubernetes.Clientset) {

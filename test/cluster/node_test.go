@@ -31,8 +31,7 @@ const (
 	containerLogDir  = "/var/log/containers"
 	apiServerPort    = "16443" // test/cluster/overlay points the pods at it
 	nodeName         = "ospf-cluster-test"
-	nodeIP           = "10.254.0.1" // the host end of the veth to the lab's r1
-	labIP            = "10.254.0.2"
+	nodeIP           = "10.254.0.1" // the host end of the veth to the lab's r1, where the node's ospfd peers
 	pauseImage       = "ospf-operator.test/pause:1"
 	cniConf          = `{"cniVersion": "1.0.0", "name": "ospf-cluster-test", "plugins": [
   {"type": "bridge", "bridge": "oocl-cni0", "isGateway": true, "ipMasq": false,

@@ -34,7 +34,8 @@ func vtySock(r Router, name string) string  { return filepath.Join(r.Dir, name+"
 func zservSock(r Router) string             { return filepath.Join(r.Dir, "zserv.api") }
 
 // startDaemon starts FRR's name daemon for router r inside its namespace
-// and waits until its vty socket exists.
+// (the host's own when r.Namespace is empty: a Node) and waits until its
+// vty socket exists.
 //
 // Every path the daemon uses is given explicitly (pid file, zebra socket,
 // vty socket directory, config, log), so that the lab touches nothing of a
@@ -43,7 +44,6 @@ func zservSock(r Router) string             { return filepath.Join(r.Dir, "zserv
 // started the lab does not reach it.
 func startDaemon(ctx context.Context, bin string, r Router, name string) (*daemon, error) {
 	args := []string{
-		"netns", "exec", r.Namespace, filepath.Join(bin, name),
 		"-u", daemonUser, "-g", daemonUser,
 		"-i", pidFile(r, name),
 		"-z", zservSock(r),
@@ -60,7 +60,10 @@ func startDaemon(ctx context.Context, bin string, r Router, name string) (*daemo
 		return nil, fmt.Errorf("frrlab: %s %s: %w", r.Name, name, err)
 	}
 	defer out.Close() // the child holds its own copy
-	cmd := exec.Command("ip", args...)
+	cmd := exec.Command(filepath.Join(bin, name), args...)
+	if r.Namespace != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", r.Namespace, filepath.Join(bin, name)}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

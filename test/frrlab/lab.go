@@ -39,6 +39,7 @@ type Lab struct {
 
 	mu      sync.Mutex
 	daemons map[string]*daemon // "r1/ospfd" -> daemon; only for labs this process started
+	node    *Node              // the lab's node in the host's namespace, if started (StartNode)
 	down    bool
 }
 
@@ -198,6 +199,8 @@ func Teardown(opts Options) error {
 	}
 	names := namespaces(opts.Prefix)
 	return errors.Join(
+		// The node first: its daemons are in no lab namespace.
+		teardownNode(filepath.Join(opts.Dir, nodeName)),
 		killNamespaceProcs(names, stopGrace),
 		deleteNamespaces(names),
 		os.RemoveAll(opts.Dir),
@@ -256,6 +259,13 @@ func processAlive(pid int) bool {
 // directory of the lab. It can be called more than once.
 func (l *Lab) Down() error {
 	l.mu.Lock()
+	node := l.node
+	l.mu.Unlock()
+	var nodeErr error
+	if node != nil {
+		nodeErr = node.Stop()
+	}
+	l.mu.Lock()
 	l.down = true
 	ds := make([]*daemon, 0, len(l.daemons))
 	for _, d := range l.daemons {
@@ -267,7 +277,7 @@ func (l *Lab) Down() error {
 		wg.Go(func() { d.stop(stopGrace) })
 	}
 	wg.Wait()
-	return Teardown(l.opts)
+	return errors.Join(nodeErr, Teardown(l.opts))
 }
 
 // Options returns the lab's options, defaults filled in.
@@ -411,6 +421,11 @@ func (l *Lab) VtyshContext(ctx context.Context, router string, cmds ...string) (
 	if err != nil {
 		return "", err
 	}
+	return vtysh(ctx, r, cmds...)
+}
+
+// vtysh runs the commands in one vtysh session with r's daemons.
+func vtysh(ctx context.Context, r Router, cmds ...string) (string, error) {
 	args := []string{"--vty_socket", r.Dir}
 	for _, c := range cmds {
 		args = append(args, "-c", c)
@@ -419,7 +434,7 @@ func (l *Lab) VtyshContext(ctx context.Context, router string, cmds ...string) (
 	cmd := exec.CommandContext(ctx, "vtysh", args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("frrlab: vtysh on %s %q: %w: %s", router, cmds,
+		return stdout.String(), fmt.Errorf("frrlab: vtysh on %s %q: %w: %s", r.Name, cmds,
 			err, bytes.TrimSpace(append(stdout.Bytes(), stderr.Bytes()...)))
 	}
 	return stdout.String(), nil

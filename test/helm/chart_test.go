@@ -259,3 +259,118 @@ func keys(m map[string]map[string]any) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// TestChartStreamSecurityAndData: the stream's TLS Secret and bearer token
+// reach the relay's flags, volumes and probes; the default archive is a
+// hostPath with the data-dir init container, and another volume source
+// replaces both.
+func TestChartStreamSecurityAndData(t *testing.T) {
+	get := func(obj map[string]any, path ...string) any {
+		v, _, _ := unstructured.NestedFieldNoCopy(obj, path...)
+		return v
+	}
+	podOf := func(values map[string]any) map[string]any {
+		t.Helper()
+		objs, _ := renderChart(t, values)
+		ds, ok := byKey(objs)["DaemonSet "+namespace+"/ospf-operator-agent"]
+		if !ok {
+			t.Fatal("no DaemonSet")
+		}
+		return get(ds, "spec", "template", "spec").(map[string]any)
+	}
+	container := func(pod map[string]any, name string) map[string]any {
+		for _, c := range pod["containers"].([]any) {
+			if c := c.(map[string]any); c["name"] == name {
+				return c
+			}
+		}
+		t.Fatalf("no container %s", name)
+		return nil
+	}
+	volume := func(pod map[string]any, name string) map[string]any {
+		for _, v := range pod["volumes"].([]any) {
+			if v := v.(map[string]any); v["name"] == name {
+				return v
+			}
+		}
+		return nil
+	}
+	mounts := func(c map[string]any) map[string]string {
+		m := map[string]string{}
+		vm, _ := c["volumeMounts"].([]any)
+		for _, v := range vm {
+			v := v.(map[string]any)
+			m[v["name"].(string)] = v["mountPath"].(string)
+		}
+		return m
+	}
+
+	// Defaults: open, plain, a hostPath given to the relay's user.
+	pod := podOf(nil)
+	relay := container(pod, "relay")
+	for _, a := range relay["args"].([]any) {
+		if s := a.(string); strings.HasPrefix(s, "--tls-") || strings.HasPrefix(s, "--bearer-token-file") {
+			t.Errorf("default relay arg %s", s)
+		}
+	}
+	if got := get(relay, "readinessProbe", "httpGet", "scheme"); got != nil {
+		t.Errorf("default readiness probe scheme %v", got)
+	}
+	if diff := cmp.Diff(map[string]any{"name": "data", "hostPath": map[string]any{"path": "/var/lib/ospf-operator", "type": "DirectoryOrCreate"}}, volume(pod, "data")); diff != "" {
+		t.Errorf("default data volume (-want +got):\n%s", diff)
+	}
+	inits, _ := pod["initContainers"].([]any)
+	if len(inits) != 1 {
+		t.Fatalf("init containers %v, want data-dir", inits)
+	}
+	init := inits[0].(map[string]any)
+	if diff := cmp.Diff([]any{"data-dir", "--owner=65532:65532", "/data"}, init["args"]); diff != "" {
+		t.Errorf("data-dir args (-want +got):\n%s", diff)
+	}
+	if mounts(init)["data"] != mounts(relay)["data"] {
+		t.Errorf("data-dir mounts the data at %q, the relay at %q", mounts(init)["data"], mounts(relay)["data"])
+	}
+	if diff := cmp.Diff(map[string]any{"drop": []any{"ALL"}, "add": []any{"CHOWN"}}, get(init, "securityContext", "capabilities")); diff != "" {
+		t.Errorf("data-dir capabilities (-want +got):\n%s", diff)
+	}
+
+	// TLS, a token, and an emptyDir.
+	pod = podOf(map[string]any{
+		"stream": map[string]any{
+			"tls":         map[string]any{"secretName": "relay-tls"},
+			"bearerToken": map[string]any{"secretName": "relay-token", "key": "tok"},
+		},
+		"relay": map[string]any{"data": map[string]any{"hostPath": nil, "emptyDir": map[string]any{"sizeLimit": "1Gi"}}},
+	})
+	relay = container(pod, "relay")
+	args := relay["args"].([]any)
+	for _, want := range []string{"--tls-cert-file=/etc/ospf-operator/tls/tls.crt", "--tls-key-file=/etc/ospf-operator/tls/tls.key",
+		"--bearer-token-file=/etc/ospf-operator/token/tok"} {
+		if !slices.Contains(args, any(want)) {
+			t.Errorf("relay args %v lack %s", args, want)
+		}
+	}
+	for _, probe := range []string{"readinessProbe", "livenessProbe"} {
+		if got := get(relay, probe, "httpGet", "scheme"); got != "HTTPS" {
+			t.Errorf("relay %s scheme %v, want HTTPS", probe, got)
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"data": "/data", "tls": "/etc/ospf-operator/tls", "token": "/etc/ospf-operator/token"}, mounts(relay)); diff != "" {
+		t.Errorf("relay mounts (-want +got):\n%s", diff)
+	}
+	if got := get(volume(pod, "tls"), "secret", "secretName"); got != "relay-tls" {
+		t.Errorf("tls volume's Secret %v", got)
+	}
+	if got := get(volume(pod, "token"), "secret", "secretName"); got != "relay-token" {
+		t.Errorf("token volume's Secret %v", got)
+	}
+	if diff := cmp.Diff(map[string]any{"name": "data", "emptyDir": map[string]any{"sizeLimit": "1Gi"}}, volume(pod, "data")); diff != "" {
+		t.Errorf("data volume with an emptyDir (-want +got):\n%s", diff)
+	}
+	if inits, ok := pod["initContainers"]; ok {
+		t.Errorf("init containers %v with an emptyDir", inits)
+	}
+	if _, ok := mounts(container(pod, "agent"))["token"]; ok {
+		t.Error("the agent mounts the stream's token")
+	}
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// bearerAuth guards a handler with a bearer token read from a file (a
+// mounted Secret): a request without "Authorization: Bearer TOKEN" gets
+// 401, except the kubelet's probes (GET /healthz and /readyz). The file is
+// read again when its modification time or size changes, so a rotated
+// Secret takes effect without a restart.
+type bearerAuth struct {
+	file string
+
+	mu      sync.Mutex
+	modTime time.Time
+	size    int64
+	sum     [sha256.Size]byte // of the token: compared in constant time
+}
+
+// newBearerAuth reads the token in file, which must hold one.
+func newBearerAuth(file string) (*bearerAuth, error) {
+	a := &bearerAuth{file: file}
+	if _, err := a.current(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// current returns the hash of the file's token, reading the file again
+// when it changed. A file that became unreadable or empty keeps the last
+// token: the guard never opens because a Secret is being replaced.
+func (a *bearerAuth) current() ([sha256.Size]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st, err := os.Stat(a.file)
+	if err == nil && st.ModTime().Equal(a.modTime) && st.Size() == a.size {
+		return a.sum, nil
+	}
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(a.file)
+	}
+	token := bytes.TrimSpace(data)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("--bearer-token-file: %w", err)
+	case len(token) == 0:
+		err = fmt.Errorf("--bearer-token-file %s: no token in it", a.file)
+	case bytes.ContainsAny(token, " \t\r\n"):
+		err = fmt.Errorf("--bearer-token-file %s: the token has white space in it", a.file)
+	}
+	if err != nil {
+		if a.modTime.IsZero() {
+			return a.sum, err
+		}
+		return a.sum, nil
+	}
+	a.sum, a.modTime, a.size = sha256.Sum256(token), st.ModTime(), st.Size()
+	return a.sum, nil
+}
+
+// wrap returns next behind the token.
+func (a *bearerAuth) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		want, _ := a.current()
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ospf-operator relay"`)
+			http.Error(w, "Unauthorized: this stream needs Authorization: Bearer TOKEN", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// relayTLSConfig serves HTTP/1.1 only: WebSocket upgrades need it.
+func relayTLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		NextProtos:     []string{"http/1.1"},
+		GetCertificate: getCertificate,
+	}
+}
+
+// checkTLSFlags wants both files or neither.
+func checkTLSFlags(cert, key string) error {
+	if (cert == "") != (key == "") {
+		return errors.New("--tls-cert-file and --tls-key-file go together")
+	}
+	return nil
+}
