@@ -4,13 +4,10 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,14 +23,18 @@ import (
 // so that a test can change a router's links.
 type nycNet struct {
 	db      *lsdb.DB
+	now     func() time.Time               // the database's clock
 	routers map[netip.Addr]*ospf.RouterLSA // area 0's
 }
 
-func loadNYC(t testing.TB) *nycNet {
+func loadNYC(t testing.TB) *nycNet { return loadNYCOn(t, time.Now) }
+
+// loadNYCOn loads the NYC LSDB into a database on the clock now.
+func loadNYCOn(t testing.TB, now func() time.Time) *nycNet {
 	t.Helper()
 	lsas := ospfapitest.NYC(t)
-	n := &nycNet{db: lsdb.New(lsdb.Config{}), routers: map[netip.Addr]*ospf.RouterLSA{}}
-	if err := ospfapitest.LoadDB(n.db, lsas, time.Now()); err != nil {
+	n := &nycNet{db: lsdb.New(lsdb.Config{Now: now}), now: now, routers: map[netip.Addr]*ospf.RouterLSA{}}
+	if err := ospfapitest.LoadDB(n.db, lsas, now()); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range lsas {
@@ -45,7 +46,7 @@ func loadNYC(t testing.TB) *nycNet {
 }
 
 // setLinks gives router id new links (a new instance of its Router-LSA,
-// a new router if it had none) and commits.
+// a new router if it had none, originated now: LS age 0) and commits.
 func (n *nycNet) setLinks(t testing.TB, id netip.Addr, links ...ospf.RouterLink) {
 	t.Helper()
 	r := n.routers[id]
@@ -54,12 +55,13 @@ func (n *nycNet) setLinks(t testing.TB, id netip.Addr, links ...ospf.RouterLink)
 	}
 	c := *r
 	c.SeqNum++
+	c.Age = 0
 	c.Links = links
 	raw, err := ospf.Marshal(&c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.db.Update(streamtest.Area0, raw, time.Now()); err != nil {
+	if err := n.db.Update(streamtest.Area0, raw, n.now()); err != nil {
 		t.Fatal(err)
 	}
 	n.db.Commit()
@@ -263,6 +265,59 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 	page.Wait("the prefix search", `ospfMap.cy.nodes(".hit").map(n => n.id()).sort().join()`, strings.Join(carriers, ","))
 	page.Eval(`(() => { const f = document.getElementById("filter"); f.value = ""; f.dispatchEvent(new Event("input")); ospfMap.search(""); return ""; })()`)
 
+	// By the keyboard: "/" goes to the search field, which suggests every
+	// router ID; the beginning of an ID finds the routers whose IDs begin
+	// so; a range no route carries, the router IDs in it; Escape clears.
+	page.Eval(`document.activeElement.blur(), ""`)
+	page.Press("/")
+	if got := page.Focused(); got != "filter" {
+		t.Fatalf("after /, the focus is on %q, want the search field", got)
+	}
+	var routerIDs []string
+	now := topo.Build(nyc.db.View()) // with the router added above
+	for v := range now.Vertices {
+		if now.Vertices[v].Kind == topo.RouterVertex {
+			routerIDs = append(routerIDs, now.Key(int32(v)))
+		}
+	}
+	page.Wait("the suggestions", `String(document.querySelectorAll("#router-ids option").length)`, fmt.Sprint(len(routerIDs)))
+	idsIn := func(keep func(netip.Addr) bool) []string {
+		var out []string
+		for _, id := range routerIDs {
+			if keep(netip.MustParseAddr(id)) {
+				out = append(out, id)
+			}
+		}
+		slices.SortFunc(out, func(a, b string) int { return netip.MustParseAddr(a).Compare(netip.MustParseAddr(b)) })
+		return out
+	}
+	begins := idsIn(func(a netip.Addr) bool { return strings.HasPrefix(a.String(), "10.69.1") })
+	if len(begins) < 2 {
+		t.Fatalf("%d routers whose ID begins 10.69.1", len(begins))
+	}
+	page.Type("10.69.1")
+	page.Wait("the search by the beginning of an ID", `document.getElementById("found").dataset.hits || ""`, strings.Join(begins, " "))
+	if got := page.Eval(`document.getElementById("found").textContent`); !strings.HasPrefix(got, fmt.Sprintf("%d routers whose ID begins 10.69.1: %s, ", len(begins), begins[0])) {
+		t.Errorf("found %q", got)
+	}
+	if got := page.Eval(`String(ospfMap.cy.nodes(".hit").length)`); got != fmt.Sprint(len(begins)) {
+		t.Errorf("%s routers stand out, want %d", got, len(begins))
+	}
+	page.Press("Escape")
+	page.Wait("Escape to clear the search", `document.getElementById("filter").value + ospfMap.cy.nodes(".hit").length`, "0")
+	rng := netip.MustParsePrefix("10.69.7.0/24")
+	if _, carried := now.Attachments()[rng]; carried {
+		t.Fatalf("%s is carried: pick a range that is not", rng)
+	}
+	inRange := idsIn(rng.Contains)
+	if len(inRange) == 0 {
+		t.Fatalf("no router ID in %s: pick a range that has some", rng)
+	}
+	page.Type(rng.String())
+	page.Press("Enter")
+	page.Wait("the search of a range", `document.getElementById("found").dataset.hits || ""`, strings.Join(inRange, " "))
+	page.Press("Escape")
+
 	// A click on a router shows it, with its path cost from the agent's router.
 	far := farthest(g, self)
 	page.Eval(fmt.Sprintf(`ospfMap.cy.center(ospfMap.cy.getElementById(%q)), ""`, far))
@@ -273,6 +328,12 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	page.Wait("the path cost", `document.getElementById("cost").dataset.cost || ""`, fmt.Sprint(want.Cost))
+	// Its neighbours are buttons: the keyboard reaches them.
+	nb := page.Eval(`document.querySelector("#details table.links button.link").textContent`)
+	page.Eval(`document.querySelector("#details table.links button.link").focus(), ""`)
+	page.Press("Enter")
+	page.Wait("the neighbour's details", `document.querySelector("#details h3").textContent`, "router "+nb)
+	page.Eval(fmt.Sprintf(`ospfMap.select(%q), ""`, far))
 
 	// The path on the map: every equal-cost path's links.
 	page.Eval(fmt.Sprintf(`ospfMap.queryPath("", %q), ""`, far))
@@ -415,84 +476,6 @@ func pathEdgeIDs(g *topo.Graph, paths [][]topo.Hop) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// TestMapStepsBackInTime shows the map as it was (/v1/view?at=T, served
-// here by a stand-in that answers as the history endpoint does: the view
-// document, 404 when there is no history at T, 501 without an archive),
-// holds it while changes come, and returns to live.
-func TestMapStepsBackInTime(t *testing.T) {
-	chromium := pagetest.Chromium(t)
-	db := streamtest.NewDB(t, 1024)
-	em := &streamtest.Emitter{DB: db}
-	em.Emit(t, 2)
-	pastSeq := db.Feed().LastSeq()
-	pastView := db.View().AppendJSON(nil)
-	em.Emit(t, 2)
-	ts := startServer(t, ServerConfig{Source: db, NonWebSocket: PageHandler()}, nil)
-	var (
-		mu    sync.Mutex
-		asked []string
-	)
-	hist := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		at := r.URL.Query().Get("at")
-		if r.URL.Path != "/v1/view" || at == "" {
-			ts.ServeHTTP(w, r)
-			return
-		}
-		mu.Lock()
-		asked = append(asked, at)
-		mu.Unlock()
-		switch {
-		case strings.HasPrefix(at, "2024-"):
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"epoch":%q,"seq":%d,"view":%s}`, ts.Epoch(), pastSeq, pastView)
-		case strings.HasPrefix(at, "2023-"):
-			http.Error(w, "no history at "+at, http.StatusNotFound)
-		default:
-			http.Error(w, "this server keeps no archive", http.StatusNotImplemented)
-		}
-	}))
-	t.Cleanup(hist.Close)
-	page := pagetest.Open(t, chromium, hist.URL+"/")
-	page.Wait("the map", `String(window.ospfMap && ospfMap.cy ? ospfMap.cy.nodes().length : -1)`, "4")
-	page.Wait("the page to follow the stream", `document.getElementById("status").className`, "ok")
-	stepBack := func(at string) {
-		page.Eval(fmt.Sprintf(`(() => { document.getElementById("at").value = %q; document.getElementById("at-go").click(); return ""; })()`, at))
-	}
-
-	stepBack("2023-05-01T12:00:00")
-	page.Wait("no history", `document.getElementById("mode").textContent.startsWith("no history at 2023-05-01T")`, "true")
-	stepBack("2022-05-01T12:00:00")
-	page.Wait("no archive", `document.getElementById("mode").textContent`, "this server keeps no archive")
-	if got := page.Eval(`String(ospfMap.cy.nodes().length)`); got != "4" {
-		t.Errorf("a failed step back changed the map: %s nodes", got)
-	}
-
-	stepBack("2024-01-02T03:04:05")
-	page.Wait("the map as it was", `String(ospfMap.cy.nodes().length)`, "2")
-	if got := page.Eval(`document.getElementById("mode").textContent`); !strings.HasPrefix(got, "as at 2024-01-02T") {
-		t.Errorf("mode %q", got)
-	}
-	if got := page.Eval(`document.getElementById("n-externals").textContent`); got != "2" {
-		t.Errorf("externals counter in the past: %s", got)
-	}
-	// Changes meanwhile leave the past alone.
-	em.Emit(t, 1)
-	time.Sleep(300 * time.Millisecond)
-	if got := page.Eval(`String(ospfMap.cy.nodes().length)`); got != "2" {
-		t.Errorf("a change reached the map of the past: %s nodes", got)
-	}
-	page.Eval(`document.getElementById("live").click(), ""`)
-	page.Wait("live again", `String(ospfMap.cy.nodes().length)`, "5")
-	page.Wait("following again", `document.getElementById("status").className`, "ok")
-	em.Emit(t, 1)
-	page.Wait("the next change", `String(ospfMap.cy.nodes().length)`, "6")
-	mu.Lock()
-	defer mu.Unlock()
-	if len(asked) != 3 {
-		t.Errorf("history asked %v", asked)
-	}
 }
 
 // BenchmarkMapInChromium measures the NYC map in headless Chromium: the
