@@ -322,6 +322,10 @@ func TestMapHistoryEndToEnd(t *testing.T) {
 	page.Press("]")
 	page.Wait("no later change", `document.getElementById("mode").textContent.endsWith("no later change in the day after")`, "true")
 
+	st := statsOf(page)
+	t.Logf("NYC map at a time T (view at T and the hour of events before it fetched, map drawn, events listed): median %.0f ms, max %.0f ms over %d times",
+		quantile(st.Steps, 0.5), quantile(st.Steps, 1), len(st.Steps))
+
 	// Before the archive: the map stays, and the page says where it begins.
 	enter("2024-03-01T04:00:00")
 	page.Wait("no history", `document.getElementById("mode").textContent.startsWith("no history at 2024-03-01T09:00:00.000Z: ")`, "true")

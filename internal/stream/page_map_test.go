@@ -104,6 +104,7 @@ type mapStats struct {
 	Apply     []float64 `json:"apply"`
 	Frame     []float64 `json:"frame"`
 	CSP       []string  `json:"csp"`
+	Steps     []float64 `json:"steps"`
 	Flashes   []struct {
 		ID  string `json:"id"`
 		How string `json:"how"`

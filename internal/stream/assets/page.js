@@ -20,7 +20,7 @@
   let layout = new Map(); // the server's places, by key
   let cy = null, unit = 10;
   let self = "", pathFrom = ""; // the agent's router (from /v1/view), and a start the user picked
-  const stats = { firstDraw: 0, script: 0, fetched: 0, loaded: 0, apply: [], frame: [], resnapshots: 0, flashes: [], csp: [] };
+  const stats = { firstDraw: 0, script: 0, fetched: 0, loaded: 0, apply: [], frame: [], resnapshots: 0, flashes: [], csp: [], steps: [] };
   document.addEventListener("securitypolicyviolation", (e) => stats.csp.push(e.violatedDirective + " " + e.blockedURI));
 
   function setStatus(text, ok) {
@@ -529,7 +529,7 @@
         : keys.length === 1 ? "router " + keys[0] : keys.length + " routers whose ID begins " + q + ": " + listOf(keys, 8);
     } else {
       const c = carriers(q);
-      if (!c) { out.textContent = "not a router ID, prefix or address"; return; }
+      if (!c) { out.textContent = /^\d{1,3}$/.test(q) ? "a router ID, a prefix or an address: keep typing" : "not a router ID, prefix or address"; return; }
       keys = c.keys.filter((k) => cy.getElementById(k).nonempty());
       what = c.prefix + ": " + (keys.length ? "carried by " + listOf(keys, 8) : "no router carries it");
       const p = q.includes("/") ? prefix4(q) : null;
@@ -986,7 +986,7 @@
     const ms = typeof at === "number" ? at : Date.parse(at);
     if (!Number.isFinite(ms)) { setMode("not a time: " + at, "warn"); return; }
     const token = ++pastToken;
-    const wasPast = past;
+    const wasPast = past, t0 = performance.now();
     setMode("fetching " + iso(ms) + " \u2026", "past");
     const [v, e] = await Promise.allSettled([
       getJSON("/v1/view?at=" + ms),
@@ -1014,6 +1014,8 @@
     if (sel.nonempty()) select(sel.id()); // its details, as they were
     const marked = markChange(ms);
     if (marked.nonempty() && !inView(marked)) cy.center(marked);
+    stats.steps.push(performance.now() - t0); // asked, fetched, drawn and listed
+    if (stats.steps.length > 1000) stats.steps.shift();
   }
 
   // showHistory lists the archive's events before at, newest first, those
