@@ -839,7 +839,8 @@
     const tip = $("tip");
     cy.on("mouseover", "node, edge", (e) => {
       const d = e.target.data();
-      tip.textContent = e.target.isEdge()
+      tip.textContent = e.target.hasClass("ghost") ? "link " + d.source + " \u2013 " + d.target.split("@")[0] + ": removed at this time"
+        : e.target.isEdge()
         ? d.source + " \u2192 " + d.target.split("@")[0] + ": " + d.st + (d.target.includes("@") ? "" : "\n" + d.target + " \u2192 " + d.source + ": " + d.ts) + "\narea " + d.area
         : (d.kind === "router" ? "router " + d.id + (d.ext ? "\n" + d.ext + " externals" : "") : "network " + d.label);
       tip.hidden = false;
@@ -1102,11 +1103,11 @@
     try {
       if (dir < 0) {
         for (const ev of pastEvents) if (ev.timestamp < at && (t === null || ev.timestamp > t)) t = ev.timestamp;
-        if (t === null) { const ts = await changeTimes(at - DAY, at - BEFORE); if (ts.length) t = Math.max(...ts); }
+        if (t === null) for (const x of await changeTimes(at - DAY, at - BEFORE)) if (x < at && (t === null || x > t)) t = x;
       } else {
         for (const [from, to] of [[at, at + HOUR], [at + HOUR, at + DAY]]) {
-          const ts = (await changeTimes(from, to)).filter((x) => x > at);
-          if (ts.length) { t = Math.min(...ts); break; }
+          for (const x of await changeTimes(from, to)) if (x > at && (t === null || x < t)) t = x;
+          if (t !== null) break;
         }
       }
     } catch (e) {
