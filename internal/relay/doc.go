@@ -6,8 +6,10 @@
 // state records of /v1/stream (lsdb.Replica), resumes after a restart of
 // either side from where its archive ends (archive.ReadPosition), and
 // when it cannot (a new upstream epoch, a place the upstream no longer
-// holds) writes the difference between the views (diff.go) to its
-// archive and stdout rather than leave a silent gap.
+// holds) writes the difference between the views (lsdb.DiffViews) to its
+// archive and stdout rather than leave a silent gap. It learns the router
+// whose LSDB the upstream mirrors from the upstream's /v1/view ("self")
+// and serves path queries from it, as the agent does (Relay.Self).
 //
 // It serves through a stream.Server and writes through the archive
 // package: it has no WebSocket framing, fan-out or file format of its

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -49,7 +50,8 @@ type Config struct {
 	// restart from where they were. Default 4096.
 	Backfill int
 	// Server tunes the relay's WebSocket server; its Source, Epoch and
-	// Logger are filled in, and NonWebSocket defaults to the live page.
+	// Logger are filled in, NonWebSocket defaults to the live page, and
+	// Self to the router the upstream names in its /v1/view (Relay.Self).
 	Server stream.ServerConfig
 	// MinBackoff and MaxBackoff bound the wait between reconnects
 	// (doubling, with jitter). Defaults 250ms and 30s.
@@ -116,6 +118,7 @@ type Relay struct {
 	lastEvent   uint64    // out's sequence number of its last event (not record)
 
 	connected                               atomic.Bool
+	self                                    atomic.Pointer[netip.Addr] // the upstream's router, once it named it
 	connects, losses, resnapshots, received atomic.Uint64
 	positionErrors, verified, corrections   atomic.Uint64
 }
@@ -350,6 +353,30 @@ func (r *Relay) takeSavedView() *lsdb.View {
 	return v
 }
 
+// Self is the router whose LSDB the upstream mirrors, as the upstream's
+// /v1/view last named it ("self"; invalid until it has): the default root
+// of the relay's /v1/path and /v1/whatif, and the "self" of its own
+// /v1/view, so that a relay of a relay learns it too. The relay reads the
+// upstream's view when it starts following it, on every new snapshot,
+// and every VerifyInterval; a view without "self" (an upstream that does
+// not know its router yet) leaves the last one known.
+func (r *Relay) Self() netip.Addr {
+	if p := r.self.Load(); p != nil {
+		return *p
+	}
+	return netip.Addr{}
+}
+
+// learnSelf records the router an upstream view names.
+func (r *Relay) learnSelf(a netip.Addr) {
+	if !a.IsValid() {
+		return
+	}
+	if old := r.self.Swap(&a); old == nil || *old != a {
+		r.log.Info("The upstream mirrors the LSDB of router", "router_id", a)
+	}
+}
+
 // Ready reports whether the relay follows the upstream and serves it.
 func (r *Relay) Ready() bool { return r.connected.Load() && r.gen.Load() != nil }
 
@@ -472,6 +499,9 @@ func (r *Relay) install(g *relayGen) error {
 	sc.Source, sc.Epoch, sc.Logger = g, g.epoch, r.cfg.Logger
 	if sc.NonWebSocket == nil {
 		sc.NonWebSocket = r.page
+	}
+	if sc.Self == nil {
+		sc.Self = r.Self
 	}
 	srv, err := stream.NewServer(sc)
 	if err != nil {
@@ -883,6 +913,7 @@ func (r *Relay) fetchView(ctx context.Context) (*upstreamView, error) {
 	var doc struct {
 		Epoch string          `json:"epoch"`
 		Seq   *uint64         `json:"seq"`
+		Self  string          `json:"self"`
 		View  json.RawMessage `json:"view"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -898,5 +929,12 @@ func (r *Relay) fetchView(ctx context.Context) (*upstreamView, error) {
 	if v.Seq != *doc.Seq {
 		return nil, fmt.Errorf("upstream view: the document is at %d, its view at %d", *doc.Seq, v.Seq)
 	}
+	var self netip.Addr
+	if doc.Self != "" {
+		if self, err = netip.ParseAddr(doc.Self); err != nil || !self.Is4() {
+			return nil, fmt.Errorf("upstream view: self %.40q: not a router ID", doc.Self)
+		}
+	}
+	r.learnSelf(self)
 	return &upstreamView{Epoch: doc.Epoch, Seq: v.Seq, View: v}, nil
 }

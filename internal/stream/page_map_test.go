@@ -1,26 +1,20 @@
 package stream
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+	"github.com/ospf-operator/ospf-operator/internal/stream/pagetest"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 	"github.com/ospf-operator/ospf-operator/internal/topo"
 )
@@ -29,14 +23,18 @@ import (
 // so that a test can change a router's links.
 type nycNet struct {
 	db      *lsdb.DB
+	now     func() time.Time               // the database's clock
 	routers map[netip.Addr]*ospf.RouterLSA // area 0's
 }
 
-func loadNYC(t testing.TB) *nycNet {
+func loadNYC(t testing.TB) *nycNet { return loadNYCOn(t, time.Now) }
+
+// loadNYCOn loads the NYC LSDB into a database on the clock now.
+func loadNYCOn(t testing.TB, now func() time.Time) *nycNet {
 	t.Helper()
 	lsas := ospfapitest.NYC(t)
-	n := &nycNet{db: lsdb.New(lsdb.Config{}), routers: map[netip.Addr]*ospf.RouterLSA{}}
-	if err := ospfapitest.LoadDB(n.db, lsas, time.Now()); err != nil {
+	n := &nycNet{db: lsdb.New(lsdb.Config{Now: now}), now: now, routers: map[netip.Addr]*ospf.RouterLSA{}}
+	if err := ospfapitest.LoadDB(n.db, lsas, now()); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range lsas {
@@ -48,7 +46,7 @@ func loadNYC(t testing.TB) *nycNet {
 }
 
 // setLinks gives router id new links (a new instance of its Router-LSA,
-// a new router if it had none) and commits.
+// a new router if it had none, originated now: LS age 0) and commits.
 func (n *nycNet) setLinks(t testing.TB, id netip.Addr, links ...ospf.RouterLink) {
 	t.Helper()
 	r := n.routers[id]
@@ -57,12 +55,13 @@ func (n *nycNet) setLinks(t testing.TB, id netip.Addr, links ...ospf.RouterLink)
 	}
 	c := *r
 	c.SeqNum++
+	c.Age = 0
 	c.Links = links
 	raw, err := ospf.Marshal(&c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.db.Update(streamtest.Area0, raw, time.Now()); err != nil {
+	if err := n.db.Update(streamtest.Area0, raw, n.now()); err != nil {
 		t.Fatal(err)
 	}
 	n.db.Commit()
@@ -97,51 +96,6 @@ func mapEdges(g *topo.Graph) []string {
 	return out
 }
 
-// evalJSON evaluates expr, which returns JSON.stringify(...), into v.
-func (c *cdp) evalJSON(expr string, v any) {
-	c.t.Helper()
-	s := c.eval(expr)
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		c.t.Fatalf("%s: %v: %.300s", expr, err, s)
-	}
-}
-
-// click clicks the map at a node's place on the screen, as a person would.
-func (c *cdp) click(key string) {
-	c.t.Helper()
-	var at struct{ X, Y float64 }
-	c.evalJSON(fmt.Sprintf(`(() => { const n = ospfMap.cy.getElementById(%q); const r = ospfMap.cy.container().getBoundingClientRect();
-		const p = n.renderedPosition(); return JSON.stringify({X: r.left + p.x, Y: r.top + p.y}); })()`, key), &at)
-	for _, typ := range []string{"mouseMoved", "mousePressed", "mouseReleased"} {
-		c.call("Input.dispatchMouseEvent", map[string]any{"type": typ, "x": at.X, "y": at.Y, "button": "left", "clickCount": 1}, nil)
-	}
-}
-
-func (c *cdp) screenshot(name string) string {
-	c.t.Helper()
-	var shot struct {
-		Data string `json:"data"`
-	}
-	c.call("Page.captureScreenshot", map[string]any{"format": "png"}, &shot)
-	png, err := base64.StdEncoding.DecodeString(shot.Data)
-	if err != nil || len(png) < 8 || string(png[1:4]) != "PNG" {
-		c.t.Fatalf("screenshot is not a PNG (%d bytes): %v", len(png), err)
-	}
-	path := filepath.Join(artifactsDir(c.t), name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		c.t.Fatal(err)
-	}
-	return path
-}
-
-// positions are the places of the map's nodes, by key.
-func (c *cdp) positions() map[string][2]float64 {
-	c.t.Helper()
-	var pos map[string][2]float64
-	c.evalJSON(`JSON.stringify(Object.fromEntries(ospfMap.cy.nodes().map(n => [n.id(), [n.position().x, n.position().y]])))`, &pos)
-	return pos
-}
-
 type mapStats struct {
 	FirstDraw float64   `json:"firstDraw"`
 	Script    float64   `json:"script"`
@@ -150,15 +104,16 @@ type mapStats struct {
 	Apply     []float64 `json:"apply"`
 	Frame     []float64 `json:"frame"`
 	CSP       []string  `json:"csp"`
+	Steps     []float64 `json:"steps"`
 	Flashes   []struct {
 		ID  string `json:"id"`
 		How string `json:"how"`
 	} `json:"flashes"`
 }
 
-func (c *cdp) stats() mapStats {
+func statsOf(p *pagetest.Page) mapStats {
 	var s mapStats
-	c.evalJSON(`JSON.stringify(ospfMap.stats)`, &s)
+	p.EvalJSON(`JSON.stringify(ospfMap.stats)`, &s)
 	return s
 }
 
@@ -177,14 +132,14 @@ func quantile(xs []float64, q float64) float64 {
 // nothing else; a new router lands by its neighbour; search, a click, a
 // path and a what-if show the right routers.
 func TestLiveMapNYCInChromium(t *testing.T) {
-	chromium := requireChromium(t)
+	chromium := pagetest.Chromium(t)
 	nyc := loadNYC(t)
 	self := netip.MustParseAddr("10.69.7.31")
 	ts := startServer(t, ServerConfig{Source: nyc.db, NonWebSocket: PageHandler(), Self: func() netip.Addr { return self }}, nil)
-	page := openChromium(t, chromium, ts.http.URL+"/")
-	page.waitPage("the map to be drawn", `String(!!(window.ospfMap && ospfMap.stats.firstDraw > 0))`, "true")
-	page.waitPage("the page to follow the stream", `document.getElementById("status").className`, "ok")
-	st := page.stats()
+	page := pagetest.Open(t, chromium, ts.http.URL+"/")
+	page.Wait("the map to be drawn", `String(!!(window.ospfMap && ospfMap.stats.firstDraw > 0))`, "true")
+	page.Wait("the page to follow the stream", `document.getElementById("status").className`, "ok")
+	st := statsOf(page)
 	t.Logf("NYC first draw: %.0f ms after navigation (script running at %.0f ms, view and layout fetched at %.0f, map built at %.0f)",
 		st.FirstDraw, st.Script, st.Fetched, st.Loaded)
 	if len(st.CSP) > 0 {
@@ -194,8 +149,8 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 	// Every vertex and link of the graph, and nothing else.
 	g := topo.Build(nyc.db.View())
 	var nodes, edges []string
-	page.evalJSON(`JSON.stringify(ospfMap.cy.nodes().map(n => n.id()).sort())`, &nodes)
-	page.evalJSON(`JSON.stringify(ospfMap.cy.edges().map(e => e.id()).sort())`, &edges)
+	page.EvalJSON(`JSON.stringify(ospfMap.cy.nodes().map(n => n.id()).sort())`, &nodes)
+	page.EvalJSON(`JSON.stringify(ospfMap.cy.edges().map(e => e.id()).sort())`, &edges)
 	var wantNodes []string
 	for v := range g.Vertices {
 		wantNodes = append(wantNodes, g.Key(int32(v)))
@@ -210,7 +165,7 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 	t.Logf("NYC map: %d nodes, %d links", len(nodes), len(edges))
 	// ASBRs are marked, and their externals counted.
 	var asbrs []string
-	page.evalJSON(`JSON.stringify(ospfMap.cy.nodes().filter(n => n.data("asbr") && n.style("border-color") === "rgb(255,143,0)").map(n => n.id()).sort())`, &asbrs)
+	page.EvalJSON(`JSON.stringify(ospfMap.cy.nodes().filter(n => n.data("asbr") && n.style("border-color") === "rgb(255,143,0)").map(n => n.id()).sort())`, &asbrs)
 	var wantASBRs []string
 	for id, f := range g.Flags {
 		if f&ospf.RouterFlagE != 0 {
@@ -236,15 +191,15 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 		}
 	}
 	edgeID := "0.0.0.0|" + min(a.String(), b.String()) + "|" + max(a.String(), b.String())
-	before := page.positions()
+	before := page.Positions()
 	nyc.setLinks(t, a, append(slices.Clone(nyc.routers[a].Links), p2pLink(b, 7))...)
 	nyc.setLinks(t, b, append(slices.Clone(nyc.routers[b].Links), p2pLink(a, 9))...)
-	page.waitPage("the new link to flash green", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).hasClass("added"))`, edgeID), "true")
+	page.Wait("the new link to flash green", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).hasClass("added"))`, edgeID), "true")
 	var e struct {
 		Source, Target, Label string
 		Colour                string
 	}
-	page.evalJSON(fmt.Sprintf(`JSON.stringify((e => ({Source: e.source().id(), Target: e.target().id(), Label: e.data("label"), Colour: e.style("line-color")}))(ospfMap.cy.getElementById(%q)))`, edgeID), &e)
+	page.EvalJSON(fmt.Sprintf(`JSON.stringify((e => ({Source: e.source().id(), Target: e.target().id(), Label: e.data("label"), Colour: e.style("line-color")}))(ospfMap.cy.getElementById(%q)))`, edgeID), &e)
 	wantLabel := "7/9"
 	if b.String() < a.String() {
 		wantLabel = "9/7"
@@ -252,36 +207,36 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 	if e.Source != min(a.String(), b.String()) || e.Target != max(a.String(), b.String()) || e.Label != wantLabel || e.Colour != "rgb(46,125,50)" {
 		t.Errorf("the new link: %+v, want %s-%s labelled %s in green", e, a, b, wantLabel)
 	}
-	if after := page.positions(); !mapsEqual(before, after) {
+	if after := page.Positions(); !mapsEqual(before, after) {
 		t.Errorf("a new link moved nodes")
 	}
-	page.waitPage("the flash to fade", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).hasClass("added"))`, edgeID), "false")
+	page.Wait("the flash to fade", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).hasClass("added"))`, edgeID), "false")
 
 	// It goes again: red, then gone.
 	nyc.setLinks(t, b, nyc.routers[b].Links[:len(nyc.routers[b].Links)-1]...)
-	page.waitPage("the link to flash red", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).hasClass("removed"))`, edgeID), "true")
-	page.waitPage("the link to leave", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).length)`, edgeID), "0")
+	page.Wait("the link to flash red", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).hasClass("removed"))`, edgeID), "true")
+	page.Wait("the link to leave", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).length)`, edgeID), "0")
 	nyc.setLinks(t, a, nyc.routers[a].Links[:len(nyc.routers[a].Links)-1]...)
 
 	// A new router linked to b lands next to it; nothing else moves.
 	c := netip.MustParseAddr("10.255.0.1")
-	before = page.positions()
+	before = page.Positions()
 	nyc.setLinks(t, c, p2pLink(b, 10))
 	nyc.setLinks(t, b, append(slices.Clone(nyc.routers[b].Links), p2pLink(c, 10))...)
-	page.waitPage("the new router's link", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).length)`, "0.0.0.0|"+min(b.String(), c.String())+"|"+max(b.String(), c.String())), "1")
-	after := page.positions()
+	page.Wait("the new router's link", fmt.Sprintf(`String(ospfMap.cy.getElementById(%q).length)`, "0.0.0.0|"+min(b.String(), c.String())+"|"+max(b.String(), c.String())), "1")
+	after := page.Positions()
 	delete(after, c.String())
 	if !mapsEqual(before, after) {
 		t.Errorf("a new router moved other nodes")
 	}
 	var unit float64
-	page.evalJSON(`JSON.stringify(ospfMap.cy.nodes().first().width())`, &unit)
-	if d := dist2(page.positions()[c.String()], before[b.String()]); d > 8*unit {
+	page.EvalJSON(`JSON.stringify(ospfMap.cy.nodes().first().width())`, &unit)
+	if d := dist2(page.Positions()[c.String()], before[b.String()]); d > 8*unit {
 		t.Errorf("the new router is %.0f from its neighbour (nodes are %.0f wide)", d, unit)
 	}
 
 	// Per change: a burst of link flaps, each applied and measured in the page.
-	page.eval(`ospfMap.stats.apply.length = 0, ospfMap.stats.frame.length = 0, ""`)
+	page.Eval(`ospfMap.stats.apply.length = 0, ospfMap.stats.frame.length = 0, ""`)
 	base := nyc.routers[b].Links
 	for i := range 20 {
 		if i%2 == 0 {
@@ -291,58 +246,117 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
-	page.waitPage("the flaps to arrive", `String(ospfMap.seq)`, fmt.Sprint(nyc.db.Feed().LastSeq()))
-	st = page.stats()
+	page.Wait("the flaps to arrive", `String(ospfMap.seq)`, fmt.Sprint(nyc.db.Feed().LastSeq()))
+	st = statsOf(page)
 	t.Logf("NYC per change applied (%d envelopes): median %.2f ms, max %.2f ms; to the next frame: median %.1f ms, max %.1f ms",
 		len(st.Apply), quantile(st.Apply, 0.5), quantile(st.Apply, 1), quantile(st.Frame, 0.5), quantile(st.Frame, 1))
 
 	// Search a router: it and its neighbours stand out, the rest fades.
 	hub := busiest(g)
-	page.eval(fmt.Sprintf(`(() => { const f = document.getElementById("filter"); f.value = %q; f.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter"})); return ""; })()`, hub))
-	page.waitPage("the search", `ospfMap.cy.nodes(".hit").map(n => n.id()).join()`, hub)
+	page.Eval(fmt.Sprintf(`(() => { const f = document.getElementById("filter"); f.value = %q; f.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter"})); return ""; })()`, hub))
+	page.Wait("the search", `ospfMap.cy.nodes(".hit").map(n => n.id()).join()`, hub)
 	var nbs []string
-	page.evalJSON(`JSON.stringify(ospfMap.cy.nodes(".nb").map(n => n.id()).sort())`, &nbs)
+	page.EvalJSON(`JSON.stringify(ospfMap.cy.nodes(".nb").map(n => n.id()).sort())`, &nbs)
 	if want := neighbourKeys(g, hub); !slices.Equal(nbs, want) {
 		t.Errorf("search %s: neighbours %v, want %v", hub, nbs, want)
 	}
 	// A prefix: the routers that carry it.
 	pfx, carriers := someStub(g)
-	page.eval(fmt.Sprintf(`(() => { const f = document.getElementById("filter"); f.value = %q; f.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter"})); return ""; })()`, pfx))
-	page.waitPage("the prefix search", `ospfMap.cy.nodes(".hit").map(n => n.id()).sort().join()`, strings.Join(carriers, ","))
-	page.eval(`(() => { const f = document.getElementById("filter"); f.value = ""; f.dispatchEvent(new Event("input")); ospfMap.search(""); return ""; })()`)
+	page.Eval(fmt.Sprintf(`(() => { const f = document.getElementById("filter"); f.value = %q; f.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter"})); return ""; })()`, pfx))
+	page.Wait("the prefix search", `ospfMap.cy.nodes(".hit").map(n => n.id()).sort().join()`, strings.Join(carriers, ","))
+	page.Eval(`(() => { const f = document.getElementById("filter"); f.value = ""; f.dispatchEvent(new Event("input")); ospfMap.search(""); return ""; })()`)
+
+	// By the keyboard: "/" goes to the search field, which suggests every
+	// router ID; the beginning of an ID finds the routers whose IDs begin
+	// so; a range no route carries, the router IDs in it; Escape clears.
+	page.Eval(`document.activeElement.blur(), ""`)
+	page.Press("/")
+	if got := page.Focused(); got != "filter" {
+		t.Fatalf("after /, the focus is on %q, want the search field", got)
+	}
+	var routerIDs []string
+	now := topo.Build(nyc.db.View()) // with the router added above
+	for v := range now.Vertices {
+		if now.Vertices[v].Kind == topo.RouterVertex {
+			routerIDs = append(routerIDs, now.Key(int32(v)))
+		}
+	}
+	page.Wait("the suggestions", `String(document.querySelectorAll("#router-ids option").length)`, fmt.Sprint(len(routerIDs)))
+	idsIn := func(keep func(netip.Addr) bool) []string {
+		var out []string
+		for _, id := range routerIDs {
+			if keep(netip.MustParseAddr(id)) {
+				out = append(out, id)
+			}
+		}
+		slices.SortFunc(out, func(a, b string) int { return netip.MustParseAddr(a).Compare(netip.MustParseAddr(b)) })
+		return out
+	}
+	begins := idsIn(func(a netip.Addr) bool { return strings.HasPrefix(a.String(), "10.69.1") })
+	if len(begins) < 2 {
+		t.Fatalf("%d routers whose ID begins 10.69.1", len(begins))
+	}
+	page.Type("10.69.1")
+	page.Wait("the search by the beginning of an ID", `document.getElementById("found").dataset.hits || ""`, strings.Join(begins, " "))
+	if got := page.Eval(`document.getElementById("found").textContent`); !strings.HasPrefix(got, fmt.Sprintf("%d routers whose ID begins 10.69.1: %s, ", len(begins), begins[0])) {
+		t.Errorf("found %q", got)
+	}
+	if got := page.Eval(`String(ospfMap.cy.nodes(".hit").length)`); got != fmt.Sprint(len(begins)) {
+		t.Errorf("%s routers stand out, want %d", got, len(begins))
+	}
+	page.Press("Escape")
+	page.Wait("Escape to clear the search", `document.getElementById("filter").value + ospfMap.cy.nodes(".hit").length`, "0")
+	rng := netip.MustParsePrefix("10.69.7.0/24")
+	if _, carried := now.Attachments()[rng]; carried {
+		t.Fatalf("%s is carried: pick a range that is not", rng)
+	}
+	inRange := idsIn(rng.Contains)
+	if len(inRange) == 0 {
+		t.Fatalf("no router ID in %s: pick a range that has some", rng)
+	}
+	page.Type(rng.String())
+	page.Press("Enter")
+	page.Wait("the search of a range", `document.getElementById("found").dataset.hits || ""`, strings.Join(inRange, " "))
+	page.Press("Escape")
 
 	// A click on a router shows it, with its path cost from the agent's router.
 	far := farthest(g, self)
-	page.eval(fmt.Sprintf(`ospfMap.cy.center(ospfMap.cy.getElementById(%q)), ""`, far))
-	page.click(far)
-	page.waitPage("the router's details", `document.querySelector("#details h3").textContent`, "router "+far)
+	page.Eval(fmt.Sprintf(`ospfMap.cy.center(ospfMap.cy.getElementById(%q)), ""`, far))
+	page.Click(far)
+	page.Wait("the router's details", `document.querySelector("#details h3").textContent`, "router "+far)
 	want, err := g.Path(self.String(), far)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page.waitPage("the path cost", `document.getElementById("cost").dataset.cost || ""`, fmt.Sprint(want.Cost))
+	page.Wait("the path cost", `document.getElementById("cost").dataset.cost || ""`, fmt.Sprint(want.Cost))
+	// Its neighbours are buttons: the keyboard reaches them.
+	nb := page.Eval(`document.querySelector("#details table.links button.link").textContent`)
+	page.Eval(`document.querySelector("#details table.links button.link").focus(), ""`)
+	page.Press("Enter")
+	page.Wait("the neighbour's details", `document.querySelector("#details h3").textContent`, "router "+nb)
+	page.Eval(fmt.Sprintf(`ospfMap.select(%q), ""`, far))
 
 	// The path on the map: every equal-cost path's links.
-	page.eval(fmt.Sprintf(`ospfMap.queryPath("", %q), ""`, far))
-	page.waitPage("the path", `document.getElementById("query").dataset.kind || ""`, "path")
+	page.Eval(fmt.Sprintf(`ospfMap.queryPath("", %q), ""`, far))
+	page.Wait("the path", `document.getElementById("query").dataset.kind || ""`, "path")
 	var pathEdges []string
-	page.evalJSON(`JSON.stringify(ospfMap.cy.edges(".path").map(e => e.id()).sort())`, &pathEdges)
+	page.EvalJSON(`JSON.stringify(ospfMap.cy.edges(".path").map(e => e.id()).sort())`, &pathEdges)
 	if wantEdges := pathEdgeIDs(g, want.Paths); !slices.Equal(pathEdges, wantEdges) {
 		t.Errorf("path edges %v, want %v", pathEdges, wantEdges)
 	}
-	page.eval(`ospfMap.cy.fit(undefined, 10), document.getElementById("tip").hidden = true, ""`)
+	page.Eval(`ospfMap.cy.fit(undefined, 10), document.getElementById("tip").hidden = true, ""`)
 	time.Sleep(300 * time.Millisecond) // a frame or two
-	t.Logf("screenshot of the NYC map: %s", page.screenshot("map.png"))
+	t.Logf("screenshot of the NYC map: %s", page.Screenshot("map.png"))
 
 	// What if the busiest router fails: the routers it cuts off turn red.
-	page.eval(fmt.Sprintf(`ospfMap.queryWhatIf(%q), ""`, hub))
-	page.waitPage("the what-if", `document.getElementById("query").dataset.kind || ""`, "whatif")
+	page.Eval(fmt.Sprintf(`ospfMap.queryWhatIf(%q), ""`, hub))
+	page.Wait("the what-if", `document.getElementById("query").dataset.kind || ""`, "whatif")
 	wi, err := g.WhatIf(self.String(), hub)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var lost []string
-	page.evalJSON(`JSON.stringify(ospfMap.cy.nodes(".lost").map(n => n.id()).sort())`, &lost)
+	page.EvalJSON(`JSON.stringify(ospfMap.cy.nodes(".lost").map(n => n.id()).sort())`, &lost)
 	var wantLost []string
 	for _, c := range wi.Unreachable {
 		wantLost = append(wantLost, c.Router)
@@ -351,7 +365,7 @@ func TestLiveMapNYCInChromium(t *testing.T) {
 	if len(wantLost) == 0 || !slices.Equal(lost, wantLost) {
 		t.Errorf("what-if %s: %d lost on the map, %d by topo", hub, len(lost), len(wantLost))
 	}
-	if st := page.stats(); len(st.CSP) > 0 {
+	if st := statsOf(page); len(st.CSP) > 0 {
 		t.Errorf("the page broke its Content-Security-Policy: %v", st.CSP)
 	}
 }
@@ -465,99 +479,21 @@ func pathEdgeIDs(g *topo.Graph, paths [][]topo.Hop) []string {
 	return out
 }
 
-// TestMapStepsBackInTime shows the map as it was (/v1/view?at=T, served
-// here by a stand-in that answers as the history endpoint does: the view
-// document, 404 when there is no history at T, 501 without an archive),
-// holds it while changes come, and returns to live.
-func TestMapStepsBackInTime(t *testing.T) {
-	chromium := requireChromium(t)
-	db := streamtest.NewDB(t, 1024)
-	em := &streamtest.Emitter{DB: db}
-	em.Emit(t, 2)
-	pastSeq := db.Feed().LastSeq()
-	pastView := db.View().AppendJSON(nil)
-	em.Emit(t, 2)
-	ts := startServer(t, ServerConfig{Source: db, NonWebSocket: PageHandler()}, nil)
-	var (
-		mu    sync.Mutex
-		asked []string
-	)
-	hist := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		at := r.URL.Query().Get("at")
-		if r.URL.Path != "/v1/view" || at == "" {
-			ts.ServeHTTP(w, r)
-			return
-		}
-		mu.Lock()
-		asked = append(asked, at)
-		mu.Unlock()
-		switch {
-		case strings.HasPrefix(at, "2024-"):
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"epoch":%q,"seq":%d,"view":%s}`, ts.Epoch(), pastSeq, pastView)
-		case strings.HasPrefix(at, "2023-"):
-			http.Error(w, "no history at "+at, http.StatusNotFound)
-		default:
-			http.Error(w, "this server keeps no archive", http.StatusNotImplemented)
-		}
-	}))
-	t.Cleanup(hist.Close)
-	page := openChromium(t, chromium, hist.URL+"/")
-	page.waitPage("the map", `String(window.ospfMap && ospfMap.cy ? ospfMap.cy.nodes().length : -1)`, "4")
-	page.waitPage("the page to follow the stream", `document.getElementById("status").className`, "ok")
-	stepBack := func(at string) {
-		page.eval(fmt.Sprintf(`(() => { document.getElementById("at").value = %q; document.getElementById("at-go").click(); return ""; })()`, at))
-	}
-
-	stepBack("2023-05-01T12:00:00")
-	page.waitPage("no history", `document.getElementById("mode").textContent.startsWith("no history at 2023-05-01T")`, "true")
-	stepBack("2022-05-01T12:00:00")
-	page.waitPage("no archive", `document.getElementById("mode").textContent`, "this server keeps no archive")
-	if got := page.eval(`String(ospfMap.cy.nodes().length)`); got != "4" {
-		t.Errorf("a failed step back changed the map: %s nodes", got)
-	}
-
-	stepBack("2024-01-02T03:04:05")
-	page.waitPage("the map as it was", `String(ospfMap.cy.nodes().length)`, "2")
-	if got := page.eval(`document.getElementById("mode").textContent`); !strings.HasPrefix(got, "as at 2024-01-02T") {
-		t.Errorf("mode %q", got)
-	}
-	if got := page.eval(`document.getElementById("n-externals").textContent`); got != "2" {
-		t.Errorf("externals counter in the past: %s", got)
-	}
-	// Changes meanwhile leave the past alone.
-	em.Emit(t, 1)
-	time.Sleep(300 * time.Millisecond)
-	if got := page.eval(`String(ospfMap.cy.nodes().length)`); got != "2" {
-		t.Errorf("a change reached the map of the past: %s nodes", got)
-	}
-	page.eval(`document.getElementById("live").click(), ""`)
-	page.waitPage("live again", `String(ospfMap.cy.nodes().length)`, "5")
-	page.waitPage("following again", `document.getElementById("status").className`, "ok")
-	em.Emit(t, 1)
-	page.waitPage("the next change", `String(ospfMap.cy.nodes().length)`, "6")
-	mu.Lock()
-	defer mu.Unlock()
-	if len(asked) != 3 {
-		t.Errorf("history asked %v", asked)
-	}
-}
-
 // BenchmarkMapInChromium measures the NYC map in headless Chromium: the
 // first draw (from navigation to the frame after the map is drawn), and
 // per change of the network (a link added or removed on one router: its
 // event and state record) the time to apply it to the map, and to the
 // next frame. Each iteration opens a new browser.
 func BenchmarkMapInChromium(b *testing.B) {
-	chromium := requireChromium(b)
+	chromium := pagetest.Chromium(b)
 	var first, apply, frame []float64
 	for b.Loop() {
 		nyc := loadNYC(b)
 		ts := startServer(b, ServerConfig{Source: nyc.db, NonWebSocket: PageHandler()}, nil)
-		page := openChromium(b, chromium, ts.http.URL+"/")
-		page.waitPage("the map to be drawn", `String(!!(window.ospfMap && ospfMap.stats.firstDraw > 0))`, "true")
-		page.waitPage("the page to follow the stream", `document.getElementById("status").className`, "ok")
-		first = append(first, page.stats().FirstDraw)
+		page := pagetest.Open(b, chromium, ts.http.URL+"/")
+		page.Wait("the map to be drawn", `String(!!(window.ospfMap && ospfMap.stats.firstDraw > 0))`, "true")
+		page.Wait("the page to follow the stream", `document.getElementById("status").className`, "ok")
+		first = append(first, statsOf(page).FirstDraw)
 		ids := slices.SortedFunc(maps.Keys(nyc.routers), netip.Addr.Compare)
 		r, peer := ids[len(ids)/2], ids[len(ids)/3]
 		base := nyc.routers[r].Links
@@ -569,9 +505,9 @@ func BenchmarkMapInChromium(b *testing.B) {
 			}
 			time.Sleep(30 * time.Millisecond)
 		}
-		page.waitPage("the changes to arrive", `String(ospfMap.seq)`, fmt.Sprint(nyc.db.Feed().LastSeq()))
+		page.Wait("the changes to arrive", `String(ospfMap.seq)`, fmt.Sprint(nyc.db.Feed().LastSeq()))
 		time.Sleep(100 * time.Millisecond) // the last frame
-		st := page.stats()
+		st := statsOf(page)
 		apply = append(apply, st.Apply...)
 		frame = append(frame, st.Frame...)
 	}

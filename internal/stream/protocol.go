@@ -23,9 +23,12 @@ import (
 // "GET /v1/view" (plain HTTP): the same for the typed view (lsdb.View),
 // which holds what the snapshot's strings leave out (Router-LSA flags, the
 // DR's interface address, route tags and forwarding addresses, NSSA
-// areas, routers without links; see lsdb/view_json.go):
+// areas, routers without links; see lsdb/view_json.go), and, once the
+// server knows it (ServerConfig.Self), the router whose LSDB it is: the
+// root of its path queries, which a relay learns from here and serves in
+// turn:
 //
-//	{"epoch":"6f1c…","seq":1234,"view":{…lsdb.View…}}
+//	{"epoch":"6f1c…","seq":1234,"self":"10.69.7.31","view":{…lsdb.View…}}
 //
 // "GET /v1/snapshot?at=TIME", "GET /v1/view?at=TIME" and "GET
 // /v1/events?from=T1&to=T2" (plain HTTP): the past, from the archive the

@@ -75,7 +75,8 @@ type ServerConfig struct {
 	// (for a page about the feed). By default they are told to upgrade.
 	NonWebSocket http.Handler
 	// Self, when set, returns the router whose LSDB this is (invalid
-	// while unknown): the default root of /v1/path and /v1/whatif.
+	// while unknown): the default root of /v1/path and /v1/whatif, and
+	// the "self" of /v1/view, from which a relay learns it.
 	Self func() netip.Addr
 	// History answers the questions about the past (IsHistoryRequest):
 	// internal/history's Handler over the archive. Without it they are
@@ -161,7 +162,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		snap, seq := cfg.Source.Snapshot()
 		return seq, snap.AppendJSON
 	}}
-	s.view = docCache{feed: cfg.Source.Feed(), epoch: cfg.Epoch, key: "view", render: func() (uint64, func([]byte) []byte) {
+	s.view = docCache{feed: cfg.Source.Feed(), epoch: cfg.Epoch, key: "view", self: cfg.Self, render: func() (uint64, func([]byte) []byte) {
 		v := cfg.Source.View()
 		return v.Seq, v.AppendJSON
 	}}

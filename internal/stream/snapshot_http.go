@@ -2,6 +2,7 @@ package stream
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -20,10 +21,12 @@ type docCache struct {
 	epoch  string
 	key    string                               // "snapshot" or "view"
 	render func() (uint64, func([]byte) []byte) // takes the document: its seq, and what appends it
+	self   func() netip.Addr                    // when set, the document names the router (ServerConfig.Self)
 
 	mu   sync.Mutex
 	seq  uint64
 	at   time.Time
+	who  netip.Addr // the self the body names
 	body []byte
 }
 
@@ -34,7 +37,11 @@ const docCacheTTL = time.Second
 func (c *docCache) get() ([]byte, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.body != nil && c.feed.LastSeq() == c.seq && time.Since(c.at) < docCacheTTL {
+	var who netip.Addr
+	if c.self != nil {
+		who = c.self()
+	}
+	if c.body != nil && c.feed.LastSeq() == c.seq && time.Since(c.at) < docCacheTTL && who == c.who {
 		return c.body, c.seq
 	}
 	b := make([]byte, 0, len(c.body)+4096)
@@ -43,12 +50,17 @@ func (c *docCache) get() ([]byte, uint64) {
 	b = append(b, `","seq":`...)
 	seq, appendDoc := c.render()
 	b = strconv.AppendUint(b, seq, 10)
+	if who.IsValid() {
+		b = append(b, `,"self":"`...)
+		b = who.AppendTo(b) // an address: nothing to escape
+		b = append(b, '"')
+	}
 	b = append(b, `,"`...)
 	b = append(b, c.key...)
 	b = append(b, `":`...)
 	b = appendDoc(b)
 	b = append(b, "}\n"...)
-	c.body, c.seq, c.at = b, seq, time.Now()
+	c.body, c.seq, c.at, c.who = b, seq, time.Now(), who
 	return b, seq
 }
 
@@ -70,7 +82,8 @@ func ValidEpoch(e string) bool {
 }
 
 // serveDoc answers GET /v1/snapshot with {"epoch":E,"seq":N,"snapshot":{…}}
-// and GET /v1/view with {"epoch":E,"seq":N,"view":{…}}.
+// and GET /v1/view with {"epoch":E,"seq":N,"self":ID,"view":{…}} ("self"
+// when the server knows its router).
 func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, c *docCache) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

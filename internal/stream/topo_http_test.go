@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
@@ -75,5 +76,54 @@ func TestPathWhatIfAndExportsOverHTTP(t *testing.T) {
 	}
 	if _, _, body := get(t, base+"/v1/snapshot?format=json"); !strings.HasPrefix(body, `{"epoch":`) {
 		t.Errorf("format=json is the snapshot document: %.40s", body)
+	}
+}
+
+// /v1/view names the router whose LSDB it is once the server knows it,
+// at once when it learns or changes it, and not before.
+func TestViewNamesTheServersRouter(t *testing.T) {
+	db := streamtest.LoadFixture(t)
+	var self atomic.Pointer[netip.Addr]
+	ts := startServer(t, ServerConfig{Source: db, Self: func() netip.Addr {
+		if p := self.Load(); p != nil {
+			return *p
+		}
+		return netip.Addr{}
+	}}, nil)
+	without := startServer(t, ServerConfig{Source: db}, nil)
+	viewSelf := func(ts *testServer) (string, bool) {
+		t.Helper()
+		code, _, body := get(t, "http"+strings.TrimPrefix(ts.url, "ws")+"/v1/view")
+		if code != http.StatusOK {
+			t.Fatalf("/v1/view: %d %s", code, body)
+		}
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(body), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc["view"]) == 0 || len(doc["epoch"]) == 0 {
+			t.Fatalf("/v1/view: %.100s", body)
+		}
+		var s string
+		raw, ok := doc["self"]
+		if ok {
+			if err := json.Unmarshal(raw, &s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s, ok
+	}
+	if s, ok := viewSelf(without); ok {
+		t.Errorf("a server without Self names %q", s)
+	}
+	if s, ok := viewSelf(ts); ok {
+		t.Errorf("a server that does not know its router yet names %q", s)
+	}
+	for _, id := range []string{"10.69.7.31", "10.69.2.27"} {
+		a := netip.MustParseAddr(id)
+		self.Store(&a)
+		if s, _ := viewSelf(ts); s != id { // at once: the cached document is not reused
+			t.Errorf("/v1/view names %q, want %s", s, id)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 // The live map: draws the typed view of /v1/view at the places of
 // /v1/layout, keeps it current from the state records of /v1/stream, and
-// lists the events (those before the page opened from /v1/recent).
+// lists the events (those before the page opened from /v1/recent). Back
+// in time, it draws /v1/view?at=T and lists the archive's events before T
+// (/v1/events), change by change.
 "use strict";
 (function () {
   const MAX_ROWS = 2000, MAX_EVENTS = 5000, FLASH_MS = 2500;
@@ -17,8 +19,8 @@
   let events = []; // the recent events, oldest first: {seq, area, ev, before}
   let layout = new Map(); // the server's places, by key
   let cy = null, unit = 10;
-  let self = "", pathFrom = "";
-  const stats = { firstDraw: 0, script: 0, fetched: 0, loaded: 0, apply: [], frame: [], resnapshots: 0, flashes: [], csp: [] };
+  let self = "", pathFrom = ""; // the agent's router (from /v1/view), and a start the user picked
+  const stats = { firstDraw: 0, script: 0, fetched: 0, loaded: 0, apply: [], frame: [], resnapshots: 0, flashes: [], csp: [], steps: [] };
   document.addEventListener("securitypolicyviolation", (e) => stats.csp.push(e.violatedDirective + " " + e.blockedURI));
 
   function setStatus(text, ok) {
@@ -157,8 +159,8 @@
       id, kind: "router", label: id, ext: info.externals,
       colour: abr ? "#8e24aa" : areaColour(info.areas[0] || "0.0.0.0"),
       shape: abr ? "diamond" : "ellipse",
-      asbr: !!(info.flags & FLAG_E), abr,
-      size: abr ? 1.6 : 1,
+      asbr: !!(info.flags & FLAG_E), abr, self: id === self,
+      size: id === self ? 2 : abr ? 1.6 : 1,
     };
   }
   function networkData(key) {
@@ -180,6 +182,7 @@
         "text-valign": "bottom", "text-margin-y": 2,
       } },
       { selector: "node[?asbr]", style: { "border-color": "#ff8f00", "border-width": unit / 4 } },
+      { selector: "node[?self]", style: { shape: "star", "background-color": "#00897b", "min-zoomed-font-size": 1, "z-index": 7 } },
       { selector: "edge", style: {
         width: Math.max(1, unit / 8), "line-color": "data(colour)", "curve-style": "haystack", "haystack-radius": 0,
         label: "data(label)", "font-size": unit * 0.5, "min-zoomed-font-size": 11, color: "#546e7a",
@@ -199,6 +202,9 @@
       { selector: "node.lost", style: { "background-color": "#c62828", "z-index": 9 } },
       { selector: "node.changed", style: { "background-color": "#ff8f00", "z-index": 9 } },
       { selector: ".failed", style: { "line-color": "#000", "background-color": "#000", "line-style": "dashed", width: unit / 3, "z-index": 10 } },
+      { selector: "node.at", style: { "border-color": "#ff6f00", "border-width": unit / 2.5, "min-zoomed-font-size": 1, "z-index": 10 } },
+      { selector: "edge.at-added", style: { "line-color": "#2e7d32", width: unit / 2.5, "z-index": 9 } },
+      { selector: "edge.ghost", style: { "line-color": "#c62828", "line-style": "dashed", width: unit / 3, "z-index": 9, label: "" } },
       { selector: "node:selected", style: { "border-color": "#d50000", "border-width": unit / 3, "min-zoomed-font-size": 1, "z-index": 11 } },
     ];
   }
@@ -289,6 +295,7 @@
   function draw() {
     const positions = new Map();
     if (cy) cy.nodes().forEach((n) => { positions.set(n.id(), Object.assign({}, n.position())); });
+    const selected = cy ? cy.$(":selected").map((n) => n.id()) : [];
     const els = elementsOf(positions);
     if (!cy) {
       unit = unitOf(els);
@@ -298,12 +305,19 @@
         pixelRatio: 1, autoungrabify: true, boxSelectionEnabled: false,
       });
       bindMap();
+      // The map's box changes when the bar above it wraps or the window
+      // is resized: Cytoscape must know, or clicks land off their nodes.
+      if (window.ResizeObserver) new ResizeObserver(() => cy.resize()).observe($("map"));
       cy.fit(undefined, 20);
     } else {
       cy.batch(() => { cy.elements().remove(); cy.add(els); });
     }
+    idsDirty = true;
+    $("legend-self").hidden = !self || cy.getElementById(self).empty();
     renderCounters();
     renderAreas();
+    // What was selected is shown again, as it is in this map.
+    if (selected.length && cy.getElementById(selected[0]).nonempty()) select(selected[0]);
   }
 
   // update applies a change of the model to the map where it happened:
@@ -311,6 +325,7 @@
   // changed costs are relabelled; nothing else moves.
   function update(touched) {
     const aid = touched.area;
+    idsDirty = true;
     cy.batch(() => {
       for (const key of touched.nodes) {
         const isNet = key.includes("@");
@@ -421,11 +436,11 @@
   function row(item) {
     const ev = item.ev, d = describe(ev);
     const tr = document.createElement("tr");
-    tr.className = (ev.added ? "added" : "removed") + (item.before ? " before" : "");
+    tr.className = (ev.added ? "added" : "removed") + (item.before ? " before" : "") + (item.past ? " past" : "") + (item.at ? " at" : "");
     tr.dataset.keys = d.keys.join(" ");
-    tr.dataset.seq = item.seq;
+    if (item.past) tr.dataset.ts = ev.timestamp; else tr.dataset.seq = item.seq;
     const when = new Date(ev.timestamp).toISOString();
-    tr.title = when.replace("T", " ").replace("Z", " UTC") + " (sequence number " + item.seq + ")";
+    tr.title = when.replace("T", " ").replace("Z", " UTC") + (item.past ? " (from the archive)" : " (sequence number " + item.seq + ")");
     const cells = [when.slice(11, 19), ev.added ? "+" : "\u2212", d.what, d.detail];
     ["time", "sign", "what", "detail"].forEach((c, i) => {
       const td = document.createElement("td");
@@ -491,23 +506,39 @@
   // Search and queries mark the map each with classes of their own.
   function clearSearch() { if (cy) cy.elements().removeClass("hit nb dim"); }
   function clearMarks() { if (cy) cy.elements().removeClass("path lost changed failed"); }
+  // idPrefix tells a beginning of a router ID ("10.69." or "10.6") from
+  // an address: digits and dots, not a whole address.
+  function idPrefix(q) { return /^\d{1,3}\.[\d.]*$/.test(q) && /^(\d{1,3}\.){0,3}\d{0,3}$/.test(q) && ip4(q) === null; }
+  function routerNodes() { return cy.nodes().filter((n) => n.data("kind") === "router"); }
+  function byAddress(a, b) { return (ip4(a) ?? 0) - (ip4(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0); }
+  function listOf(keys, n) { return keys.slice(0, n).join(", ") + (keys.length > n ? ", \u2026" : ""); }
   function search(q) {
     clearSearch();
     const out = $("found");
-    out.textContent = "";
+    out.textContent = out.title = "";
+    delete out.dataset.hits;
     q = q.trim();
     if (q === "" || !cy) return;
     let keys, what;
     if (cy.getElementById(q).nonempty()) {
       keys = [q];
       what = (q.includes("@") ? "network " : "router ") + q;
+    } else if (idPrefix(q)) {
+      keys = routerNodes().map((n) => n.id()).filter((id) => id.startsWith(q)).sort(byAddress);
+      what = keys.length === 0 ? "no router ID begins " + q
+        : keys.length === 1 ? "router " + keys[0] : keys.length + " routers whose ID begins " + q + ": " + listOf(keys, 8);
     } else {
       const c = carriers(q);
-      if (!c) { out.textContent = "not a router ID, prefix or address"; return; }
+      if (!c) { out.textContent = /^\d{1,3}$/.test(q) ? "a router ID, a prefix or an address: keep typing" : "not a router ID, prefix or address"; return; }
       keys = c.keys.filter((k) => cy.getElementById(k).nonempty());
-      what = c.prefix + ": " + (keys.length ? "carried by " + keys.join(", ") : "no router carries it");
+      what = c.prefix + ": " + (keys.length ? "carried by " + listOf(keys, 8) : "no router carries it");
+      const p = q.includes("/") ? prefix4(q) : null;
+      if (keys.length === 0 && p) { // a range: the routers whose IDs are in it
+        keys = routerNodes().map((n) => n.id()).filter((id) => contains(p, ip4(id))).sort(byAddress);
+        if (keys.length) what = "no router carries " + q + "; " + keys.length + " router IDs in it: " + listOf(keys, 8);
+      }
     }
-    if (keys.length === 0) { out.textContent = what; return; }
+    if (keys.length === 0) { out.textContent = out.title = what; return; }
     const hits = cy.collection(keys.map((k) => cy.getElementById(k)));
     const nbh = hits.closedNeighborhood();
     cy.batch(() => {
@@ -518,17 +549,53 @@
       hits.addClass("hit");
     });
     out.textContent = what + " \u2014 " + nbh.nodes().not(hits).length + " neighbours";
+    out.title = out.textContent;
+    out.dataset.hits = keys.join(" ");
     if (keys.length === 1) select(keys[0]);
     fitTo(nbh);
   }
+  // The router IDs offered as the search field's suggestions (its
+  // datalist), rebuilt when the field is used after the map changed.
+  let idsDirty = true;
+  function suggest() {
+    if (!idsDirty || !cy) return;
+    idsDirty = false;
+    const list = $("router-ids"), frag = document.createDocumentFragment();
+    for (const id of routerNodes().map((n) => n.id()).sort(byAddress)) {
+      const o = document.createElement("option");
+      o.value = id;
+      frag.appendChild(o);
+    }
+    list.textContent = "";
+    list.appendChild(frag);
+  }
   let searchTimer = 0;
+  filterInput.addEventListener("focus", suggest);
   filterInput.addEventListener("input", () => {
+    suggest();
     for (const tr of feed.children) tr.classList.toggle("hidden", !matches(tr));
     updateShown();
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => search(filterInput.value), 150);
   });
-  filterInput.addEventListener("keydown", (e) => { if (e.key === "Enter") { clearTimeout(searchTimer); search(filterInput.value); } });
+  filterInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); clearTimeout(searchTimer); search(filterInput.value); }
+    if (e.key === "Escape" && filterInput.value !== "") {
+      e.preventDefault();
+      filterInput.value = "";
+      filterInput.dispatchEvent(new Event("input"));
+    }
+  });
+  // The keyboard: "/" goes to the search field; "[" and "]" step from
+  // change to change in the past.
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    const t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
+    if (e.key === "/") { e.preventDefault(); filterInput.focus(); filterInput.select(); }
+    else if (e.key === "[" && past !== null) { e.preventDefault(); step(-1); }
+    else if (e.key === "]" && past !== null) { e.preventDefault(); step(1); }
+  });
 
   // fitTo shows the elements, zoomed in no further than nodes of about
   // 24 pixels.
@@ -545,9 +612,10 @@
     if (cls) e.className = cls;
     return e;
   }
+  // link is a button that looks like a link, so that the keyboard reaches it.
   function link(text, key) {
-    const a = el("a", text);
-    a.addEventListener("click", () => { const n = cy.getElementById(key); if (n.nonempty()) { cy.center(n); select(key); } });
+    const a = button(text, () => { const n = cy.getElementById(key); if (n.nonempty()) { cy.center(n); select(key); } });
+    a.className = "link";
     return a;
   }
   function button(text, fn) { const b = el("button", text); b.type = "button"; b.addEventListener("click", fn); return b; }
@@ -568,7 +636,7 @@
     return out;
   }
   function eventList(items) {
-    if (items.length === 0) return el("p", "no recent event", "hint");
+    if (items.length === 0) return el("p", past !== null ? "no archived event in the hour before" : "no recent event", "hint");
     const ul = el("ul", undefined, "mini");
     for (const it of items) {
       const d = describe(it.ev);
@@ -590,12 +658,14 @@
     if (info.flags & FLAG_V) badges.appendChild(el("span", "virtual link", "badge"));
     for (const a of info.areas) badges.appendChild(el("span", "area " + a, "badge"));
     box.appendChild(badges);
-    const cost = el("p", "path cost from " + (pathFrom || "the agent's router") + ": \u2026", "kv");
+    const cost = el("p", "path cost from " + (pathFrom || self || "the agent's router") + ": \u2026", "kv");
     cost.id = "cost";
     box.appendChild(cost);
     const q = new URLSearchParams({ to: id });
     if (pathFrom) q.set("from", pathFrom);
-    fetch(base + "/v1/path?" + q, { cache: "no-store" }).then(async (r) => {
+    // Paths and what-ifs are answered on the live network only.
+    if (past !== null) cost.textContent = "path cost: paths and what-ifs are for the live network (press Live)";
+    else fetch(base + "/v1/path?" + q, { cache: "no-store" }).then(async (r) => {
       if (box.dataset.router !== id) return;
       if (!r.ok) {
         const why = (await r.text()).trim();
@@ -614,7 +684,7 @@
     acts.appendChild(button("Path to here", () => queryPath(pathFrom, id)));
     acts.appendChild(button("Fail this router", () => queryWhatIf(id)));
     if (pathFrom) acts.appendChild(button("Path from the agent's router", () => { pathFrom = ""; showRouter(id); }));
-    box.appendChild(acts);
+    if (past === null) box.appendChild(acts);
     // Links, per area.
     const t = el("table", undefined, "links");
     const hr = el("tr");
@@ -661,7 +731,7 @@
     const ex = list("externals", exts);
     ex.id = "externals";
     box.appendChild(ex);
-    box.appendChild(el("p", "recent events", "kv"));
+    box.appendChild(el("p", past !== null ? "events before " + iso(past) + " (archive)" : "recent events", "kv"));
     box.appendChild(eventList(recentOf(id, 20)));
   }
 
@@ -677,7 +747,7 @@
     for (const r of n.routers || []) { const li = el("li"); li.appendChild(link(r, r)); ul.appendChild(li); }
     box.appendChild(el("p", (n.routers || []).length + " routers attached", "kv"));
     box.appendChild(ul);
-    box.appendChild(el("p", "recent events", "kv"));
+    box.appendChild(el("p", past !== null ? "events before " + iso(past) + " (archive)" : "recent events", "kv"));
     box.appendChild(eventList(recentOf(key, 20)));
   }
 
@@ -692,7 +762,7 @@
     box.appendChild(el("p", "area " + d.area, "kv"));
     const acts = el("div", undefined, "actions");
     acts.appendChild(button("Fail this link", () => queryWhatIf(d.source + "-" + d.target.split("@")[0])));
-    box.appendChild(acts);
+    if (past === null) box.appendChild(acts);
   }
 
   // ---- Paths and what-ifs, drawn on the map.
@@ -765,11 +835,12 @@
   // ---- Map events: clicks and the tooltip.
   function bindMap() {
     cy.on("tap", "node", (e) => select(e.target.id()));
-    cy.on("tap", "edge", (e) => select(e.target.id()));
+    cy.on("tap", "edge", (e) => { if (!e.target.hasClass("ghost")) select(e.target.id()); });
     const tip = $("tip");
     cy.on("mouseover", "node, edge", (e) => {
       const d = e.target.data();
-      tip.textContent = e.target.isEdge()
+      tip.textContent = e.target.hasClass("ghost") ? "link " + d.source + " \u2013 " + d.target.split("@")[0] + ": removed at this time"
+        : e.target.isEdge()
         ? d.source + " \u2192 " + d.target.split("@")[0] + ": " + d.st + (d.target.includes("@") ? "" : "\n" + d.target + " \u2192 " + d.source + ": " + d.ts) + "\narea " + d.area
         : (d.kind === "router" ? "router " + d.id + (d.ext ? "\n" + d.ext + " externals" : "") : "network " + d.label);
       tip.hidden = false;
@@ -779,17 +850,38 @@
   }
 
   // ---- Loading and following.
+  // httpError is a failed request: its status, and the server's message.
+  async function httpError(path, r) {
+    const text = (await r.text()).trim();
+    const e = new Error(path + ": HTTP " + r.status + " " + text);
+    e.status = r.status;
+    e.text = text;
+    return e;
+  }
   async function getJSON(path) {
     const r = await fetch(base + path, { cache: "no-store" });
-    if (!r.ok) { const e = new Error(path + ": HTTP " + r.status + " " + (await r.text()).trim()); e.status = r.status; throw e; }
+    if (!r.ok) throw await httpError(path, r);
     return r.json();
   }
+  // getLines returns the objects of an NDJSON answer.
+  async function getLines(path) {
+    const r = await fetch(base + path, { cache: "no-store" });
+    if (!r.ok) throw await httpError(path, r);
+    const out = [];
+    for (const line of (await r.text()).split("\n")) if (line !== "") out.push(JSON.parse(line));
+    return out;
+  }
 
+  // snapshot loads the current view and draws it; false when the page
+  // went to the past meanwhile (it then draws nothing).
   async function snapshot() {
+    const token = pastToken;
     if (!stats.firstDraw) stats.script = performance.now();
     const [doc, lay] = await Promise.all([getJSON("/v1/view"), getJSON("/v1/layout")]);
+    if (past !== null || token !== pastToken) return false;
     if (!stats.firstDraw) stats.fetched = performance.now();
     layout = new Map(Object.entries(lay.nodes || {}));
+    self = doc.self || "";
     loadView(doc.view);
     epoch = doc.epoch;
     seq = doc.seq;
@@ -804,11 +896,12 @@
     // What happened before: the window's recent events up to the view.
     try {
       const rec = await getJSON("/v1/recent?until=" + seq + "&n=" + MAX_ROWS);
-      if (rec.epoch === epoch) {
+      if (rec.epoch === epoch && past === null && token === pastToken) {
         events = [];
         showRecent(rec.events.filter((e) => e.event).map((e) => ({ seq: e.seq, area: e.area || "0.0.0.0", ev: e.event, before: true })));
       }
     } catch (e) { /* an older server: no recent events */ }
+    return true;
   }
 
   function onMessage(m) {
@@ -826,14 +919,19 @@
     requestAnimationFrame(() => { stats.frame.push(performance.now() - t0); if (stats.frame.length > 1000) stats.frame.shift(); });
   }
 
+  function stopFollowing(why) {
+    if (ws) { const s = ws; ws = null; s.close(1000, why); }
+  }
+
   function follow() {
+    stopFollowing("replaced");
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const sock = new WebSocket(proto + "//" + location.host + base + "/v1/stream?since=" + seq + "&epoch=" + encodeURIComponent(epoch));
     ws = sock;
-    sock.onopen = () => { setStatus("live (epoch " + epoch + ")", true); retry = 500; };
+    sock.onopen = () => { if (ws === sock) { setStatus("live (epoch " + epoch + ")", true); retry = 500; } };
     sock.onmessage = (m) => { if (ws === sock) onMessage(m); };
     sock.onclose = (e) => {
-      if (ws !== sock) return; // closed on purpose: a view of the past
+      if (ws !== sock) return; // closed on purpose: a view of the past, or a newer connection
       ws = null;
       const resnap = e.code === 4001;
       if (resnap) stats.resnapshots++;
@@ -846,51 +944,212 @@
   async function start(resnap) {
     if (past !== null) return;
     try {
-      if (resnap || epoch === "") await snapshot();
+      if ((resnap || epoch === "") && !(await snapshot())) return;
+      if (past !== null) return;
       follow();
     } catch (err) {
+      if (past !== null) return;
       setStatus(String(err.message || err), false);
       setTimeout(() => start(true), retry);
       retry = Math.min(retry * 2, 30000);
     }
   }
 
-  // ---- Back in time: /v1/view?at=T, and back to live.
+  // ---- Back in time: the map of /v1/view?at=T, the archive's events in
+  // the hour before T (/v1/events), change by change, and back to live.
+  const HOUR = 3600e3, DAY = 24 * HOUR, BEFORE = HOUR;
+  let pastToken = 0; // counts the steps and returns: an answer to an older one is dropped
+  let pastEvents = []; // the archive's events listed, oldest first
+  function iso(ms) { return new Date(ms).toISOString(); }
+  function clock(ms) { return iso(ms).slice(11, 23); }
+  // localInput is the datetime-local value of ms, in the browser's time zone.
+  function localInput(ms) {
+    const d = new Date(ms), p = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+  }
+  function setMode(text, cls) {
+    const m = $("mode");
+    m.textContent = text;
+    m.className = cls || "";
+  }
+  function asAt(ms, doc) {
+    let s = "as at " + iso(ms);
+    if (doc && doc.base !== undefined) s += " (the minute snapshot of " + clock(doc.base).slice(0, 8) + " UTC and " + doc.events + " event" + (doc.events === 1 ? "" : "s") + " after it)";
+    return s;
+  }
+  function historyProblem(e, ms) {
+    if (e.status === 404) return "no history at " + iso(ms) + (e.text ? ": " + e.text : "");
+    if (e.status === 501) return "this server keeps no archive";
+    return "history: " + (e.message || e);
+  }
+
   async function showPast(at) {
-    let doc;
-    try {
-      doc = await getJSON("/v1/view?at=" + encodeURIComponent(at));
-    } catch (e) {
-      $("mode").textContent = e.status === 404 ? "no history at " + at : e.status === 501 ? "this server keeps no archive" : "history: " + e.message;
-      $("mode").className = "past";
+    const ms = typeof at === "number" ? at : Date.parse(at);
+    if (!Number.isFinite(ms)) { setMode("not a time: " + at, "warn"); return; }
+    const token = ++pastToken;
+    const wasPast = past, t0 = performance.now();
+    setMode("fetching " + iso(ms) + " \u2026", "past");
+    const [v, e] = await Promise.allSettled([
+      getJSON("/v1/view?at=" + ms),
+      getLines("/v1/events?from=" + (ms - BEFORE) + "&to=" + ms),
+    ]);
+    if (token !== pastToken) return; // another step, or Live, came since
+    if (v.status === "rejected") {
+      // The map stays as it was, live or past.
+      setMode(historyProblem(v.reason, ms) + (wasPast !== null ? "; still showing " + iso(wasPast) : ""), "warn");
       return;
     }
-    past = at;
-    if (ws) { const s = ws; ws = null; s.close(1000, "a view of the past"); }
-    loadView(doc.view || doc);
-    draw();
-    $("mode").textContent = "as at " + at;
-    $("mode").className = "past";
-    $("live").disabled = false;
+    const doc = v.value;
+    past = ms;
+    stopFollowing("a view of the past");
     setStatus("history: not following", false);
+    loadView(doc.view);
+    draw();
+    $("at").value = localInput(ms);
+    setMode(asAt(ms, doc), "past");
+    $("live").disabled = false;
+    $("prev-change").disabled = false;
+    $("next-change").disabled = false;
+    showHistory(ms, e.status === "fulfilled" ? e.value : null, e.reason);
+    const sel = cy.$(":selected");
+    if (sel.nonempty()) select(sel.id()); // its details, as they were
+    const marked = markChange(ms);
+    if (marked.nonempty() && !inView(marked)) cy.center(marked);
+    stats.steps.push(performance.now() - t0); // asked, fetched, drawn and listed
+    if (stats.steps.length > 1000) stats.steps.shift();
   }
+
+  // showHistory lists the archive's events before at, newest first, those
+  // stamped exactly at (the change the map shows last) highlighted.
+  function showHistory(at, lines, err) {
+    pastEvents = lines || [];
+    events = pastEvents.map((ev) => ({ ev, past: true, at: ev.timestamp === at }));
+    $("side").classList.add("history");
+    $("events-title").textContent = "History: events before " + clock(at) + " UTC";
+    const note = $("events-note");
+    note.hidden = false;
+    const changes = new Set(pastEvents.map((ev) => ev.timestamp)).size;
+    note.textContent = lines
+      ? "From the archive, not live: " + pastEvents.length + " events (" + changes + " changes) stamped from " + iso(at - BEFORE) + " to " + iso(at) + "; bold, the change at that time. Live returns to the present."
+      : "From the archive: " + (err && err.status === 404 ? "no events archived before " + iso(at) : err && err.status === 501 ? "this server keeps no event archive" : "events: " + (err && err.message || err));
+    const frag = document.createDocumentFragment();
+    for (let i = events.length - 1; i >= 0 && frag.childNodes.length < MAX_ROWS; i--) frag.appendChild(row(events[i]));
+    feed.textContent = "";
+    feed.appendChild(frag);
+    $("empty").style.display = "none";
+    updateShown();
+  }
+
+  // markChange marks on the map what the events stamped exactly at
+  // touched: their routers and networks, a link they added (green) and one
+  // they removed (dashed red, drawn for the moment).
+  function markChange(at) {
+    let marked = cy.collection();
+    const netNode = (p) => {
+      for (const aid of areas.keys()) { const n = cy.getElementById(netKey(p, aid)); if (n.nonempty()) return n; }
+      return cy.collection();
+    };
+    cy.batch(() => {
+      for (const ev of pastEvents) {
+        if (ev.timestamp !== at) continue;
+        const change = ev.added || ev.removed;
+        let ent, far = cy.collection(), farID = "";
+        if (ev.entity.type === "network") {
+          ent = netNode(ev.entity.id);
+          farID = change.router;
+          far = cy.getElementById(farID);
+        } else {
+          ent = cy.getElementById(ev.entity.id);
+          const kind = Object.keys(change.link)[0], l = change.link[kind];
+          if (kind === "router") { farID = l.id; far = cy.getElementById(l.id); }
+          if (kind === "network") far = netNode(l.id);
+        }
+        marked = marked.union(ent).union(far);
+        if (ent.empty() || far.empty()) continue;
+        const es = ent.edgesWith(far).filter((x) => !x.hasClass("ghost"));
+        if (ev.added) es.addClass("at-added");
+        else if (es.empty()) {
+          const [u, w] = ent.id() < far.id() ? [ent.id(), far.id()] : [far.id(), ent.id()];
+          if (cy.getElementById("ghost|" + u + "|" + w).empty()) {
+            cy.add({ group: "edges", data: { id: "ghost|" + u + "|" + w, source: u, target: w, label: "", colour: "#c62828" }, classes: "ghost", selectable: false });
+          }
+        }
+      }
+      marked.nodes().addClass("at");
+    });
+    return marked;
+  }
+  function inView(els) {
+    const ex = cy.extent();
+    return els.nodes().some((n) => { const p = n.position(); return p.x >= ex.x1 && p.x <= ex.x2 && p.y >= ex.y1 && p.y <= ex.y2; });
+  }
+
+  // changeTimes are the times of the archived events from..to (after
+  // from, up to to), or [] when the archive has none there.
+  async function changeTimes(from, to) {
+    try {
+      return (await getLines("/v1/events?from=" + from + "&to=" + to)).map((ev) => ev.timestamp);
+    } catch (e) {
+      if (e.status === 404) return [];
+      throw e;
+    }
+  }
+  // step shows the state after the change before (dir < 0) or after the
+  // time shown: the archive's events stamped at one time are one change.
+  async function step(dir) {
+    if (past === null) return;
+    const at = past, token = pastToken;
+    let t = null;
+    try {
+      if (dir < 0) {
+        for (const ev of pastEvents) if (ev.timestamp < at && (t === null || ev.timestamp > t)) t = ev.timestamp;
+        if (t === null) for (const x of await changeTimes(at - DAY, at - BEFORE)) if (x < at && (t === null || x > t)) t = x;
+      } else {
+        for (const [from, to] of [[at, at + HOUR], [at + HOUR, at + DAY]]) {
+          for (const x of await changeTimes(from, to)) if (x > at && (t === null || x < t)) t = x;
+          if (t !== null) break;
+        }
+      }
+    } catch (e) {
+      if (token === pastToken) setMode(historyProblem(e, at) + "; still showing " + iso(at), "warn");
+      return;
+    }
+    if (token !== pastToken) return;
+    if (t === null) {
+      setMode(asAt(at) + ": no " + (dir < 0 ? "earlier change in the day before" : "later change in the day after"), "past");
+      return;
+    }
+    await showPast(t);
+  }
+
   function toLive() {
+    pastToken++;
     past = null;
-    $("mode").textContent = "live";
-    $("mode").className = "";
+    pastEvents = [];
+    events = [];
+    feed.textContent = "";
+    $("side").classList.remove("history");
+    $("events-title").textContent = "Recent events";
+    $("events-note").hidden = true;
+    setMode("live", "");
     $("live").disabled = true;
+    $("prev-change").disabled = true;
+    $("next-change").disabled = true;
     start(true);
   }
-  $("at-go").addEventListener("click", () => {
+  $("at-form").addEventListener("submit", (e) => {
+    e.preventDefault();
     const v = $("at").value;
-    if (!v) { $("mode").textContent = "pick a time"; return; }
-    showPast(new Date(v).toISOString());
+    if (!v) { setMode("pick a time", "warn"); return; }
+    showPast(new Date(v).getTime());
   });
+  $("prev-change").addEventListener("click", () => step(-1));
+  $("next-change").addEventListener("click", () => step(1));
   $("live").addEventListener("click", toLive);
 
   window.ospfMap = {
-    get cy() { return cy; }, stats, search, select, queryPath, queryWhatIf, showPast, toLive,
-    get seq() { return seq; }, get past() { return past; },
+    get cy() { return cy; }, stats, search, select, queryPath, queryWhatIf, showPast, step, toLive,
+    get seq() { return seq; }, get past() { return past; }, get self() { return self; },
   };
   start(true);
 })();
