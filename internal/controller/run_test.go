@@ -41,6 +41,10 @@ type agentRun struct {
 	requests *requestCounter
 	started  time.Time
 
+	// wantRouters and wantNetworks are the object counts the LSDB asks
+	// for, once allPresent has computed them (-1 before).
+	wantRouters, wantNetworks int
+
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 	mu     sync.Mutex
@@ -52,7 +56,7 @@ type agentRun struct {
 // its own on restCfg.
 func startAgentRun(restCfg *rest.Config, sch *runtime.Scheme, lsas []ospfapitest.AreaLSA, self netip.Addr,
 	opts Options, log io.Writer) (*agentRun, error) {
-	r := &agentRun{db: lsdb.New(lsdb.Config{}), metrics: NewMetrics(), requests: &requestCounter{}}
+	r := &agentRun{db: lsdb.New(lsdb.Config{}), metrics: NewMetrics(), requests: &requestCounter{}, wantRouters: -1, wantNetworks: -1}
 	var err error
 	if r.srv, err = ospfapitest.NewServer(ospfapitest.Config{RouterID: self}, lsas); err != nil {
 		return nil, err
