@@ -1,6 +1,7 @@
 // Package seedref finds the seed, the Python ospf-stream-client this
 // project replaces, for the tests that compare against it: its source in
-// ../shared/seed (next to the repository; $OSPF_SEED_DIR overrides) and
+// ../shared/seed (next to the repository or one of its parents, else
+// /work/shared/seed; $OSPF_SEED_DIR overrides) and
 // Debian's /usr/bin/python3 with the packages it needs (python3-netaddr,
 // python3-frozendict, python3-jsondiff, python3-autobahn,
 // python3-apscheduler; .ci/run installs them). It is test support: only
@@ -47,6 +48,29 @@ var (
 	err   error
 )
 
+// lookForSeed returns where the seed is for a repository at repo: the
+// first of shared/seed beside the repository, beside one of its parents
+// (a clone made a level deeper, as CI may make it), or the project's
+// workspace (/work/shared/seed) that holds run-seed.py; if none does,
+// the first, for the error to name.
+func lookForSeed(repo string) string {
+	var candidates []string
+	for d := filepath.Clean(repo); ; d = filepath.Dir(d) {
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		candidates = append(candidates, filepath.Join(parent, "shared", "seed"))
+	}
+	candidates = append(candidates, filepath.Join(string(filepath.Separator), "work", "shared", "seed"))
+	for _, c := range candidates {
+		if _, err := os.Stat(filepath.Join(c, "run-seed.py")); err == nil {
+			return c
+		}
+	}
+	return candidates[0]
+}
+
 // Find locates the seed and checks that it can run.
 func Find() (*Seed, error) {
 	once.Do(func() { found, err = find() })
@@ -60,8 +84,8 @@ func find() (*Seed, error) {
 		if !ok {
 			return nil, errors.New("cannot locate the repository")
 		}
-		// internal/seedref/seedref.go -> the repository -> its parent
-		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "seed")
+		// internal/seedref/seedref.go -> the repository
+		dir = lookForSeed(filepath.Join(filepath.Dir(file), "..", ".."))
 	}
 	dir = filepath.Clean(dir)
 	s := &Seed{Python: Python, Dir: dir, Src: filepath.Join(dir, "src"), Run: filepath.Join(dir, "run-seed.py")}
