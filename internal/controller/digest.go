@@ -11,15 +11,17 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
-// contentHash is the SHA-256 of a snapshot with its "updated" stamp set to
-// 0: equal hashes, equal bytes of the ConfigMap's payload but for the
-// stamp. The snapshot holds nothing that changes without a change of
-// topology (LS age, sequence numbers, checksums); its order (the seed's,
-// that of arrival) moves only when LSAs come or go.
+// contentHash is the SHA-256 of a snapshot's content: its canonical form
+// (lsdb.Snapshot.AppendCanonicalJSON), with its "updated" stamp set to 0.
+// The snapshot holds nothing that changes without a change of topology
+// (LS age, sequence numbers, checksums), and the hash leaves out its order
+// (the seed's, that of arrival): an agent that takes over received the
+// same LSDB in ospfd's dump order, not in the order the ConfigMap's writer
+// saw it arrive, and must not rewrite an unchanged ConfigMap for that.
 func contentHash(snap *lsdb.Snapshot) string {
 	norm := *snap
 	norm.Updated = 0
-	sum := sha256.Sum256(norm.AppendJSON(nil))
+	sum := sha256.Sum256(norm.AppendCanonicalJSON(nil))
 	return hex.EncodeToString(sum[:])
 }
 

@@ -67,6 +67,47 @@ func TestDigest(t *testing.T) {
 	}
 }
 
+// TestContentHashIgnoresOrder: the ConfigMap's hash is of the content, so
+// that an agent that received the same LSDB in another order (a takeover:
+// ospfd's dump order against the old agent's arrival order) finds the
+// ConfigMap up to date, while a change of content still moves it.
+func TestContentHashIgnoresOrder(t *testing.T) {
+	snap := parseSnapshot(t, mappingTopology)
+	h := contentHash(snap)
+	// The same content in the reverse order of keys and links.
+	reversed := func(s *lsdb.Snapshot) *lsdb.Snapshot {
+		v, err := lsdb.ViewFromSnapshot(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range v.Areas {
+			a := &v.Areas[i]
+			for j := range a.Routers {
+				a.Routers[j].LSAOrder = uint64(len(a.Routers) - j)
+				for k := range a.Routers[j].Externals {
+					a.Routers[j].Externals[k].Order = uint64(len(a.Routers[j].Externals) - k)
+				}
+			}
+			for j := range a.Networks {
+				a.Networks[j].Order = uint64(len(a.Networks) - j)
+			}
+		}
+		return v.Snapshot()
+	}
+	other := reversed(snap)
+	if string(other.AppendJSON(nil)) == string(snap.AppendJSON(nil)) {
+		t.Fatal("the reordered snapshot writes the same bytes: the test does not reorder")
+	}
+	other.Updated = 999
+	if got := contentHash(other); got != h {
+		t.Errorf("content hash moved with the order or the stamp: %s, was %s", got, h)
+	}
+	snap.Areas["0.0.0.1"].Routers["10.0.0.3"].Links.Router[0].Metric = 8
+	if contentHash(snap) == h {
+		t.Error("a metric change does not move the content hash")
+	}
+}
+
 func TestParseDigestErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		"0.0.0.0": "is not AREA=HASH",
