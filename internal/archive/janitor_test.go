@@ -19,14 +19,21 @@ import (
 )
 
 // files lists the files under root, relative to it, in order.
-func files(t testing.TB, root string) []string {
+func files(t testing.TB, root string) []string { return treeEntries(t, root, false) }
+
+// dirs lists the directories under root, relative to it, in order.
+func dirs(t testing.TB, root string) []string { return treeEntries(t, root, true) }
+
+// treeEntries lists the directories (wantDirs) or the files under root,
+// relative to it, in order.
+func treeEntries(t testing.TB, root string, wantDirs bool) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() {
+		if d.IsDir() == wantDirs && path != root {
 			rel, _ := filepath.Rel(root, path)
 			out = append(out, filepath.ToSlash(rel))
 		}
@@ -44,26 +51,6 @@ func sameFiles(t testing.TB, root, what string, want []string) {
 	if got := files(t, root); !slices.Equal(got, want) {
 		t.Fatalf("%s:\n%s\nwant:\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-}
-
-// dirs lists the directories under root, relative to it, in order.
-func dirs(t testing.TB, root string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && path != root {
-			rel, _ := filepath.Rel(root, path)
-			out = append(out, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func fakeLines(prefix string, n int) string {
