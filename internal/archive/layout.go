@@ -11,24 +11,24 @@ import (
 
 // parseHourName reads "HH.jsonl" or "HH.jsonl.gz".
 func parseHourName(name string) (hour int, gz bool, ok bool) {
-	base, gz := strings.CutSuffix(name, GzipSuffix)
-	hh, found := strings.CutSuffix(base, ".jsonl")
-	if !found {
-		return 0, false, false
-	}
-	hour, ok = ParseNumber(hh, 2, 0, 23)
-	return hour, gz, ok
+	return parseFileName(name, ".jsonl", 23)
 }
 
 // parseMinuteName reads "MM.json" or "MM.json.gz".
 func parseMinuteName(name string) (minute int, gz bool, ok bool) {
+	return parseFileName(name, ".json", 59)
+}
+
+// parseFileName reads a file name of two digits, from 0 to hi, then ext,
+// then perhaps GzipSuffix.
+func parseFileName(name, ext string, hi int) (n int, gz bool, ok bool) {
 	base, gz := strings.CutSuffix(name, GzipSuffix)
-	mm, found := strings.CutSuffix(base, ".json")
+	digits, found := strings.CutSuffix(base, ext)
 	if !found {
 		return 0, false, false
 	}
-	minute, ok = ParseNumber(mm, 2, 0, 59)
-	return minute, gz, ok
+	n, ok = ParseNumber(digits, 2, 0, hi)
+	return n, gz, ok
 }
 
 // ParseNumber reads a name of the layout: exactly width digits, a number
