@@ -14,6 +14,7 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // historyArchive writes an archive of the NYC LSDB: a snapshot at 10:00
@@ -37,22 +38,14 @@ func historyArchive(t *testing.T) (events, snaps string, lines []string) {
 	}
 	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 	v.Updated = t0
-	write := func(path string, b []byte) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(filepath.Join(snaps, "2024/03/01/10/00.json"), v.Snapshot().AppendJSON(nil))
+	streamtest.WriteFile(t, filepath.Join(snaps, "2024/03/01/10/00.json"), v.Snapshot().AppendJSON(nil))
 	ms := t0.UnixMilli()
 	lines = []string{
 		`{"timestamp": ` + strconv.FormatInt(ms+1000, 10) + `, "entity": {"type": "router", "id": "10.69.7.13"}, "removed": {"link": {"network": {"id": "10.70.89.128/27", "metric": 1}}}}`,
 		`{"timestamp": ` + strconv.FormatInt(ms+2000, 10) + `, "entity": {"type": "network", "id": "10.70.89.128/27"}, "removed": {"router": "10.69.7.13"}}`,
 		`{"timestamp": ` + strconv.FormatInt(ms+3000, 10) + `, "entity": {"type": "router", "id": "10.10.10.10"}, "added": {"link": {"stubnet": {"id": "192.0.2.0/24", "metric": 1}}}}`,
 	}
-	write(filepath.Join(events, "2024/03/01/10.jsonl"), []byte(strings.Join(lines, "\n")+"\n"))
+	streamtest.WriteFile(t, filepath.Join(events, "2024/03/01/10.jsonl"), []byte(strings.Join(lines, "\n")+"\n"))
 	return events, snaps, lines
 }
 
@@ -197,14 +190,8 @@ func TestStreamServesAndKeepsItsArchive(t *testing.T) {
 		`, "entity": {"type": "router", "id": "10.10.10.10"}, "added": {"link": {"stubnet": {"id": "192.0.2.0/24", "metric": 1}}}}`
 	old := filepath.Join(events, "2020/01/01/00.jsonl")
 	closedHour := filepath.Join(events, closed.Format("2006/01/02/15")+".jsonl")
-	for path, content := range map[string]string{old: closedLine + "\n", closedHour: closedLine + "\n"} {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	streamtest.WriteFile(t, old, []byte(closedLine+"\n"))
+	streamtest.WriteFile(t, closedHour, []byte(closedLine+"\n"))
 	wsAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	var stdout, stderr lockedBuffer
 	startCommand(t, &stdout, &stderr, "stream", "--server", srv.Addr(), "--holddown", "0", "--mute-stdout-stream", "--ws-listen", wsAddr,

@@ -72,11 +72,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	if opts.wsListen == "" {
 		return errors.New("--ws-listen: an ADDRESS:PORT is needed")
 	}
-	jan, err := opts.outputs.janitor()
-	if err != nil {
-		return err
-	}
-	hist, err := opts.outputs.history()
+	jan, hist, err := opts.outputs.archiveServices()
 	if err != nil {
 		return err
 	}
@@ -158,14 +154,5 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	if jan != nil {
 		wg.Go(func() { _ = jan.Run(ctx) })
 	}
-	err = rel.Run(ctx)
-	cancel(nil)
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return nil
+	return finish(ctx, cancel, &wg, rel.Run(ctx))
 }

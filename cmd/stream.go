@@ -94,6 +94,35 @@ func (o *fileOutputFlags) janitor() (*archive.Janitor, error) {
 	})
 }
 
+// archiveServices is the janitor (nil unless asked) and the history
+// handler (nil without an archive) of the flags.
+func (o *fileOutputFlags) archiveServices() (*archive.Janitor, http.Handler, error) {
+	jan, err := o.janitor()
+	if err != nil {
+		return nil, nil, err
+	}
+	hist, err := o.history()
+	if err != nil {
+		return nil, nil, err
+	}
+	return jan, hist, nil
+}
+
+// finish ends a command whose main loop returned err: it cancels ctx,
+// waits for the goroutines of wg and returns err, or else the cause that
+// one of them cancelled ctx with.
+func finish(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, err error) error {
+	cancel(nil)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
 func newStreamCommand() *cobra.Command {
 	var opts streamOptions
 	cmd := &cobra.Command{
@@ -121,11 +150,7 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	if opts.holddown < 0 {
 		return fmt.Errorf("--holddown %v: must not be negative", opts.holddown)
 	}
-	jan, err := opts.outputs.janitor()
-	if err != nil {
-		return err
-	}
-	hist, err := opts.outputs.history()
+	jan, hist, err := opts.outputs.archiveServices()
 	if err != nil {
 		return err
 	}
@@ -179,16 +204,7 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 			}
 		})
 	}
-	err = m.Run(ctx)
-	cancel(nil)
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return nil
+	return finish(ctx, cancel, &wg, m.Run(ctx))
 }
 
 // selfOf is ospfd's router ID as the mirror last learnt it: the default

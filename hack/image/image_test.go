@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -141,6 +142,32 @@ func parseDockerfile(t *testing.T, file string) dockerfileStage {
 }
 
 // buildImage builds the binary the way `make image` does and packs it.
+// eachEntry calls f with each entry of the layers' tar streams, in order,
+// and a reader of its content; an error, f's too, fails the test.
+func eachEntry(t *testing.T, layers []v1.Layer, f func(h *tar.Header, r io.Reader) error) {
+	t.Helper()
+	for _, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f(h, tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rc.Close()
+	}
+}
+
 func buildImage(t *testing.T) (binary, out string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -225,28 +252,14 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	if len(layers) != 1 {
 		t.Errorf("%d layers, want 1", len(layers))
 	}
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
+	eachEntry(t, layers, func(h *tar.Header, r io.Reader) error {
+		p := "/" + strings.TrimSuffix(h.Name, "/")
+		files[p] = h
+		if h.Typeflag == tar.TypeReg {
+			contents[p], _ = io.ReadAll(r)
 		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := "/" + strings.TrimSuffix(h.Name, "/")
-			files[p] = h
-			if h.Typeflag == tar.TypeReg {
-				contents[p], _ = io.ReadAll(tr)
-			}
-		}
-		rc.Close()
-	}
+		return nil
+	})
 	want := []string{"/etc", "/etc/group", "/etc/passwd", "/home", "/home/nonroot", "/tmp"}
 	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(df.files))...)))
 	got := make([]string, 0, len(files))
@@ -325,38 +338,22 @@ func TestSeedNameRunsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+	eachEntry(t, layers, func(h *tar.Header, r io.Reader) error {
+		p := filepath.Join(root, filepath.FromSlash(h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			return os.MkdirAll(p, 0o755)
+		case tar.TypeReg:
+			b, err := io.ReadAll(r)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			p := filepath.Join(root, filepath.FromSlash(h.Name))
-			switch h.Typeflag {
-			case tar.TypeDir:
-				err = os.MkdirAll(p, 0o755)
-			case tar.TypeReg:
-				var b []byte
-				if b, err = io.ReadAll(tr); err == nil {
-					err = os.WriteFile(p, b, os.FileMode(h.Mode)&0o755)
-				}
-			case tar.TypeSymlink:
-				err = os.Symlink(h.Linkname, p)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			return os.WriteFile(p, b, os.FileMode(h.Mode)&0o755)
+		case tar.TypeSymlink:
+			return os.Symlink(h.Linkname, p)
 		}
-		rc.Close()
-	}
+		return nil
+	})
 	help := func(name string, args ...string) string {
 		t.Helper()
 		b, err := exec.Command(filepath.Join(root, name), args...).CombinedOutput()

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -250,7 +249,7 @@ func (p *pass) walkSnapshots(root string) {
 		hours := p.list(dir)
 		left := len(hours)
 		for _, he := range hours {
-			h, ok := parseNumber(he.Name(), 2, 0, 23)
+			h, ok := ParseNumber(he.Name(), 2, 0, 23)
 			if !ok || !he.IsDir() {
 				if p.removeStaleTemp(dir, he) {
 					left--
@@ -309,7 +308,7 @@ func (p *pass) walkDays(root string, want func(dir string, day time.Time) bool, 
 		return
 	}
 	for _, ye := range years {
-		y, ok := parseNumber(ye.Name(), 4, 1970, 9999)
+		y, ok := ParseNumber(ye.Name(), 4, 1970, 9999)
 		if !ok || !ye.IsDir() {
 			continue
 		}
@@ -317,7 +316,7 @@ func (p *pass) walkDays(root string, want func(dir string, day time.Time) bool, 
 		months := p.list(ydir)
 		yleft := len(months)
 		for _, me := range months {
-			m, ok := parseNumber(me.Name(), 2, 1, 12)
+			m, ok := ParseNumber(me.Name(), 2, 1, 12)
 			if !ok || !me.IsDir() {
 				continue
 			}
@@ -325,7 +324,7 @@ func (p *pass) walkDays(root string, want func(dir string, day time.Time) bool, 
 			days := p.list(mdir)
 			mleft := len(days)
 			for _, de := range days {
-				d, ok := parseNumber(de.Name(), 2, 1, 31)
+				d, ok := ParseNumber(de.Name(), 2, 1, 31)
 				if !ok || !de.IsDir() {
 					continue
 				}
@@ -409,11 +408,7 @@ func (j *Janitor) newestSnapshot(root string) string {
 				}
 				continue
 			}
-			width := 2
-			if depth == 0 {
-				width = 4
-			}
-			if _, ok := parseNumber(name, width, 0, 9999); !ok || !es[i].IsDir() {
+			if _, ok := ParseDirName(name, depth); !ok || !es[i].IsDir() {
 				continue
 			}
 			if found := walk(filepath.Join(dir, name), depth+1); found != "" {
@@ -433,40 +428,4 @@ func minuteOf(root, path string) (time.Time, bool) {
 	}
 	t, err := time.Parse("2006/01/02/15/04.json", filepath.ToSlash(rel))
 	return t, err == nil
-}
-
-// parseHourName reads "HH.jsonl" or "HH.jsonl.gz".
-func parseHourName(name string) (hour int, gz bool, ok bool) {
-	base, gz := strings.CutSuffix(name, GzipSuffix)
-	hh, found := strings.CutSuffix(base, ".jsonl")
-	if !found {
-		return 0, false, false
-	}
-	hour, ok = parseNumber(hh, 2, 0, 23)
-	return hour, gz, ok
-}
-
-// parseMinuteName reads "MM.json" or "MM.json.gz".
-func parseMinuteName(name string) (minute int, gz bool, ok bool) {
-	base, gz := strings.CutSuffix(name, GzipSuffix)
-	mm, found := strings.CutSuffix(base, ".json")
-	if !found {
-		return 0, false, false
-	}
-	minute, ok = parseNumber(mm, 2, 0, 59)
-	return minute, gz, ok
-}
-
-// parseNumber reads a name of exactly width digits between lo and hi.
-func parseNumber(s string, width, lo, hi int) (int, bool) {
-	if len(s) != width {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil && n >= lo && n <= hi
 }

@@ -18,49 +18,22 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
-// tree writes files (path relative to root: content) under root.
-func tree(t testing.TB, root string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // files lists the files under root, relative to it, in order.
-func files(t testing.TB, root string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() {
-			rel, _ := filepath.Rel(root, path)
-			out = append(out, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+func files(t testing.TB, root string) []string { return treeEntries(t, root, false) }
 
 // dirs lists the directories under root, relative to it, in order.
-func dirs(t testing.TB, root string) []string {
+func dirs(t testing.TB, root string) []string { return treeEntries(t, root, true) }
+
+// treeEntries lists the directories (wantDirs) or the files under root,
+// relative to it, in order.
+func treeEntries(t testing.TB, root string, wantDirs bool) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && path != root {
+		if d.IsDir() == wantDirs && path != root {
 			rel, _ := filepath.Rel(root, path)
 			out = append(out, filepath.ToSlash(rel))
 		}
@@ -70,6 +43,14 @@ func dirs(t testing.TB, root string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// sameFiles fails the test unless the files under root are want.
+func sameFiles(t testing.TB, root, what string, want []string) {
+	t.Helper()
+	if got := files(t, root); !slices.Equal(got, want) {
+		t.Fatalf("%s:\n%s\nwant:\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func fakeLines(prefix string, n int) string {
@@ -96,7 +77,7 @@ func newJanitor(t testing.TB, cfg JanitorConfig) *Janitor {
 func TestJanitorRetention(t *testing.T) {
 	root := t.TempDir()
 	events, snaps := filepath.Join(root, "events"), filepath.Join(root, "history", "snapshots")
-	tree(t, root, map[string]string{
+	streamtest.WriteTree(t, root, map[string]string{
 		"events/2024/02/28/23.jsonl":              fakeLines("a", 1),
 		"events/2024/02/29/00.jsonl.gz":           "not read",
 		"events/2024/02/29/09.jsonl":              fakeLines("b", 1), // ends 10:00, the cutoff: removed
@@ -122,9 +103,7 @@ func TestJanitorRetention(t *testing.T) {
 		"history/snapshots/2024/02/29/10/00.json",
 		"mesh_ospf_data.json",
 	}
-	if got := files(t, root); !slices.Equal(got, want) {
-		t.Fatalf("after the retention:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	sameFiles(t, root, "after the retention", want)
 	for _, gone := range []string{"events/2024/02/28", "history/snapshots/2024/02/28", "history/snapshots/2024/02/29/09"} {
 		if slices.Contains(dirs(t, root), gone) {
 			t.Errorf("the empty directory %s was not removed", gone)
@@ -141,9 +120,7 @@ func TestJanitorRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []string{"events/.relay-position.json", "events/2024/02/29/notes.txt", "history/snapshots/2024/02/29/10/00.json", "mesh_ospf_data.json"}
-	if got := files(t, root); !slices.Equal(got, want) {
-		t.Fatalf("three days later:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	sameFiles(t, root, "three days later", want)
 	// The day with notes.txt stays, and so does the month being written.
 	if got, want := dirs(t, events), []string{"2024", "2024/02", "2024/02/29", "2024/03"}; !slices.Equal(got, want) {
 		t.Errorf("event directories %v, want %v", got, want)
@@ -165,7 +142,7 @@ func TestJanitorCompresses(t *testing.T) {
 		"snapshots/2024/02/29/23/59.json":       `{"areas": {}, "updated": 0}`,
 		"events/2024/03/01/.07.jsonl.gz.tmp-aa": "a crash's leftover",
 	}
-	tree(t, root, content)
+	streamtest.WriteTree(t, root, content)
 	old := time.Date(2024, 3, 1, 7, 0, 0, 0, time.UTC)
 	if err := os.Chtimes(filepath.Join(events, "2024/03/01/.07.jsonl.gz.tmp-aa"), old, old); err != nil {
 		t.Fatal(err)
@@ -184,9 +161,7 @@ func TestJanitorCompresses(t *testing.T) {
 		"snapshots/2024/03/01/09/58.json",
 		"snapshots/2024/03/01/10/00.json",
 	}
-	if got := files(t, root); !slices.Equal(got, want) {
-		t.Fatalf("after compression:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	sameFiles(t, root, "after compression", want)
 	for name, c := range content {
 		var got []byte
 		var err error
@@ -239,13 +214,13 @@ func TestJanitorMergesLateEventsAndFinishesInterruptedWork(t *testing.T) {
 	root := t.TempDir()
 	hour := filepath.Join(root, "2024/03/01/07.jsonl")
 	early, late := fakeLines("early", 4), fakeLines("late", 2)
-	tree(t, root, map[string]string{"2024/03/01/07.jsonl": early})
+	streamtest.WriteTree(t, root, map[string]string{"2024/03/01/07.jsonl": early})
 	clock := streamtest.NewClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
 	j := newJanitor(t, JanitorConfig{EventsDir: root, Compress: true, Now: clock.Now})
 	if err := j.Pass(); err != nil {
 		t.Fatal(err)
 	}
-	tree(t, root, map[string]string{"2024/03/01/07.jsonl": late})
+	streamtest.WriteTree(t, root, map[string]string{"2024/03/01/07.jsonl": late})
 	if got, err := ReadHour(hour); err != nil || string(got) != early+late {
 		t.Fatalf("with a late event: %q, %v", got, err)
 	}
@@ -262,7 +237,7 @@ func TestJanitorMergesLateEventsAndFinishesInterruptedWork(t *testing.T) {
 
 	// Interrupted: the plain file is still there, the compressed file
 	// ends with its lines.
-	tree(t, root, map[string]string{"2024/03/01/07.jsonl": late})
+	streamtest.WriteTree(t, root, map[string]string{"2024/03/01/07.jsonl": late})
 	if got, err := ReadHour(hour); err != nil || string(got) != early+late {
 		t.Fatalf("interrupted: %q, %v", got, err)
 	}
@@ -299,7 +274,7 @@ func TestReadHourOverlap(t *testing.T) {
 			zw := gzip.NewWriter(&zb)
 			_, _ = zw.Write([]byte(tc.packed))
 			_ = zw.Close()
-			tree(t, dir, map[string]string{"07.jsonl.gz": zb.String(), "07.jsonl": tc.plain})
+			streamtest.WriteTree(t, dir, map[string]string{"07.jsonl.gz": zb.String(), "07.jsonl": tc.plain})
 			got, err := ReadHour(path)
 			if err != nil {
 				t.Fatal(err)
@@ -313,7 +288,7 @@ func TestReadHourOverlap(t *testing.T) {
 		t.Errorf("a missing hour: %v, want ErrNotExist", err)
 	}
 	dir := t.TempDir()
-	tree(t, dir, map[string]string{"07.jsonl.gz": "not gzip"})
+	streamtest.WriteTree(t, dir, map[string]string{"07.jsonl.gz": "not gzip"})
 	if _, err := ReadHour(filepath.Join(dir, "07.jsonl")); err == nil || !strings.Contains(err.Error(), "07.jsonl.gz") {
 		t.Errorf("a corrupt compressed hour: %v, want an error naming it", err)
 	}
@@ -372,7 +347,7 @@ func TestJanitorCompressionFailuresLoseNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			tree(t, root, content)
+			streamtest.WriteTree(t, root, content)
 			fsys := &renameFS{}
 			clock := streamtest.NewClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
 			j := newJanitor(t, JanitorConfig{EventsDir: filepath.Join(root, "events"), SnapshotsDir: filepath.Join(root, "snapshots"),
@@ -433,7 +408,7 @@ func TestJanitorSkipsDaysDone(t *testing.T) {
 			files[fmt.Sprintf("2024/04/%02d/%02d.jsonl", d, h)] = fakeLines("x", 1)
 		}
 	}
-	tree(t, root, files)
+	streamtest.WriteTree(t, root, files)
 	fsys := &countFS{}
 	clock := streamtest.NewClock(time.Date(2024, 4, 30, 23, 0, 0, 0, time.UTC))
 	j := newJanitor(t, JanitorConfig{EventsDir: root, Compress: true, Now: clock.Now, FS: fsys})
@@ -480,10 +455,10 @@ func TestReadHourDuringACompression(t *testing.T) {
 			zw := gzip.NewWriter(&zb)
 			_, _ = zw.Write([]byte(content))
 			_ = zw.Close()
-			tree(t, root, map[string]string{"2024/03/01/07.jsonl.gz": zb.String(), "2024/03/01/07.jsonl": fakeLines("late", 1)})
+			streamtest.WriteTree(t, root, map[string]string{"2024/03/01/07.jsonl.gz": zb.String(), "2024/03/01/07.jsonl": fakeLines("late", 1)})
 			content += fakeLines("late", 1)
 		} else {
-			tree(t, root, map[string]string{"2024/03/01/07.jsonl": content})
+			streamtest.WriteTree(t, root, map[string]string{"2024/03/01/07.jsonl": content})
 		}
 		clock := streamtest.NewClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
 		j := newJanitor(t, JanitorConfig{EventsDir: root, Compress: true, Now: clock.Now})

@@ -19,7 +19,7 @@ func TestJanitorOnARealFullDisk(t *testing.T) {
 	mnt := smallTmpfs(t, "512k")
 	dir := filepath.Join(mnt, "events")
 	hour := fakeLines("hour", 2000) // about 90 KB, which gzip makes a few KB
-	tree(t, dir, map[string]string{"2024/03/01/07.jsonl": hour})
+	streamtest.WriteTree(t, dir, map[string]string{"2024/03/01/07.jsonl": hour})
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler)
 	clock := streamtest.NewClock(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // testArchive writes an archive by hand: minute snapshots and hour files
@@ -51,12 +52,7 @@ func (a *testArchive) write(path string, data []byte) {
 		_ = zw.Close()
 		path, data = path+".gz", b.Bytes()
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		a.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		a.t.Fatal(err)
-	}
+	streamtest.WriteFile(a.t, path, data)
 }
 
 // snapshot writes the snapshot of routers and networks (seed-format JSON

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -79,16 +78,12 @@ func snapshotWalk(root string, loc *time.Location, bound time.Time, back bool, y
 			if depth == 4 {
 				base := strings.TrimSuffix(name, archive.GzipSuffix)
 				mm, ok := strings.CutSuffix(base, ".json")
-				if n, good := number(mm, 2); ok && good && !e.IsDir() {
+				if n, good := archive.ParseNumber(mm, 2, 0, 99); ok && good && !e.IsDir() {
 					items = append(items, item{n, base})
 				}
 				continue
 			}
-			width := 2
-			if depth == 0 {
-				width = 4
-			}
-			if n, ok := number(name, width); ok && e.IsDir() {
+			if n, ok := archive.ParseDirName(name, depth); ok && e.IsDir() {
 				items = append(items, item{n, name})
 			}
 		}
@@ -156,17 +151,13 @@ func edgeHour(root string, loc *time.Location, newest bool) (time.Time, bool, er
 			name := e.Name()
 			if depth == 3 {
 				hh, ok := strings.CutSuffix(strings.TrimSuffix(name, archive.GzipSuffix), ".jsonl")
-				if n, good := number(hh, 2); ok && good && !e.IsDir() {
+				if n, good := archive.ParseNumber(hh, 2, 0, 99); ok && good && !e.IsDir() {
 					vals[3] = n
 					return true, nil
 				}
 				continue
 			}
-			width := 2
-			if depth == 0 {
-				width = 4
-			}
-			n, ok := number(name, width)
+			n, ok := archive.ParseDirName(name, depth)
 			if !ok || !e.IsDir() {
 				continue
 			}
@@ -182,18 +173,4 @@ func edgeHour(root string, loc *time.Location, newest bool) (time.Time, bool, er
 		return time.Time{}, false, err
 	}
 	return time.Date(vals[0], time.Month(vals[1]), vals[2], vals[3], 0, 0, 0, loc), true, nil
-}
-
-// number reads a name of exactly width digits.
-func number(s string, width int) (int, bool) {
-	if len(s) != width {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(s)
-	return n, err == nil
 }

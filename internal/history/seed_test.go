@@ -2,12 +2,13 @@ package history
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // The seed's own archive, byte for byte as it writes one: a snapshot on
@@ -29,15 +30,7 @@ func TestReadsTheSeedsArchive(t *testing.T) {
 		"events/2024/03/01/10.jsonl": `{"timestamp": 1709305260000, "entity": {"type": "router", "id": "10.0.0.2"}, "removed": {"link": {"router": {"id": "10.0.0.1", "metric": 10}}}}` + "\n" +
 			`{"timestamp": 1709305259000, "entity": {"type": "router", "id": "10.0.0.1"}, "removed": {"link": {"router": {"id": "10.0.0.2", "metric": 10}}}}` + "\n",
 	}
-	for name, content := range files {
-		path := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	streamtest.WriteTree(t, root, files)
 	h, err := New(Config{EventsDir: events, SnapshotsDir: snaps, Location: ny, Strict: true})
 	if err != nil {
 		t.Fatal(err)

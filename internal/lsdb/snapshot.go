@@ -336,63 +336,93 @@ func (s *Snapshot) WriteJSON(out io.Writer) error {
 }
 
 func (s *Snapshot) write(w *jw) {
-	w.raw(`{"areas": {`)
-	for i, aid := range orderedKeys(s.Areas, s.areaOrder) {
-		a := s.Areas[aid]
-		if i > 0 {
-			w.raw(", ")
-		}
+	aids := orderedKeys(s.Areas, s.areaOrder)
+	w.snapshot(len(aids), s.Updated, func(i int) {
+		aid := aids[i]
 		w.str(aid)
-		w.raw(`: {"networks": {`)
-		if a != nil {
-			for j, p := range orderedKeys(a.Networks, a.networkOrder) {
-				if j > 0 {
-					w.raw(", ")
-				}
-				w.str(p)
-				w.raw(": ")
-				n := a.Networks[p]
-				if n == nil {
-					w.raw("null")
-					continue
-				}
-				w.raw(`{"dr": `)
-				w.str(n.DR)
-				w.raw(`, "routers": [`)
-				for k, r := range n.Routers {
-					if k > 0 {
-						w.raw(", ")
-					}
-					w.str(r)
-				}
-				w.raw("]}")
-				w.spill()
-			}
+		a := s.Areas[aid]
+		if a == nil {
+			w.area(0, 0, nil, nil)
+			return
 		}
-		w.raw(`}, "routers": {`)
-		if a != nil {
-			for j, rid := range orderedKeys(a.Routers, a.routerOrder) {
-				if j > 0 {
-					w.raw(", ")
-				}
-				w.str(rid)
+		nets, rids := orderedKeys(a.Networks, a.networkOrder), orderedKeys(a.Routers, a.routerOrder)
+		w.area(len(nets), len(rids), func(j int) {
+			w.str(nets[j])
+			if n := a.Networks[nets[j]]; n == nil {
+				w.raw(": null")
+			} else {
 				w.raw(": ")
-				r := a.Routers[rid]
-				if r == nil {
-					w.raw("null")
-					continue
-				}
-				w.raw(`{"links": {`)
+				w.network(len(n.Routers), func(k int) {
+					if k < 0 {
+						w.str(n.DR)
+					} else {
+						w.str(n.Routers[k])
+					}
+				})
+			}
+		}, func(j int) {
+			w.str(rids[j])
+			if r := a.Routers[rids[j]]; r == nil {
+				w.raw(": null")
+			} else {
+				w.raw(`: {"links": {`)
 				w.linksOf(&r.Links)
 				w.raw("}}")
-				w.spill()
 			}
-		}
-		w.raw("}}")
+		})
+	})
+}
+
+// snapshot writes the frame of a snapshot: n areas, area(i) writing the
+// i-th (its ID and its value, w.area), then "updated".
+func (w *jw) snapshot(n int, updated int64, area func(i int)) {
+	w.raw(`{"areas": {`)
+	for i := range n {
+		w.sep(i)
+		area(i)
 	}
 	w.raw(`}, "updated": `)
-	w.b = strconv.AppendInt(w.b, s.Updated, 10)
+	w.b = strconv.AppendInt(w.b, updated, 10)
 	w.b = append(w.b, '}')
+}
+
+// area writes the value of an area after its ID: its networks, then its
+// routers, network(j) and router(j) writing the j-th of each (key and
+// value). It hands what is buffered on after each.
+func (w *jw) area(networks, routers int, network, router func(j int)) {
+	w.raw(`: {"networks": {`)
+	for j := range networks {
+		w.sep(j)
+		network(j)
+		w.spill()
+	}
+	w.raw(`}, "routers": {`)
+	for j := range routers {
+		w.sep(j)
+		router(j)
+		w.spill()
+	}
+	w.raw("}}")
+}
+
+// network writes a network's value: {"dr": …, "routers": […]}, addr(-1)
+// writing its DR and addr(k) its k-th of n routers.
+func (w *jw) network(n int, addr func(k int)) {
+	w.raw(`{"dr": `)
+	addr(-1)
+	w.raw(`, "routers": [`)
+	for k := range n {
+		w.sep(k)
+		addr(k)
+	}
+	w.raw("]}")
+}
+
+// sep writes the ", " before each item of a list but the first (i = 0).
+func (w *jw) sep(i int) {
+	if i > 0 {
+		w.raw(", ")
+	}
 }
 
 // SnapshotTime is the snapshot's "updated" stamp as a time.
@@ -644,9 +674,7 @@ func (w *jw) links(kind string, ls []SnapshotLink) {
 	w.str(kind)
 	w.raw(": [")
 	for i := range ls {
-		if i > 0 {
-			w.raw(", ")
-		}
+		w.sep(i)
 		w.raw(`{"id": `)
 		w.str(ls[i].ID)
 		w.raw(`, "metric": `)
@@ -661,9 +689,7 @@ func (w *jw) externals(kind string, xs []SnapshotExternal) {
 	w.raw(": [")
 	for i := range xs {
 		x := &xs[i]
-		if i > 0 {
-			w.raw(", ")
-		}
+		w.sep(i)
 		w.raw(`{"id": `)
 		w.str(x.ID)
 		if x.Metric != nil {
@@ -702,62 +728,41 @@ func (v *View) WriteSnapshotJSON(out io.Writer) error {
 }
 
 func (v *View) writeSnapshot(w *jw) {
-	w.raw(`{"areas": {`)
-	var idx []ordered
-	for i := range v.Areas {
+	var idx, xs []ordered
+	w.snapshot(len(v.Areas), v.Updated.UnixMilli(), func(i int) {
 		a := &v.Areas[i]
-		if i > 0 {
-			w.raw(", ")
-		}
 		w.addr(a.ID)
-		w.raw(`: {"networks": {`)
-		idx = idx[:0]
+		// The networks in the order they are written, then the routers.
+		idx = slices.Grow(idx[:0], len(a.Networks)+len(a.Routers))
 		for j := range a.Networks {
 			idx = append(idx, ordered{a.Networks[j].Order, int32(j)})
 		}
-		sortOrdered(idx)
-		for j, o := range idx {
-			n := &a.Networks[o.i]
-			if j > 0 {
-				w.raw(", ")
-			}
-			w.b = append(w.b, '"')
-			w.b = n.Prefix.AppendTo(w.b)
-			w.raw(`": {"dr": `)
-			w.addr(n.DR)
-			w.raw(`, "routers": [`)
-			for k, m := range n.Routers {
-				if k > 0 {
-					w.raw(", ")
-				}
-				w.addr(m)
-			}
-			w.raw("]}")
-			w.spill()
-		}
-		w.raw(`}, "routers": {`)
-		idx = idx[:0]
 		for j := range a.Routers {
 			idx = append(idx, ordered{a.Routers[j].Order(), int32(j)})
 		}
-		sortOrdered(idx)
-		var xs []ordered
-		for j, o := range idx {
-			r := &a.Routers[o.i]
-			if j > 0 {
-				w.raw(", ")
-			}
+		nets, rtrs := idx[:len(a.Networks)], idx[len(a.Networks):]
+		sortOrdered(nets)
+		sortOrdered(rtrs)
+		w.area(len(nets), len(rtrs), func(j int) {
+			n := &a.Networks[nets[j].i]
+			w.b = append(w.b, '"')
+			w.b = n.Prefix.AppendTo(w.b)
+			w.raw(`": `)
+			w.network(len(n.Routers), func(k int) {
+				if k < 0 {
+					w.addr(n.DR)
+				} else {
+					w.addr(n.Routers[k])
+				}
+			})
+		}, func(j int) {
+			r := &a.Routers[rtrs[j].i]
 			w.addr(r.ID)
 			w.raw(`: {"links": {`)
 			xs = r.writeLinks(w, xs)
 			w.raw("}}")
-			w.spill()
-		}
-		w.raw("}}")
-	}
-	w.raw(`}, "updated": `)
-	w.b = strconv.AppendInt(w.b, v.Updated.UnixMilli(), 10)
-	w.b = append(w.b, '}')
+		})
+	})
 }
 
 // addr writes an address as a JSON string.
@@ -805,9 +810,7 @@ func (r *RouterView) writeLinks(w *jw, xs []ordered) []ordered {
 		if k == 0 {
 			break
 		}
-		if i > 0 {
-			w.raw(", ")
-		}
+		w.sep(i)
 		w.b = append(w.b, '"')
 		w.raw(k.String())
 		w.raw(`": [`)
@@ -823,9 +826,7 @@ func (r *RouterView) writeLinks(w *jw, xs []ordered) []ordered {
 			}
 			sortOrdered(xs)
 			for j, o := range xs {
-				if j > 0 {
-					w.raw(", ")
-				}
+				w.sep(j)
 				x := &rs[o.i]
 				w.raw(`{"id": "`)
 				w.b = x.Prefix.AppendTo(w.b)
@@ -852,9 +853,7 @@ func (r *RouterView) writeLinks(w *jw, xs []ordered) []ordered {
 				if l.Kind != k {
 					continue
 				}
-				if j > 0 {
-					w.raw(", ")
-				}
+				w.sep(j)
 				j++
 				w.raw(`{"id": "`)
 				if k == KindRouter || k == KindXRouter {

@@ -70,3 +70,17 @@ func BenchmarkMissingRoutersNYCx40(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseSnapshotNYCx40 reads back the snapshot of the NYC LSDB ×
+// 40 as written (what the seed's tools and the archive hand in).
+func BenchmarkParseSnapshotNYCx40(b *testing.B) {
+	s, _ := nycx40(b).Snapshot()
+	doc := s.AppendJSON(nil)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lsdb.ParseSnapshot(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -208,6 +208,18 @@ func (p *scanner) uint32() (uint32, error) {
 	return uint32(v), nil
 }
 
+// optUint32 reads a metric that may be missing: null is none.
+func (p *scanner) optUint32() (*uint32, error) {
+	if p.null() {
+		return nil, nil
+	}
+	v, err := p.uint32()
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // skip consumes the value ahead, whatever it is.
 func (p *scanner) skip() {
 	switch p.peek() {
@@ -315,40 +327,33 @@ func (p *scanner) area() (*AreaSnapshot, error) {
 	err := p.object(func(k string) error {
 		switch k {
 		case "routers":
-			clear(a.Routers)
-			a.routerOrder = a.routerOrder[:0]
-			if p.null() {
-				return nil
-			}
-			return p.object(func(id string) error {
-				r, err := p.router()
-				if err != nil {
-					return fmt.Errorf("router %s: %w", id, err)
-				}
-				noteKey(a.Routers, &a.routerOrder, id)
-				a.Routers[id] = r
-				return nil
-			})
+			return keyed(p, a.Routers, &a.routerOrder, "router", p.router)
 		case "networks":
-			clear(a.Networks)
-			a.networkOrder = a.networkOrder[:0]
-			if p.null() {
-				return nil
-			}
-			return p.object(func(prefix string) error {
-				n, err := p.network()
-				if err != nil {
-					return fmt.Errorf("network %s: %w", prefix, err)
-				}
-				noteKey(a.Networks, &a.networkOrder, prefix)
-				a.Networks[prefix] = n
-				return nil
-			})
+			return keyed(p, a.Networks, &a.networkOrder, "network", p.network)
 		}
 		p.skip()
 		return nil
 	})
 	return a, err
+}
+
+// keyed reads an object of what read reads, or null (none), into m and
+// order in place of what they held; what names an entry in errors.
+func keyed[V any](p *scanner, m map[string]V, order *[]string, what string, read func() (V, error)) error {
+	clear(m)
+	*order = (*order)[:0]
+	if p.null() {
+		return nil
+	}
+	return p.object(func(k string) error {
+		v, err := read()
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", what, k, err)
+		}
+		noteKey(m, order, k)
+		m[k] = v
+		return nil
+	})
 }
 
 func (p *scanner) router() (*RouterSnapshot, error) {
@@ -399,28 +404,22 @@ func (p *scanner) router() (*RouterSnapshot, error) {
 	return r, err
 }
 
-func (p *scanner) links() ([]SnapshotLink, error) {
+// records reads an array of objects, or null (none); null elements stay
+// zero, and field reads the value of key k into its element.
+func records[T any](p *scanner, field func(e *T, k string) error) ([]T, error) {
 	if p.null() {
 		return nil, nil
 	}
-	var out []SnapshotLink
+	var out []T
 	err := p.array(func(i int) error {
-		out = append(out, SnapshotLink{})
-		l := &out[len(out)-1]
+		var zero T
+		out = append(out, zero)
+		e := &out[len(out)-1]
 		if p.null() {
 			return nil
 		}
 		err := p.object(func(k string) error {
-			var err error
-			switch k {
-			case "id":
-				l.ID, err = p.str()
-			case "metric":
-				l.Metric, err = p.uint32()
-			default:
-				p.skip()
-			}
-			if err != nil {
+			if err := field(e, k); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
 			}
 			return nil
@@ -433,55 +432,36 @@ func (p *scanner) links() ([]SnapshotLink, error) {
 	return out, err
 }
 
-func (p *scanner) externals() ([]SnapshotExternal, error) {
-	if p.null() {
-		return nil, nil
-	}
-	var out []SnapshotExternal
-	err := p.array(func(i int) error {
-		out = append(out, SnapshotExternal{})
-		x := &out[len(out)-1]
-		if p.null() {
-			return nil
+func (p *scanner) links() ([]SnapshotLink, error) {
+	return records(p, func(l *SnapshotLink, k string) (err error) {
+		switch k {
+		case "id":
+			l.ID, err = p.str()
+		case "metric":
+			l.Metric, err = p.uint32()
+		default:
+			p.skip()
 		}
-		err := p.object(func(k string) error {
-			var err error
-			switch k {
-			case "id":
-				x.ID, err = p.str()
-			case "via":
-				x.Via, err = p.str()
-			case "metric", "metric2":
-				if p.null() {
-					if k == "metric" {
-						x.Metric = nil
-					} else {
-						x.Metric2 = nil
-					}
-					return nil
-				}
-				var v uint32
-				if v, err = p.uint32(); err == nil {
-					if k == "metric" {
-						x.Metric = &v
-					} else {
-						x.Metric2 = &v
-					}
-				}
-			default:
-				p.skip()
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", k, err)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%d: %w", i, err)
-		}
-		return nil
+		return err
 	})
-	return out, err
+}
+
+func (p *scanner) externals() ([]SnapshotExternal, error) {
+	return records(p, func(x *SnapshotExternal, k string) (err error) {
+		switch k {
+		case "id":
+			x.ID, err = p.str()
+		case "via":
+			x.Via, err = p.str()
+		case "metric":
+			x.Metric, err = p.optUint32()
+		case "metric2":
+			x.Metric2, err = p.optUint32()
+		default:
+			p.skip()
+		}
+		return err
+	})
 }
 
 func (p *scanner) network() (*NetworkSnapshot, error) {

@@ -18,7 +18,6 @@ package e2e
 // 10-second TTL and hold-down) to compare them.
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io/fs"
@@ -69,23 +68,11 @@ func startClient(t *testing.T, name, root string, env []string, argv ...string) 
 	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stderr = &c.stderr
-	out, err := c.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(c.done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			c.mu.Lock()
-			c.stdout = append(c.stdout, sc.Text())
-			c.mu.Unlock()
-		}
-	}()
+	startLines(t, c.cmd, c.done, func(line string) {
+		c.mu.Lock()
+		c.stdout = append(c.stdout, line)
+		c.mu.Unlock()
+	})
 	t.Cleanup(func() { c.stop(t) })
 	return c
 }
@@ -96,14 +83,7 @@ func (c *seedClient) stop(t *testing.T) {
 	if c.cmd.ProcessState != nil {
 		return
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-	_ = c.cmd.Wait()
+	_ = stopLines(c.cmd, syscall.SIGINT, c.done)
 	if t.Failed() {
 		t.Logf("%s's stderr:\n%s", c.name, c.stderr.String())
 	}

@@ -11,7 +11,6 @@ package e2e
 // connect back to the client's second port, as on a real router.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -358,38 +357,19 @@ func startStream(t *testing.T, l *frrlab.Lab, bin, router string, args ...string
 	p := &streamProc{done: make(chan struct{})}
 	p.cmd = l.Exec(router, append([]string{bin, "stream", "--server", r.ID.String()}, args...)...)
 	p.cmd.Stderr = &p.stderr
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			ev, err := parseEvent(sc.Text())
-			p.mu.Lock()
-			if err != nil {
-				p.errs = append(p.errs, fmt.Sprintf("%q: %v", sc.Text(), err))
-			} else {
-				p.events = append(p.events, ev)
-			}
-			p.mu.Unlock()
+	startLines(t, p.cmd, p.done, func(line string) {
+		ev, err := parseEvent(line)
+		p.mu.Lock()
+		if err != nil {
+			p.errs = append(p.errs, fmt.Sprintf("%q: %v", line, err))
+		} else {
+			p.events = append(p.events, ev)
 		}
-	}()
+		p.mu.Unlock()
+	})
 	t.Cleanup(func() {
 		// `ip netns exec` execs the command: the signal reaches ours.
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if err := p.cmd.Wait(); err != nil {
+		if err := stopLines(p.cmd, syscall.SIGTERM, p.done); err != nil {
 			t.Errorf("stream exited with %v after SIGTERM", err)
 		}
 		if t.Failed() {

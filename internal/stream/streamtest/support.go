@@ -3,6 +3,7 @@ package streamtest
 import (
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -106,5 +107,24 @@ func SameLines(t testing.TB, what string, got, want []string) {
 		if got[i] != want[i] {
 			t.Fatalf("%s line %d:\n got %s\nwant %s", what, i, got[i], want[i])
 		}
+	}
+}
+
+// WriteFile writes data to path, making its directories first.
+func WriteFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteTree writes files (path relative to root: content) under root.
+func WriteTree(t testing.TB, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		WriteFile(t, filepath.Join(root, name), []byte(content))
 	}
 }
