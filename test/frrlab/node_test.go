@@ -63,13 +63,22 @@ func TestNode(t *testing.T) {
 		conn.Close()
 	}
 
-	// Routes in zebra's RIB, none in the host's kernel.
+	// Routes in zebra's RIB, none in the host's kernel. ospfd computes
+	// external routes some time after the LSDB is synced (its SPF and
+	// ASE timers), so the route is waited for.
 	var rib map[string]any
-	if err := n.VtyshJSON("show ip route ospf json", &rib); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := rib["192.168.40.0/24"]; !ok {
-		t.Errorf("r4's 192.168.40.0/24 not in the node's RIB: %v", rib)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		rib = nil
+		if err := n.VtyshJSON("show ip route ospf json", &rib); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := rib["192.168.40.0/24"]; ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("r4's 192.168.40.0/24 not in the node's RIB after 15s: %v", rib)
+			break
+		}
 	}
 	if left := frrKernelRoutes(); len(left) > 0 {
 		t.Errorf("routes of FRR in the host's kernel: %v", left)
