@@ -215,16 +215,13 @@ func (r *objectReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	return reconcile.Result{}, nil
 }
 
-// apply returns the applies that bring have (nil: none) to want.
+// apply returns the apply that brings have (nil: none) to want: one
+// write of labels and status together, when either differs.
 func (r *objectReconciler) apply(want, have client.Object, statusEqual bool) write {
-	op := write{kind: r.kind, obj: want, labels: true, status: true}
-	if have != nil {
-		op.labels, op.status = !labelsEqual(want.GetLabels(), have.GetLabels()), !statusEqual
-	}
-	if !op.labels && !op.status {
+	if have != nil && statusEqual && labelsEqual(want.GetLabels(), have.GetLabels()) {
 		return write{}
 	}
-	return op
+	return write{kind: r.kind, obj: want}
 }
 
 // remove returns the delete of an object the LSDB does not have, if the
@@ -240,9 +237,8 @@ func (r *objectReconciler) remove(have client.Object) write {
 type write struct {
 	kind string
 	// obj is the desired object (apply) or the one in the cluster (delete).
-	obj            client.Object
-	labels, status bool // which differ; one apply writes both
-	del            bool
+	obj client.Object
+	del bool
 }
 
 // written is what a write left behind.
