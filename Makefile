@@ -135,16 +135,22 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 # with "exec /ospf-operator: no such file or directory".
 GO_BUILD_STATIC = CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)'
 
+# Two programs: ospf-operator, every command, and ospf-operator-agent,
+# which `ospf-operator agent` runs from beside it. Only the agent links
+# Kubernetes' client libraries, so the other commands start without their
+# package initialisation.
 .PHONY: build
-build: ## Build the static ospf-operator binary (bin/ospf-operator).
+build: ## Build the static binaries: bin/ospf-operator and bin/ospf-operator-agent (its agent command).
 	$(GO_BUILD_STATIC) -o bin/ospf-operator ./cmd
+	$(GO_BUILD_STATIC) -o bin/ospf-operator-agent ./cmd/ospf-operator-agent
 
-# Where `make install` puts the binary.
+# Where `make install` puts the binaries.
 PREFIX ?= /usr/local
 
 .PHONY: install
-install: build ## Install bin/ospf-operator into $(DESTDIR)$(PREFIX)/bin, with ospf-stream-client, the Python client's name, a link to it.
+install: build ## Install bin/ospf-operator and its agent into $(DESTDIR)$(PREFIX)/bin, with ospf-stream-client, the Python client's name, a link to it.
 	install -D -m 0755 bin/ospf-operator "$(DESTDIR)$(PREFIX)/bin/ospf-operator"
+	install -D -m 0755 bin/ospf-operator-agent "$(DESTDIR)$(PREFIX)/bin/ospf-operator-agent"
 	ln -sfn ospf-operator "$(DESTDIR)$(PREFIX)/bin/ospf-stream-client"
 
 .PHONY: demo
@@ -159,8 +165,8 @@ demo-preflight: # Say what the demo lacks (root, FRR) before minutes of building
 	@go run ./hack/demo -preflight
 
 .PHONY: run
-run: ## Run ospf-operator from your host (RUN_ARGS, default: stream --server localhost).
-	go run -ldflags '$(LDFLAGS)' ./cmd $(RUN_ARGS)
+run: build ## Run ospf-operator from your host (RUN_ARGS, default: stream --server localhost).
+	bin/ospf-operator $(RUN_ARGS)
 
 # The image's architecture; GOOS is linux.
 IMAGE_ARCH ?= $(shell go env GOARCH)
@@ -169,11 +175,12 @@ IMAGE_ARCH ?= $(shell go env GOARCH)
 image: ## Build the image IMG into bin/ospf-operator-image.tar without Docker (ctr -n k8s.io images import, docker load).
 	@mkdir -p "$(LOCALBIN)/image"
 	GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO_BUILD_STATIC) -o "$(LOCALBIN)/image/ospf-operator" ./cmd
-	cd hack/image && go run . -binary "$(LOCALBIN)/image/ospf-operator" -tag "$(IMG)" \
+	GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO_BUILD_STATIC) -o "$(LOCALBIN)/image/ospf-operator-agent" ./cmd/ospf-operator-agent
+	cd hack/image && go run . -binary "$(LOCALBIN)/image/ospf-operator" -agent-binary "$(LOCALBIN)/image/ospf-operator-agent" -tag "$(IMG)" \
 		-arch $(IMAGE_ARCH) -out "$(LOCALBIN)/ospf-operator-image.tar"
 
 .PHONY: docker-build
-docker-build: ## Build docker image with the binary.
+docker-build: ## Build docker image with the binaries.
 	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t ${IMG} .
 
 .PHONY: docker-push

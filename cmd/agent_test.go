@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -29,117 +27,6 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 )
-
-// TestAgentFlags pins the agent's flags and defaults that the DaemonSet,
-// the demo and the README rely on.
-func TestAgentFlags(t *testing.T) {
-	t.Setenv("POD_NAMESPACE", "ns-from-env")
-	t.Setenv("POD_NAME", "pod-from-env")
-	root := newRootCommand(&bytes.Buffer{}, &bytes.Buffer{})
-	cmd, _, err := root.Find([]string{"agent"})
-	if err != nil || cmd.Name() != "agent" {
-		t.Fatalf("no agent subcommand: %v", err)
-	}
-	for flag, def := range map[string]string{
-		"server":                    "127.0.0.1",
-		"leader-elect":              "false",
-		"ws-listen":                 "",
-		"metrics-bind-address":      ":9620",
-		"metrics-secure":            "true",
-		"health-probe-bind-address": ":9621",
-		"namespace":                 "ns-from-env",
-		"pod-name":                  "pod-from-env",
-		"kubeconfig":                "",
-		"holddown":                  "10s",
-		"max-inline-externals":      "1000",
-		"snapshot-interval":         "10s",
-		"kube-api-qps":              "0",
-		"kube-api-burst":            "0",
-		"leader-elect-lease-name":   controller.DefaultLeaseName,
-		"agreement-grace-period":    "30s",
-	} {
-		f := cmd.Flags().Lookup(flag)
-		if f == nil {
-			t.Errorf("agent has no flag --%s", flag)
-			continue
-		}
-		if f.DefValue != def {
-			t.Errorf("--%s: default %q, want %q", flag, f.DefValue, def)
-		}
-	}
-}
-
-func TestClientRate(t *testing.T) {
-	tests := []struct {
-		name      string
-		qps       float32
-		burst     int
-		apf       bool
-		wantQPS   float32
-		wantBurst int
-	}{
-		{"API Priority and Fairness paces the client", 0, 0, true, -1, 0},
-		{"a cap asked for is kept", 50, 0, true, 50, 100},
-		{"a cap with its burst", 50, 80, false, 50, 80},
-		{"no APF: the fallback rate", 0, 0, false, fallbackQPS, 2 * fallbackQPS},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			qps, burst := clientRate(tt.qps, tt.burst, tt.apf)
-			if qps != tt.wantQPS || burst != tt.wantBurst {
-				t.Errorf("clientRate(%v, %d, %v) = %v, %d; want %v, %d", tt.qps, tt.burst, tt.apf, qps, burst, tt.wantQPS, tt.wantBurst)
-			}
-		})
-	}
-}
-
-// writeKubeconfig writes a kubeconfig for an API server at server, with
-// no credentials, and returns its path.
-func writeKubeconfig(t *testing.T, server string) string {
-	t.Helper()
-	kc := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server +
-		"\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-func TestAgentBadInvocations(t *testing.T) {
-	t.Setenv("POD_NAMESPACE", "")
-	t.Setenv("KUBECONFIG", "")
-	dead := closedAddr(t)
-	unreachable := writeKubeconfig(t, "https://"+dead)
-	tests := []struct {
-		args []string
-		want string
-	}{
-		{[]string{"agent"}, "no namespace: set --namespace or POD_NAMESPACE"},
-		{[]string{"agent", "--namespace=ns", "--holddown=-1s"}, "must not be negative"},
-		{[]string{"agent", "--namespace=ns", "--max-inline-externals=20000"}, "at most 10000"},
-		{[]string{"agent", "--namespace=ns", "--kubeconfig=" + unreachable}, "cannot reach the Kubernetes API server at https://" + dead},
-		{[]string{"agent", "--namespace=ns", "--kubeconfig=/no/such/kubeconfig"}, "/no/such/kubeconfig"},
-	}
-	for _, tt := range tests {
-		_, stderr, err := execute(t, tt.args...)
-		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(stderr, tt.want) {
-			t.Errorf("%v: error %v, stderr %q; want both to contain %q", tt.args, err, stderr, tt.want)
-		}
-	}
-}
 
 // agentEnv is an API server with the CRDs and the agent's namespace, and
 // a kubeconfig for it.
@@ -180,7 +67,7 @@ type agentProc struct {
 func startAgentProc(t *testing.T, bin string, e *agentEnv, pod, server string, extra ...string) *agentProc {
 	t.Helper()
 	p := &agentProc{pod: pod, log: &lockedBuffer{}, exited: make(chan struct{})}
-	health, metrics := closedAddr(t), closedAddr(t)
+	health, metrics := freeAddr(t), freeAddr(t)
 	p.health, p.metrics = "http://"+health, "http://"+metrics
 	args := append([]string{"agent", "--server=" + server, "--leader-elect",
 		"--kubeconfig=" + e.kubeconfig, "--pod-name=" + pod,
@@ -325,14 +212,4 @@ func TestAgentBinary(t *testing.T) {
 		var l coordinationv1.Lease
 		return e.c.Get(ctx, client.ObjectKey{Namespace: e.namespace, Name: "agent-0"}, &l)
 	}).WithTimeout(30*time.Second).Should(gomega.Satisfy(apierrors.IsNotFound), "the Lease of the killed agent deleted once expired")
-}
-
-// buildOperator builds the ospf-operator binary into a temporary directory.
-func buildOperator(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }

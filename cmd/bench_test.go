@@ -18,10 +18,7 @@ import (
 // snapshot to a pipe. It reports the process's peak RSS. Goals: well under
 // a second; the load within 150 MB RSS.
 func BenchmarkSnapshotCommandNYCx40(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOperator(b)
 	lsas, err := ospfapitest.Clone(ospfapitest.NYC(b), 40)
 	if err != nil {
 		b.Fatal(err)
@@ -63,10 +60,7 @@ func BenchmarkHistoryCommandMonth(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin := filepath.Join(b.TempDir(), "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOperator(b)
 	worst := m.Start.AddDate(0, 0, historytest.MonthDays-historytest.MinuteSnapDays).Add(-time.Millisecond).Format(time.RFC3339Nano)
 	day := m.Start.AddDate(0, 0, 14)
 	for _, kind := range []struct {
@@ -100,5 +94,28 @@ func BenchmarkHistoryCommandMonth(b *testing.B) {
 				b.ReportMetric(float64(outBytes)/1e6, "out-MB")
 			})
 		}
+	}
+}
+
+// BenchmarkStartup runs a whole process that does next to nothing, `version`,
+// of each binary: what every command pays before its work (exec, the Go
+// runtime, package initialisation, exit). ospf-operator links nothing of
+// Kubernetes; the agent binary does, which is why it is a binary of its own.
+func BenchmarkStartup(b *testing.B) {
+	dir := buildBinaries(b)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"ospf-operator", []string{"version"}},
+		{agentBinary, []string{"--version"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if out, err := exec.Command(filepath.Join(dir, c.name), c.args...).CombinedOutput(); err != nil {
+					b.Fatalf("%s: %v\n%s", c.name, err, out)
+				}
+			}
+		})
 	}
 }

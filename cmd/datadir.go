@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ospf-operator/ospf-operator/internal/cli"
 )
 
 // newDataDirCommand is the DaemonSet's init container: the kubelet creates
@@ -29,7 +31,7 @@ func newDataDirCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			uid, gid, err := parseOwner(owner)
 			if err != nil {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 			return ownDir(cmd, args[0], uid, gid)
 		},

@@ -24,6 +24,9 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ospf-operator/ospf-operator/internal/agentcmd"
+	"github.com/ospf-operator/ospf-operator/internal/cli"
 )
 
 // The installation as config/default renders it (make deploy).
@@ -337,6 +340,11 @@ func checkFlags(t *testing.T, ctr corev1.Container, readme string) {
 	if err != nil || cmd == root {
 		t.Errorf("container %s: args %q: no such subcommand (%v)", ctr.Name, ctr.Args, err)
 		return
+	}
+	if cmd.Name() == "agent" {
+		// `agent` hands its flags to ospf-operator-agent unparsed.
+		cmd = agentcmd.NewCommand("dev")
+		cli.Setup(cmd, &bytes.Buffer{}, &bytes.Buffer{})
 	}
 	if err := cmd.ParseFlags(rest); err != nil {
 		t.Errorf("container %s: %s rejects its flags %q: %v", ctr.Name, cmd.Name(), rest, err)

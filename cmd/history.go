@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ospf-operator/ospf-operator/internal/cli"
 	"github.com/ospf-operator/ospf-operator/internal/history"
 )
 
@@ -45,7 +46,7 @@ func newHistoryCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if err := opts.validate(); err != nil {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 			return nil
 		},

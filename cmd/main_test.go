@@ -82,19 +82,3 @@ func TestBadInvocations(t *testing.T) {
 		}
 	}
 }
-
-func TestLoggerLevel(t *testing.T) {
-	for _, verbose := range []bool{false, true} {
-		var buf bytes.Buffer
-		log := newLogger(&buf, verbose)
-		log.Debug("Detail", "router", "10.0.0.1")
-		log.Info("Loaded")
-		got := buf.String()
-		if !strings.Contains(got, "level=INFO msg=Loaded") {
-			t.Errorf("verbose=%v: info line missing from %q", verbose, got)
-		}
-		if hasDebug := strings.Contains(got, "level=DEBUG msg=Detail router=10.0.0.1"); hasDebug != verbose {
-			t.Errorf("verbose=%v: debug line present=%v in %q", verbose, hasDebug, got)
-		}
-	}
-}

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/ospf-operator/ospf-operator/internal/agentcmd"
 )
 
 // TestSecureMetrics serves /metrics as the DaemonSet's agent does
@@ -74,7 +76,7 @@ func TestSecureMetrics(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	srv, err := metricsserver.NewServer(metricsOptions(addr, true), agentCfg, httpClient)
+	srv, err := metricsserver.NewServer(agentcmd.MetricsOptions(addr, true), agentCfg, httpClient)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,14 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/ospf-operator/ospf-operator/internal/cli"
 	"github.com/ospf-operator/ospf-operator/internal/httpserve"
 	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
@@ -77,7 +75,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 		return err
 	}
 	if err := checkTLSFlags(opts.tlsCertFile, opts.tlsKeyFile); err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	var auth *bearerAuth
 	if opts.bearerTokenFile != "" {
@@ -86,12 +84,11 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 			return err
 		}
 	}
-	var certs *certwatcher.CertWatcher
+	var certs *certPair
 	if opts.tlsCertFile != "" {
-		ctrllog.SetLogger(logr.FromSlogHandler(slog.Default().Handler()))
 		var err error
-		if certs, err = certwatcher.New(opts.tlsCertFile, opts.tlsKeyFile); err != nil {
-			return fmt.Errorf("--tls-cert-file, --tls-key-file: %w", err)
+		if certs, err = newCertPair(opts.tlsCertFile, opts.tlsKeyFile); err != nil {
+			return err
 		}
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -139,13 +136,6 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	if certs != nil {
-		wg.Go(func() {
-			if err := certs.Start(ctx); err != nil {
-				cancel(fmt.Errorf("watching --tls-cert-file: %w", err))
-			}
-		})
-	}
 	wg.Go(func() {
 		if err := httpserve.Serve(ctx, srv, ln); err != nil {
 			cancel(fmt.Errorf("relay server: %w", err))

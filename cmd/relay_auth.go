@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -87,6 +88,95 @@ func (a *bearerAuth) wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// certPair serves a certificate and key pair from files (a mounted
+// Secret), loaded again when either file's modification time or size
+// changes, so that a renewed certificate is served to new connections
+// without a restart. The files are checked at each TLS handshake, at most
+// once per pairCheckInterval. A pair that does not load (a Secret being
+// replaced, the key written before the certificate) keeps the last good
+// one, and is tried again at the next check.
+//
+// controller-runtime's certwatcher does this too, but linking it would
+// bring Kubernetes' client libraries, and their start-up cost, into every
+// command of this binary (internal/cli).
+type certPair struct {
+	certFile, keyFile string
+	now               func() time.Time
+
+	mu        sync.Mutex
+	checked   time.Time // last look at the files
+	certStamp fileStamp
+	keyStamp  fileStamp
+	cert      *tls.Certificate
+	lastErr   string // the last reload error logged, to log each once
+}
+
+// pairCheckInterval is how often at most certPair looks at its files.
+const pairCheckInterval = time.Second
+
+// fileStamp is what tells that a file changed.
+type fileStamp struct {
+	modTime time.Time
+	size    int64
+}
+
+func stampOf(file string) (fileStamp, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{st.ModTime(), st.Size()}, nil
+}
+
+// newCertPair loads the pair, which must load.
+func newCertPair(certFile, keyFile string) (*certPair, error) {
+	p := &certPair{certFile: certFile, keyFile: keyFile, now: time.Now}
+	if err := p.reload(); err != nil {
+		return nil, fmt.Errorf("--tls-cert-file, --tls-key-file: %w", err)
+	}
+	return p, nil
+}
+
+// reload reads both files when either changed since the last load. Called
+// with mu held, or before the pair is shared.
+func (p *certPair) reload() error {
+	cs, err := stampOf(p.certFile)
+	if err != nil {
+		return err
+	}
+	ks, err := stampOf(p.keyFile)
+	if err != nil {
+		return err
+	}
+	if p.cert != nil && cs == p.certStamp && ks == p.keyStamp {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(p.certFile, p.keyFile)
+	if err != nil {
+		return err
+	}
+	first := p.cert == nil
+	p.cert, p.certStamp, p.keyStamp, p.lastErr = &cert, cs, ks, ""
+	if !first {
+		slog.Info("Loaded the renewed TLS certificate", "cert", p.certFile, "not_after", cert.Leaf.NotAfter)
+	}
+	return nil
+}
+
+// GetCertificate is the tls.Config's: the current pair.
+func (p *certPair) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := p.now(); now.Sub(p.checked) >= pairCheckInterval {
+		p.checked = now
+		if err := p.reload(); err != nil && err.Error() != p.lastErr {
+			p.lastErr = err.Error()
+			slog.Warn("Cannot load the TLS certificate; serving the last one", "cert", p.certFile, "key", p.keyFile, "err", err)
+		}
+	}
+	return p.cert, nil
 }
 
 // relayTLSConfig serves HTTP/1.1 only: WebSocket upgrades need it.

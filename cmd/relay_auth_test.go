@@ -192,8 +192,7 @@ func TestRelayTLSAndToken(t *testing.T) {
 	}, "the relay to serve the new certificate", &stderr)
 }
 
-// waitUntil30 is waitUntil with the certificate watcher's 10 s poll in
-// mind.
+// waitUntil30 is waitUntil with room for a loaded machine.
 func waitUntil30(t *testing.T, cond func() bool, what string, logs *lockedBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -226,5 +225,63 @@ func TestRelayAuthFlags(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("relay %v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// TestCertPair: the relay's certificate is loaded again when its files
+// change, at most once a second; a pair that does not load (the key
+// renewed before the certificate, files gone) keeps the last good one.
+func TestCertPair(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if _, err := newCertPair(certFile, keyFile); err == nil || !strings.Contains(err.Error(), "--tls-cert-file") {
+		t.Errorf("no files: %v, want an error naming the flags", err)
+	}
+	writeCert(t, certFile, keyFile, 1)
+	p, err := newCertPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p.now = func() time.Time { return now }
+	serial := func() int64 {
+		t.Helper()
+		c, err := p.GetCertificate(nil)
+		if err != nil || c == nil {
+			t.Fatalf("GetCertificate: %v, %v", c, err)
+		}
+		return c.Leaf.SerialNumber.Int64()
+	}
+	if got := serial(); got != 1 {
+		t.Fatalf("serial %d, want 1", got)
+	}
+
+	// Only the key renewed: the pair does not match, the old one stays.
+	other := t.TempDir()
+	writeCert(t, filepath.Join(other, "tls.crt"), filepath.Join(other, "tls.key"), 2)
+	copyFile(t, filepath.Join(other, "tls.key"), keyFile)
+	now = now.Add(pairCheckInterval)
+	if got := serial(); got != 1 {
+		t.Errorf("a mismatched pair: serial %d, want the last good 1", got)
+	}
+	// Then the certificate: within the interval nothing is looked at...
+	copyFile(t, filepath.Join(other, "tls.crt"), certFile)
+	now = now.Add(pairCheckInterval / 2)
+	if got := serial(); got != 1 {
+		t.Errorf("within the check interval: serial %d, want 1", got)
+	}
+	// ...and after it the renewed pair is served.
+	now = now.Add(pairCheckInterval / 2)
+	if got := serial(); got != 2 {
+		t.Errorf("a renewed pair: serial %d, want 2", got)
+	}
+
+	// Files gone (a Secret being replaced): the last pair stays.
+	if err := os.Remove(certFile); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(pairCheckInterval)
+	if got := serial(); got != 2 {
+		t.Errorf("files gone: serial %d, want 2", got)
 	}
 }

@@ -42,13 +42,8 @@ func TestExitStatus(t *testing.T) {
 // TestInvokedAsTheSeed runs the real binary through a link named
 // ospf-stream-client, with the seed's flags: it is `ospf-operator stream`.
 func TestInvokedAsTheSeed(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	link := filepath.Join(dir, seedName)
-	if err := os.Symlink("ospf-operator", link); err != nil {
+	link := filepath.Join(t.TempDir(), seedName)
+	if err := os.Symlink(buildOperator(t), link); err != nil {
 		t.Fatal(err)
 	}
 	r10 := netip.MustParseAddr("10.10.10.10")

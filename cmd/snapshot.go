@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ospf-operator/ospf-operator/internal/cli"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
 	"github.com/ospf-operator/ospf-operator/internal/topo"
 )
@@ -29,7 +30,7 @@ func newSnapshotCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			if opts.format != "json" && !slices.Contains(topo.Formats, opts.format) {
-				return usageError{fmt.Errorf("--format %q: want json, %s", opts.format, strings.Join(topo.Formats, ", "))}
+				return cli.Usage(fmt.Errorf("--format %q: want json, %s", opts.format, strings.Join(topo.Formats, ", ")))
 			}
 			return nil
 		},

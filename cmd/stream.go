@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ospf-operator/ospf-operator/internal/archive"
+	"github.com/ospf-operator/ospf-operator/internal/cli"
 	"github.com/ospf-operator/ospf-operator/internal/history"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/mirror"
@@ -79,11 +79,11 @@ func (o *fileOutputFlags) history() (http.Handler, error) {
 func (o *fileOutputFlags) janitor() (*archive.Janitor, error) {
 	switch {
 	case o.retention < 0:
-		return nil, usageError{fmt.Errorf("--retention %v: must not be negative", o.retention)}
+		return nil, cli.Usage(fmt.Errorf("--retention %v: must not be negative", o.retention))
 	case o.retention == 0 && !o.compress:
 		return nil, nil
 	case !o.archived():
-		return nil, usageError{errors.New("--retention and --compress-archive need --events-path-prefix or --snapshots-path-prefix")}
+		return nil, cli.Usage(errors.New("--retention and --compress-archive need --events-path-prefix or --snapshots-path-prefix"))
 	}
 	return archive.NewJanitor(archive.JanitorConfig{
 		EventsDir:    o.eventsPathPrefix,
@@ -169,7 +169,7 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 		WSListen:     opts.wsListen,
 		EventsDir:    opts.outputs.eventsPathPrefix,
 		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
-		Server:       stream.ServerConfig{Self: selfOf(m), History: hist},
+		Server:       stream.ServerConfig{Self: m.Self, History: hist},
 		Logger:       slog.Default(),
 	})
 	if err != nil {
@@ -205,13 +205,4 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 		})
 	}
 	return finish(ctx, cancel, &wg, m.Run(ctx))
-}
-
-// selfOf is ospfd's router ID as the mirror last learnt it: the default
-// root of the stream server's path queries.
-func selfOf(m *mirror.Mirror) func() netip.Addr {
-	return func() netip.Addr {
-		id, _ := m.RouterID()
-		return id
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ospf-operator/ospf-operator/internal/buildtest"
 	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
@@ -34,11 +35,11 @@ func TestDemoCleansUpWhenItsOutputGoes(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	for name, pkg := range map[string]string{"demo": ".", "ospf-operator": "../../cmd"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "demo"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build the demo: %v\n%s", err, out)
+	}
+	if _, err := buildtest.Build(dir); err != nil {
+		t.Fatal(err)
 	}
 	for i, tc := range []struct {
 		name string

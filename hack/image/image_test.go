@@ -28,8 +28,8 @@ type dockerfileStage struct {
 	workdir    string
 	// files are the absolute paths the final stage copies in from the
 	// builder: "" for a regular file, else a symbolic link's target.
-	files     map[string]string
-	buildLine string // the builder's `go build` command
+	files      map[string]string
+	buildLines []string // the builder's `go build` commands
 }
 
 // parseDockerfile reads the instructions the image tool must agree with:
@@ -74,7 +74,7 @@ func parseDockerfile(t *testing.T, file string) dockerfileStage {
 				f := strings.Fields(c)
 				switch {
 				case strings.Contains(c, "go build"):
-					st.buildLine = strings.TrimSpace(c)
+					st.buildLines = append(st.buildLines, strings.TrimSpace(c))
 					if i := slices.Index(f, "-o"); i >= 0 && i+1 < len(f) {
 						builder[abs(f[i+1])] = ""
 					}
@@ -141,7 +141,6 @@ func parseDockerfile(t *testing.T, file string) dockerfileStage {
 	return st
 }
 
-// buildImage builds the binary the way `make image` does and packs it.
 // eachEntry calls f with each entry of the layers' tar streams, in order,
 // and a reader of its content; an error, f's too, fails the test.
 func eachEntry(t *testing.T, layers []v1.Layer, f func(h *tar.Header, r io.Reader) error) {
@@ -168,21 +167,25 @@ func eachEntry(t *testing.T, layers []v1.Layer, f func(h *tar.Header, r io.Reade
 	}
 }
 
-func buildImage(t *testing.T) (binary, out string) {
+// buildImage builds the binaries the way `make image` does and packs
+// them; binaries are the files packed, by their paths in the image.
+func buildImage(t *testing.T) (binaries map[string]string, out string) {
 	t.Helper()
 	dir := t.TempDir()
-	binary = filepath.Join(dir, "ospf-operator")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", binary, "./cmd")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	binaries = map[string]string{Entrypoint: filepath.Join(dir, "ospf-operator"), Agent: filepath.Join(dir, "ospf-operator-agent")}
+	for name, pkg := range map[string]string{Entrypoint: "./cmd", Agent: "./cmd/ospf-operator-agent"} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binaries[name], pkg)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
 	}
 	out = filepath.Join(dir, "image.tar")
-	if err := run(binary, "example.com/ospf-operator:v0.0.0-test", out, "amd64"); err != nil {
+	if err := run(binaries[Entrypoint], binaries[Agent], "example.com/ospf-operator:v0.0.0-test", out, "amd64"); err != nil {
 		t.Fatal(err)
 	}
-	return binary, out
+	return binaries, out
 }
 
 // TestImageMatchesDockerfile checks that make image and make docker-build
@@ -200,9 +203,14 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	if df.workdir != WorkingDir {
 		t.Errorf("Dockerfile WORKDIR %q, image %q", df.workdir, WorkingDir)
 	}
-	for _, flag := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version="} {
-		if !strings.Contains(df.buildLine, flag) {
-			t.Errorf("the Dockerfile's go build lacks %s: %s", flag, df.buildLine)
+	if len(df.buildLines) != 2 {
+		t.Errorf("the Dockerfile builds %d binaries (%q), want ospf-operator and its agent", len(df.buildLines), df.buildLines)
+	}
+	for _, line := range df.buildLines {
+		for _, flag := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version="} {
+			if !strings.Contains(line, flag) {
+				t.Errorf("the Dockerfile's go build lacks %s: %s", flag, line)
+			}
 		}
 	}
 	mk, err := os.ReadFile("../../Makefile")
@@ -218,7 +226,7 @@ func TestImageMatchesDockerfile(t *testing.T) {
 		t.Error("the Makefile's LDFLAGS lacks -X main.version=")
 	}
 
-	binary, out := buildImage(t)
+	binaries, out := buildImage(t)
 	tag, err := name.NewTag("example.com/ospf-operator:v0.0.0-test")
 	if err != nil {
 		t.Fatal(err)
@@ -285,12 +293,14 @@ func TestImageMatchesDockerfile(t *testing.T) {
 			t.Errorf("the image links %s to %s, the Dockerfile's %s is %q", p, link, p, df.files[p])
 		}
 	}
-	bin, err := os.ReadFile(binary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(contents[Entrypoint]) != string(bin) {
-		t.Errorf("%s in the image is not the binary packed", Entrypoint)
+	for name, file := range binaries {
+		bin, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(contents[name]) != string(bin) {
+			t.Errorf("%s in the image is not the binary packed", name)
+		}
 	}
 	if !strings.Contains(string(contents["/etc/passwd"]), ":65532:65532:") {
 		t.Errorf("/etc/passwd does not name user 65532: %q", contents["/etc/passwd"])
@@ -308,7 +318,7 @@ func TestRefusesDynamicBinary(t *testing.T) {
 		t.Fatalf("checkStatic(%s) = %v, want a dynamically linked error", dynamic, err)
 	}
 	out := filepath.Join(t.TempDir(), "image.tar")
-	if err := run(dynamic, "ospf-operator:test", out, "amd64"); err == nil {
+	if err := run(dynamic, dynamic, "ospf-operator:test", out, "amd64"); err == nil {
 		t.Fatal("run packed a dynamically linked binary")
 	}
 	if _, err := os.Stat(out); err == nil {
@@ -325,9 +335,11 @@ func grepLine(text, prefix string) string {
 	return ""
 }
 
-// TestSeedNameRunsStream unpacks the image and runs its ospf-stream-client
-// link: it is `ospf-operator stream`, as the Python client's command was.
-func TestSeedNameRunsStream(t *testing.T) {
+// TestImageCommands unpacks the image and runs its ospf-stream-client
+// link, which is `ospf-operator stream` as the Python client's command
+// was, and the entrypoint's agent command, which runs the agent binary
+// beside it.
+func TestImageCommands(t *testing.T) {
 	_, out := buildImage(t)
 	img, err := tarball.ImageFromPath(out, nil)
 	if err != nil {
@@ -367,5 +379,8 @@ func TestSeedNameRunsStream(t *testing.T) {
 		if got != want || !strings.Contains(got, "--ws-listen") {
 			t.Errorf("%s --help:\n%s\nwant ospf-operator stream --help:\n%s", link, got, want)
 		}
+	}
+	if got := help(Entrypoint[1:], "agent", "--version"); !strings.HasPrefix(got, "ospf-operator-agent ") {
+		t.Errorf("ospf-operator agent --version in the image: %q, want the agent binary's version", got)
 	}
 }

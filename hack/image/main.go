@@ -1,11 +1,12 @@
-// Command image packs a static ospf-operator binary into a one-layer
+// Command image packs the static ospf-operator binaries into a one-layer
 // container image and writes it as a tarball that `docker load` and
 // `ctr images import` accept (make image).
 //
 // The image is what the Dockerfile builds on gcr.io/distroless/static:nonroot,
-// minus what the binary never uses: /ospf-operator as the entrypoint, with
-// /ospf-stream-client a link to it (the Python client's name, under which it
-// runs as `ospf-operator stream`), run as
+// minus what the binaries never use: /ospf-operator as the entrypoint,
+// /ospf-operator-agent beside it (which `ospf-operator agent` runs), and
+// /ospf-stream-client a link to ospf-operator (the Python client's name,
+// under which it runs as `ospf-operator stream`), run as
 // 65532:65532 (nonroot) from /, with /etc/passwd and /etc/group naming that
 // user, its home and /tmp. There is no shell and no package manager. The
 // layer and the configuration carry fixed times, so the same binary gives
@@ -23,6 +24,8 @@ import (
 	"log"
 	"maps"
 	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -38,6 +41,9 @@ import (
 const (
 	User       = "65532:65532"
 	Entrypoint = "/ospf-operator"
+	// Agent is the agent's binary, which the entrypoint's `agent` command
+	// runs from beside itself.
+	Agent      = "/ospf-operator-agent"
 	WorkingDir = "/"
 )
 
@@ -53,28 +59,36 @@ const (
 
 func main() {
 	binary := flag.String("binary", "bin/ospf-operator", "the static ospf-operator binary to pack")
+	agent := flag.String("agent-binary", "", "the static ospf-operator-agent binary to pack (default: the one beside -binary)")
 	tag := flag.String("tag", "ospf-operator:latest", "the image's reference (IMG)")
 	out := flag.String("out", "bin/ospf-operator-image.tar", "the tarball to write")
 	arch := flag.String("arch", "amd64", "the image's architecture")
 	flag.Parse()
-	if err := run(*binary, *tag, *out, *arch); err != nil {
+	if *agent == "" {
+		*agent = filepath.Join(filepath.Dir(*binary), path.Base(Agent))
+	}
+	if err := run(*binary, *agent, *tag, *out, *arch); err != nil {
 		log.Fatalf("image: %v", err)
 	}
 }
 
-func run(binary, tag, out, arch string) error {
-	bin, err := os.ReadFile(binary)
-	if err != nil {
-		return err
-	}
-	if err := checkStatic(binary); err != nil {
-		return err
+func run(binary, agent, tag, out, arch string) error {
+	bins := map[string][]byte{}
+	for name, file := range map[string]string{Entrypoint: binary, Agent: agent} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		if err := checkStatic(file); err != nil {
+			return err
+		}
+		bins[name] = b
 	}
 	ref, err := name.NewTag(tag)
 	if err != nil {
 		return fmt.Errorf("tag %q: %w", tag, err)
 	}
-	layerTar, err := layer(bin)
+	layerTar, err := layer(bins)
 	if err != nil {
 		return err
 	}
@@ -140,9 +154,10 @@ func checkStatic(path string) error {
 	return nil
 }
 
-// layer returns the image's only layer, a tar of the binary and the files a
-// non-root user needs, all owned by root with a fixed time.
-func layer(bin []byte) ([]byte, error) {
+// layer returns the image's only layer, a tar of the binaries (by their
+// absolute paths) and the files a non-root user needs, all owned by root
+// with a fixed time.
+func layer(bins map[string][]byte) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0).UTC()
@@ -162,14 +177,17 @@ func layer(bin []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	files := []struct {
+	type file struct {
 		name string
 		mode int64
 		data []byte
-	}{
+	}
+	files := []file{
 		{"etc/group", 0o644, []byte(group)},
 		{"etc/passwd", 0o644, []byte(passwd)},
-		{Entrypoint[1:], 0o755, bin},
+	}
+	for _, name := range slices.Sorted(maps.Keys(bins)) {
+		files = append(files, file{name[1:], 0o755, bins[name]})
 	}
 	for _, f := range files {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: f.mode,

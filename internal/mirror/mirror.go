@@ -109,6 +109,13 @@ func (m *Mirror) RouterID() (netip.Addr, bool) {
 	return *p, true
 }
 
+// Self is RouterID without its flag: the zero Addr until a dump told it
+// (the stream server's ServerConfig.Self).
+func (m *Mirror) Self() netip.Addr {
+	id, _ := m.RouterID()
+	return id
+}
+
 // Run keeps the database in sync until ctx is done, then returns nil. It
 // reconnects after every failure; it never gives up.
 func (m *Mirror) Run(ctx context.Context) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/onsi/gomega"
 
 	ospfv1alpha1 "github.com/ospf-operator/ospf-operator/api/v1alpha1"
+	"github.com/ospf-operator/ospf-operator/internal/buildtest"
 	"github.com/ospf-operator/ospf-operator/internal/demo"
 	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
@@ -221,11 +222,7 @@ func requireDemoMachine(t *testing.T) (bin, assets string) {
 		}
 		t.Skip(err)
 	}
-	bin = filepath.Join(t.TempDir(), "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin, assets
+	return buildtest.Binaries(t), assets
 }
 
 // waitFor waits until check succeeds, for at most 60 s.

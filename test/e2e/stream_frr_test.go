@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,6 +32,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/onsi/gomega"
 
+	"github.com/ospf-operator/ospf-operator/internal/buildtest"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/schemavalidate"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
@@ -56,14 +56,11 @@ const (
 	e2eClockSlack = 5 * time.Second
 )
 
-// buildOperator builds the ospf-operator binary into a temporary directory.
+// buildOperator builds the ospf-operator binary, its agent beside it, into
+// a temporary directory.
 func buildOperator(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ospf-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return buildtest.Binaries(t)
 }
 
 // fact is one item of the graph view: a router's link, or a network's DR

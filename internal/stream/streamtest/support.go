@@ -2,6 +2,7 @@ package streamtest
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,4 +128,16 @@ func WriteTree(t testing.TB, root string, files map[string]string) {
 	for name, content := range files {
 		WriteFile(t, filepath.Join(root, name), []byte(content))
 	}
+}
+
+// FreeAddr returns a loopback address that nothing listens on (now), for a
+// server under test to bind.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
