@@ -1,3 +1,9 @@
+// Package agentcmd is the agent's command line: its flags, the checks of
+// the API server, the controller-runtime manager that serves its probes and
+// secure metrics, and the runner that publishes the LSDB. It is the root
+// command of ospf-operator-agent, the binary that `ospf-operator agent`
+// runs; it links Kubernetes' client libraries, which the ospf-operator
+// binary must not (internal/cli).
 package agentcmd
 
 import (
