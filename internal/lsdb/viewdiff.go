@@ -57,6 +57,113 @@ func DiffViews(old, new *View, now time.Time) []Event {
 	return append(rm, add...)
 }
 
+// DiffViewsAcrossAreas is DiffViews with each view's areas taken as one:
+// a link or member that moved between areas makes no event. It is for an
+// old view rebuilt from the seed's events, which carry no area, so that
+// where the rebuilding placed a link in another area than the one it is
+// in, no event is invented. The events are in the backbone.
+func DiffViewsAcrossAreas(old, new *View, now time.Time) []Event {
+	return DiffViews(oneArea(old), oneArea(new), now)
+}
+
+// DiffViewsAfter returns the seed's events that take old, with the events
+// after applied, to new, across areas (DiffViewsAcrossAreas): what a
+// relay must add to an archive that holds a view saved earlier (old) and
+// the events archived since (after), to reach an upstream's new view.
+// The events are counted as multisets, so the order of after does not
+// matter. State records in after are ignored.
+func DiffViewsAfter(old *View, after []Event, new *View, now time.Time) []Event {
+	type key struct {
+		entity  EntityType
+		router  netip.Addr
+		network netip.Prefix
+		link    Link
+		member  netip.Addr
+	}
+	var (
+		order []key
+		count = map[key]int{}
+		like  = map[key]Event{}
+	)
+	tally := func(e *Event, n int) {
+		k := key{entity: e.Entity, router: e.Router, network: e.Network, link: e.Link, member: e.Member}
+		if _, ok := count[k]; !ok {
+			order = append(order, k)
+			like[k] = *e
+		}
+		count[k] += n
+	}
+	for _, e := range DiffViewsAcrossAreas(old, new, now) {
+		tally(&e, sign(e.Added))
+	}
+	for i := range after {
+		if e := &after[i]; !e.IsState() {
+			tally(e, -sign(e.Added))
+		}
+	}
+	var rm, add []Event
+	for _, k := range order {
+		e := like[k]
+		e.Seq, e.Time, e.Area = 0, now.UnixMilli(), netip.IPv4Unspecified()
+		e.RouterState, e.NetworkState = nil, nil
+		for n := count[k]; n != 0; {
+			e.Added = n > 0
+			if e.Added {
+				add = append(add, e)
+				n--
+			} else {
+				rm = append(rm, e)
+				n++
+			}
+		}
+	}
+	return append(rm, add...)
+}
+
+func sign(added bool) int {
+	if added {
+		return 1
+	}
+	return -1
+}
+
+// oneArea is v with every area's routers and networks in one area, the
+// backbone: a router of several areas is one router with the links of
+// all, and a network likewise with the members of all. Only what events
+// name is kept.
+func oneArea(v *View) *View {
+	a := AreaView{ID: netip.IPv4Unspecified()}
+	routers := map[netip.Addr]int{}
+	networks := map[netip.Prefix]int{}
+	for i := range v.Areas {
+		for j := range v.Areas[i].Routers {
+			r := &v.Areas[i].Routers[j]
+			k, ok := routers[r.ID]
+			if !ok {
+				k = len(a.Routers)
+				routers[r.ID] = k
+				a.Routers = append(a.Routers, RouterView{ID: r.ID})
+			}
+			m := &a.Routers[k]
+			m.Links = append(m.Links, r.Links...)
+			m.Summaries = append(m.Summaries, r.Summaries...)
+			m.Externals = append(m.Externals, r.Externals...)
+			m.NSSA = append(m.NSSA, r.NSSA...)
+		}
+		for j := range v.Areas[i].Networks {
+			n := &v.Areas[i].Networks[j]
+			k, ok := networks[n.Prefix]
+			if !ok {
+				k = len(a.Networks)
+				networks[n.Prefix] = k
+				a.Networks = append(a.Networks, NetworkView{Prefix: n.Prefix, DR: n.DR})
+			}
+			a.Networks[k].Routers = append(a.Networks[k].Routers, n.Routers...)
+		}
+	}
+	return &View{Areas: []AreaView{a}}
+}
+
 func areasByID(v *View) map[netip.Addr]*AreaView {
 	m := make(map[netip.Addr]*AreaView, len(v.Areas))
 	for i := range v.Areas {

@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,6 +63,14 @@ type Config struct {
 	// records carry the whole state, so this is a check that should never
 	// find anything. Default 5m; negative disables.
 	VerifyInterval time.Duration
+	// CheckpointInterval is how often, while the archive grows, the relay
+	// saves its view where the archive ends (ViewFile), as it does when it
+	// stops cleanly: a relay that is killed instead (SIGKILL, out of
+	// memory, the node's power) can then still emit the difference to an
+	// upstream that restarted with a new numbering meanwhile, from the
+	// view and the events archived after it. Default 1m; negative saves
+	// only at a clean stop.
+	CheckpointInterval time.Duration
 	// HTTPClient fetches the upstream's snapshot; a client with a 60s
 	// timeout when nil.
 	HTTPClient *http.Client
@@ -73,10 +79,11 @@ type Config struct {
 }
 
 // ViewFile is the file, next to PositionFile, that holds the relay's view
-// as it was where the archive ended when the relay last stopped cleanly:
-// if the upstream's numbering changes while the relay is down, the relay
-// emits the difference between it and the upstream's new view, so that
-// the archive misses nothing.
+// as it was where the archive ended when the relay last stopped cleanly,
+// or at its last checkpoint (CheckpointInterval): if the upstream's
+// numbering changes while the relay is down, the relay emits the
+// difference between it, with the events archived after it, and the
+// upstream's new view, so that the archive misses nothing.
 const ViewFile = ".relay-view.json"
 
 // Relay follows an upstream's /v1/snapshot and /v1/stream and serves them
@@ -108,14 +115,22 @@ type Relay struct {
 	cur *relayGen                // the generation followed (only the follow loop touches it)
 
 	// start is the position recorded by an earlier run's archive; saved,
-	// when not nil, is the view as it was there (ViewFile).
-	start archive.Position
-	saved *lsdb.View
+	// when not nil, is a view the archive held (ViewFile), and savedAfter
+	// the events archived after it: the archive ends with saved and
+	// savedAfter.
+	start      archive.Position
+	saved      *lsdb.View
+	savedAfter []lsdb.Event
 
 	mu          sync.Mutex
 	segs        []segment // out's numbering to the upstream's, for the position file
 	archivedSeq uint64    // out's sequence number of the archive's last event
 	lastEvent   uint64    // out's sequence number of its last event (not record)
+	// viewGen's view accounts for out's events up to viewSeq: set once a
+	// generation is loaded, and as it publishes (take); a resnapshot's
+	// difference events are ahead of it until the next generation is.
+	viewGen *relayGen
+	viewSeq uint64
 
 	connected                               atomic.Bool
 	self                                    atomic.Pointer[netip.Addr] // the upstream's router, once it named it
@@ -188,6 +203,9 @@ func New(cfg Config) (*Relay, error) {
 	if cfg.VerifyInterval == 0 {
 		cfg.VerifyInterval = 5 * time.Minute
 	}
+	if cfg.CheckpointInterval == 0 {
+		cfg.CheckpointInterval = time.Minute
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
@@ -212,7 +230,7 @@ func New(cfg Config) (*Relay, error) {
 		if r.start.Epoch != "" {
 			r.log.Info("Resuming where the archive ends", "epoch", r.start.Epoch, "seq", r.start.Seq)
 		}
-		r.saved = r.takeSavedView()
+		r.saved, r.savedAfter = r.takeSavedView()
 		if r.archive, err = archive.NewArchive(archive.ArchiveConfig{Dir: cfg.EventsDir, Logger: cfg.Logger, Written: r.archived}); err != nil {
 			return nil, err
 		}
@@ -252,6 +270,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	if r.cfg.VerifyInterval > 0 {
 		wg.Go(func() { r.verifyLoop(ctx) })
 	}
+	if r.archive != nil && r.cfg.CheckpointInterval > 0 {
+		wg.Go(func() { r.checkpointLoop(ctx) })
+	}
 	r.follow(ctx)
 	if g := r.gen.Swap(nil); g != nil {
 		g.stop()
@@ -263,94 +284,12 @@ func (r *Relay) Run(ctx context.Context) error {
 	cancel(nil)
 	wg.Wait()
 	if r.archive != nil {
-		r.saveView()
+		_, _ = r.saveView(true)
 	}
 	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
-}
-
-// savedView is the content of ViewFile.
-type savedView struct {
-	archive.Position
-	View json.RawMessage `json:"view"`
-}
-
-// saveView writes ViewFile when the view followed is where the archive
-// ends, and removes an older one otherwise.
-func (r *Relay) saveView() {
-	name := filepath.Join(r.cfg.EventsDir, ViewFile)
-	g := r.cur
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	var view []byte
-	if g.Loaded() {
-		view = g.replica.View(time.Now()).AppendJSON(nil)
-	}
-	g.mu.Unlock()
-	// The archive describes the view followed when it holds every event
-	// out got (the difference events of resnapshots included) and the
-	// replica caught up with its view; the position file then names where
-	// the archive ends, which is what the next run starts from. The
-	// records after the archive's last event change nothing an event
-	// shows, so the view there is, for the archive, the view at its end.
-	r.mu.Lock()
-	all := r.archivedSeq == r.lastEvent
-	at := r.positionLocked(r.archivedSeq)
-	r.mu.Unlock()
-	if view == nil || !all {
-		r.log.Info("Not saving the relay's view: the archive does not end where the view is",
-			"archived", r.archive.Stats().Events, "view_loaded", view != nil)
-		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.log.Error("Removing the relay's old view failed", "file", name, "err", err)
-		}
-		return
-	}
-	b, err := json.Marshal(savedView{at, view})
-	if err == nil {
-		err = archive.WriteFileAtomic(archive.OSFS{}, name, append(b, '\n'))
-	}
-	if err != nil {
-		r.log.Error("Saving the relay's view failed; if the upstream restarts before the relay does, the archive will miss the changes in between", "file", name, "err", err)
-		return
-	}
-	r.log.Info("Saved the relay's view where the archive ends", "file", name, "epoch", at.Epoch, "seq", at.Seq)
-}
-
-// takeSavedView reads and removes ViewFile, and returns the view when it
-// is the one at the archive's end.
-func (r *Relay) takeSavedView() *lsdb.View {
-	name := filepath.Join(r.cfg.EventsDir, ViewFile)
-	data, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	defer func() {
-		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.log.Error("Removing the relay's saved view failed", "file", name, "err", err)
-		}
-	}()
-	var sv savedView
-	var v *lsdb.View
-	if err == nil {
-		err = json.Unmarshal(data, &sv)
-	}
-	if err == nil {
-		v, err = lsdb.ParseView(sv.View)
-	}
-	switch {
-	case err != nil:
-		r.log.Warn("Ignoring the relay's saved view", "file", name, "err", err)
-		return nil
-	case sv.Position != r.start:
-		r.log.Info("Ignoring the relay's saved view: the archive went on after it (the relay did not stop cleanly)",
-			"file", name, "view_epoch", sv.Epoch, "view_seq", sv.Seq, "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq)
-		return nil
-	}
-	return v
 }
 
 // Self is the router whose LSDB the upstream mirrors, as the upstream's
@@ -652,6 +591,11 @@ func (r *Relay) session(ctx context.Context, connected func()) (streamed bool, e
 			r.cur.stop()
 		}
 		r.cur = g
+		if g.Loaded() { // out has what g's view has: the archive's end, or a difference
+			r.mu.Lock()
+			r.viewGen, r.viewSeq = g, r.lastEvent
+			r.mu.Unlock()
+		}
 		s, err := r.stream(ctx, g, since, connected)
 		streamed = streamed || s
 		if !errors.As(err, &re) || g.feed.LastSeq() > since || i == len(candidates)-1 {
@@ -685,20 +629,25 @@ func (r *Relay) plan(doc *upstreamView) (outFrom uint64, candidates []uint64) {
 		return doc.Seq, []uint64{doc.Seq}
 	}
 	outFrom = doc.Seq
-	saved := r.saved
-	r.saved = nil
+	saved, after := r.saved, r.savedAfter
+	r.saved, r.savedAfter = nil, nil
 	switch {
 	case r.start.Epoch == doc.Epoch && r.start.Seq <= doc.Seq:
 		outFrom = r.start.Seq
 	case r.start.Epoch != "" && saved != nil:
 		r.resnapshots.Add(1)
-		diffs := lsdb.DiffViews(saved, doc.View, time.Now())
+		var diffs []lsdb.Event
+		if len(after) == 0 {
+			diffs = lsdb.DiffViews(saved, doc.View, time.Now())
+		} else {
+			diffs = lsdb.DiffViewsAfter(saved, after, doc.View, time.Now())
+		}
 		r.publishDiff(diffs, archive.Position{Epoch: doc.Epoch, Seq: doc.Seq})
-		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the view saved where the archive ends",
-			"events", len(diffs), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
+		r.log.Info("The upstream's numbering changed while the relay was down; emitted the difference from the view saved where the archive ends (with the events archived after it)",
+			"events", len(diffs), "archived_after_save", len(after), "archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
 		return doc.Seq, []uint64{doc.Seq}
 	case r.start.Epoch != "":
-		r.log.Warn("The upstream's numbering changed while the relay was down, and no view was saved where the archive ends (the relay did not stop cleanly); the archive misses the changes between its end and the upstream's view",
+		r.log.Warn("The upstream's numbering changed while the relay was down, and no view of the archive's end was saved (the relay did not stop cleanly, and wrote no checkpoint); the archive misses the changes between its end and the upstream's view",
 			"archive_epoch", r.start.Epoch, "archive_seq", r.start.Seq, "epoch", doc.Epoch, "seq", doc.Seq)
 	}
 	back := doc.Seq - min(doc.Seq, uint64(r.cfg.Backfill))
@@ -860,15 +809,20 @@ func (r *Relay) take(g *relayGen, ev lsdb.Event) error {
 	}
 	useq := ev.Seq
 	g.feed.Publish([]lsdb.Event{ev})
-	if useq > g.outFrom {
+	if loaded := g.Loaded(); useq > g.outFrom || loaded {
 		r.mu.Lock()
-		if !g.outSeg {
-			r.segs = append(r.segs, segment{first: r.out.LastSeq() + 1, epoch: g.epoch, upFirst: useq})
-			g.outSeg = true
+		if useq > g.outFrom {
+			if !g.outSeg {
+				r.segs = append(r.segs, segment{first: r.out.LastSeq() + 1, epoch: g.epoch, upFirst: useq})
+				g.outSeg = true
+			}
+			r.out.Publish([]lsdb.Event{ev})
+			if !ev.IsState() {
+				r.lastEvent = r.out.LastSeq()
+			}
 		}
-		r.out.Publish([]lsdb.Event{ev})
-		if !ev.IsState() {
-			r.lastEvent = r.out.LastSeq()
+		if loaded {
+			r.viewGen, r.viewSeq = g, r.lastEvent
 		}
 		r.mu.Unlock()
 	}

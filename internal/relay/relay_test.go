@@ -18,6 +18,7 @@ import (
 
 	"github.com/onsi/gomega"
 
+	"github.com/ospf-operator/ospf-operator/internal/archive"
 	"github.com/ospf-operator/ospf-operator/internal/ospf"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
@@ -342,28 +343,57 @@ func routeChanges(t testing.TB, lines []string) []string {
 // When the upstream restarts with a new numbering while the relay is down,
 // the relay emits the difference between the graph it saved where its
 // archive ends and the upstream's new snapshot: the archive misses
-// nothing. After a crash (no saved graph) it cannot, and says so.
+// nothing. After a crash, it does so from its last checkpoint and the
+// events archived after it; without any saved graph it cannot, and says so.
 func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
-	for _, crash := range []bool{false, true} {
-		t.Run(map[bool]string{false: "clean stop", true: "crash"}[crash], func(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		crash bool // no view saved at the stop
+		// checkpoint: a checkpoint, then routes 13 and 14 archived
+		// after it, before the crash
+		checkpoint bool
+	}{
+		{"clean stop", false, false},
+		{"crash without a checkpoint", true, false},
+		{"crash after a checkpoint", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			db1 := streamtest.NewDB(t, 1<<12)
 			em1 := &streamtest.Emitter{DB: db1}
 			em1.Emit(t, 10) // routes 1..10, before the relay: in its snapshot
 			up1 := startUpstream(t, stream.ServerConfig{Source: db1}, nil)
 			addr := up1.http.Listener.Addr().String()
 			events := t.TempDir()
-			cfg := Config{Upstream: up1.url, EventsDir: events}
+			cfg := Config{Upstream: up1.url, EventsDir: events, CheckpointInterval: -1}
+			if tc.checkpoint {
+				cfg.CheckpointInterval = 10 * time.Millisecond
+			}
 			relay := startRelay(t, cfg)
 			em1.Emit(t, 2) // routes 11 and 12, archived
-			streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 2 }).Should(gomega.BeTrue(), "the archive to catch up")
-			relay.stop(t)
+			g := streamtest.NewWithT(t)
+			g.Eventually(func() bool { return relay.Stats().Archive.Events == 2 }).Should(gomega.BeTrue(), "the archive to catch up")
 			saved := filepath.Join(events, ViewFile)
-			if _, err := os.Stat(saved); err != nil {
-				t.Fatalf("no view saved at a clean stop: %v", err)
+			var checkpoint []byte
+			if tc.checkpoint {
+				g.Eventually(func() archive.Position { return savedAt(t, saved) }).Should(gomega.Equal(archivePosition(t, events)), "a checkpoint where the archive ends")
+				var err error
+				if checkpoint, err = os.ReadFile(saved); err != nil {
+					t.Fatal(err)
+				}
+				em1.Emit(t, 2) // routes 13 and 14, archived after the checkpoint
+				g.Eventually(func() bool { return relay.Stats().Archive.Events == 4 }).Should(gomega.BeTrue(), "the archive to catch up")
 			}
-			if crash {
+			relay.stop(t)
+			if got, want := savedAt(t, saved), archivePosition(t, events); got != want || got.Epoch == "" {
+				t.Fatalf("the view saved at a clean stop is at %+v, want the archive's end %+v", got, want)
+			}
+			if tc.crash {
+				// What a crash leaves: the last checkpoint, or nothing.
 				if err := os.Remove(saved); err != nil {
 					t.Fatal(err)
+				}
+				if checkpoint != nil {
+					streamtest.WriteFile(t, saved, checkpoint)
 				}
 			}
 			up1.stop(t)
@@ -377,9 +407,6 @@ func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 			up2 := startUpstream(t, stream.ServerConfig{Source: db2}, func(net.Listener) net.Listener { return ln })
 			relay = startRelay(t, cfg)
 			sameSnapshot(t, "relay's snapshot against the new upstream's", streamtest.GetSnapshot(t, up2.http.URL).Snapshot, streamtest.GetSnapshot(t, relay.http).Snapshot)
-			if _, err := os.Stat(saved); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("the saved view is still there after it was used: %v", err)
-			}
 			route := func(sign string, n ...int) []string {
 				var out []string
 				for _, i := range n {
@@ -388,10 +415,16 @@ func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 				return out
 			}
 			want := route("+", 11, 12)
-			if !crash {
+			switch {
+			case tc.checkpoint:
+				want = append(want, route("+", 13, 14)...)
+				want = append(want, route("-", 1, 2, 3, 4, 5)...)
+				want = append(want, route("+", 15)...)
+				g.Eventually(func() uint64 { return relay.Stats().Archive.Events }).Should(gomega.BeEquivalentTo(6), "the archive to get the difference")
+			case !tc.crash:
 				want = append(want, route("-", 1, 2, 3, 4, 5)...)
 				want = append(want, route("+", 13, 14, 15)...)
-				streamtest.NewWithT(t).Eventually(func() bool { return relay.Stats().Archive.Events == 8 }).Should(gomega.BeTrue(), "the archive to get the difference")
+				g.Eventually(func() uint64 { return relay.Stats().Archive.Events }).Should(gomega.BeEquivalentTo(8), "the archive to get the difference")
 			}
 			slices.Sort(want)
 			if got := routeChanges(t, archiveTree(t, events)); !slices.Equal(got, want) {
@@ -399,9 +432,37 @@ func TestRelayDiffsAnUpstreamRestartWhileItIsDown(t *testing.T) {
 			}
 			// The new upstream's events follow the difference.
 			em2.Emit(t, 1)
-			streamtest.NewWithT(t).Eventually(func() bool {
+			g.Eventually(func() bool {
 				return slices.Contains(routeChanges(t, archiveTree(t, events)), "+172.16.0.16/32")
 			}).Should(gomega.BeTrue(), "the archive to follow the new upstream")
 		})
 	}
+}
+
+// archivePosition is where the archive under dir ends.
+func archivePosition(t testing.TB, dir string) archive.Position {
+	t.Helper()
+	pos, err := archive.ReadPosition(archive.OSFS{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
+
+// savedAt is the position of the view saved in file, the zero Position
+// when there is none.
+func savedAt(t testing.TB, file string) archive.Position {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return archive.Position{}
+	}
+	var sv savedView
+	if err == nil {
+		err = json.Unmarshal(data, &sv)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sv.Position
 }
