@@ -116,13 +116,13 @@ func relayReady(ctx context.Context) error {
 	return nil
 }
 
-// ownPids returns the pids of the ospf-operator processes running now.
+// ownPids returns the pids of the image's processes running now.
 func ownPids() []string {
 	var pids []string
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
-		if err == nil && strings.HasPrefix(string(b), "/ospf-operator\x00") {
+		if _, ok := ownCommand(b); err == nil && ok {
 			pids = append(pids, filepath.Base(filepath.Dir(p)))
 		}
 	}

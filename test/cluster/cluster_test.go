@@ -467,11 +467,10 @@ func checkProcesses(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		if args[0] != "/ospf-operator" || len(args) < 2 {
+		sub, ok := ownCommand(cmdline)
+		if !ok {
 			continue
 		}
-		sub := args[1]
 		found[sub] = true
 		status, _ := os.ReadFile(p + "/status")
 		fields := map[string]string{}
@@ -866,7 +865,7 @@ func checkUndeployed(ctx context.Context, t *testing.T, c client.Client, n *node
 		if out, err := n.ctr(ctx, "containers", "ls"); err == nil && strings.Contains(out, "ospf-operator:") {
 			left = append(left, "containers of the image")
 		}
-		if processesOf("/ospf-operator") > 0 {
+		if processesOf(imageBinaries...) > 0 {
 			left = append(left, "ospf-operator processes")
 		}
 		if len(left) > 0 {
@@ -879,13 +878,37 @@ func checkUndeployed(ctx context.Context, t *testing.T, c client.Client, n *node
 	}
 }
 
-func processesOf(exe string) int {
+// imageBinaries are the image's programs: ospf-operator, and the agent's,
+// which `/ospf-operator agent` replaces itself with.
+var imageBinaries = []string{"/ospf-operator", "/ospf-operator-agent"}
+
+// ownCommand is the command a process of the image runs, from its
+// /proc/PID/cmdline: "agent" for the agent's binary, else ospf-operator's
+// first argument.
+func ownCommand(cmdline []byte) (string, bool) {
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	switch {
+	case args[0] == "/ospf-operator-agent":
+		return "agent", true
+	case args[0] == "/ospf-operator" && len(args) > 1:
+		return args[1], true
+	}
+	return "", false
+}
+
+// processesOf counts the processes running one of exes.
+func processesOf(exes ...string) int {
 	n := 0
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
-		if err == nil && strings.HasPrefix(string(b), exe+"\x00") {
-			n++
+		if err != nil {
+			continue
+		}
+		for _, exe := range exes {
+			if strings.HasPrefix(string(b), exe+"\x00") {
+				n++
+			}
 		}
 	}
 	return n
@@ -899,7 +922,7 @@ func checkNothingLeft(t *testing.T, n *node) {
 			t.Errorf("%s (pid %d) still running", cmd.Path, cmd.Process.Pid)
 		}
 	}
-	for _, exe := range []string{"/ospf-operator", "/pause"} {
+	for _, exe := range append(slices.Clone(imageBinaries), "/pause") {
 		if k := processesOf(exe); k > 0 {
 			t.Errorf("%d %s processes left", k, exe)
 		}
