@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/ospf-operator/ospf-operator/internal/cli"
 	"github.com/ospf-operator/ospf-operator/internal/httpserve"
 	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
@@ -28,12 +27,11 @@ import (
 // relayOptions are the relay's flags: the stream's outputs, fed by an
 // upstream stream listener instead of ospfd.
 type relayOptions struct {
-	upstream        string
-	wsListen        string
-	outputs         fileOutputFlags
-	tlsCertFile     string
-	tlsKeyFile      string
-	bearerTokenFile string
+	upstream string
+	wsListen string
+	outputs  fileOutputFlags
+	listen   listenerSecurity
+	up       upstreamSecurity
 }
 
 func newRelayCommand() *cobra.Command {
@@ -57,12 +55,8 @@ func newRelayCommand() *cobra.Command {
 	f.StringVar(&opts.wsListen, "ws-listen", ":9623",
 		"Serve the stream, the live page, /healthz, /readyz and /metrics on ADDRESS:PORT")
 	opts.outputs.register(f, "Write the event stream to hourly files under this directory (and the relay's position in it)")
-	f.StringVar(&opts.tlsCertFile, "tls-cert-file", "",
-		"Serve HTTPS and WSS with this PEM certificate (chain), reloaded when it changes; needs --tls-key-file")
-	f.StringVar(&opts.tlsKeyFile, "tls-key-file", "",
-		"The PEM private key of --tls-cert-file")
-	f.StringVar(&opts.bearerTokenFile, "bearer-token-file", "",
-		"Answer only requests with \"Authorization: Bearer TOKEN\", TOKEN this file's content (re-read when it changes); /healthz and /readyz stay open for probes")
+	opts.listen.register(f)
+	opts.up.register(f)
 	return cmd
 }
 
@@ -74,22 +68,13 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkTLSFlags(opts.tlsCertFile, opts.tlsKeyFile); err != nil {
-		return cli.Usage(err)
+	tlsConfig, auth, err := opts.listen.build()
+	if err != nil {
+		return err
 	}
-	var auth *bearerAuth
-	if opts.bearerTokenFile != "" {
-		var err error
-		if auth, err = newBearerAuth(opts.bearerTokenFile); err != nil {
-			return err
-		}
-	}
-	var certs *certPair
-	if opts.tlsCertFile != "" {
-		var err error
-		if certs, err = newCertPair(opts.tlsCertFile, opts.tlsKeyFile); err != nil {
-			return err
-		}
+	upstreamClient, err := opts.up.client()
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -98,6 +83,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 		EventsDir:    opts.outputs.eventsPathPrefix,
 		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
 		Server:       stream.ServerConfig{History: hist},
+		HTTPClient:   upstreamClient,
 		Logger:       slog.Default(),
 	}
 	if !opts.outputs.muteStdoutStream {
@@ -116,10 +102,7 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", rel)
-	var handler http.Handler = mux
-	if auth != nil {
-		handler = auth.wrap(mux)
-	}
+	handler := auth.guard(mux)
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", opts.wsListen)
@@ -127,8 +110,8 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 		return fmt.Errorf("--ws-listen: %w", err)
 	}
 	scheme := "ws"
-	if certs != nil {
-		ln, scheme = tls.NewListener(ln, relayTLSConfig(certs.GetCertificate)), "wss"
+	if tlsConfig != nil {
+		ln, scheme = tls.NewListener(ln, tlsConfig), "wss"
 	}
 	slog.Info("Relay listening", "addr", ln.Addr().String(), "scheme", scheme, "bearer_token", auth != nil, "upstream", opts.upstream)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}

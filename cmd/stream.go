@@ -31,6 +31,7 @@ type streamOptions struct {
 	outputs       fileOutputFlags
 	holddown      time.Duration
 	metricsListen string
+	listen        listenerSecurity
 }
 
 // fileOutputFlags are the seed's flags for the stream's outputs other than
@@ -139,6 +140,7 @@ func newStreamCommand() *cobra.Command {
 	f.StringVar(&opts.wsListen, "ws-listen", "",
 		"Serve the event stream to WebSocket clients on ADDRESS:PORT")
 	opts.outputs.register(f, "Write the event stream to hourly files under this directory")
+	opts.listen.register(f)
 	f.DurationVar(&opts.holddown, "holddown", 10*time.Second,
 		"Delay the removal events of a withdrawn LSA by this long, dropping them if it returns unchanged (0 disables)")
 	f.StringVar(&opts.metricsListen, "metrics-listen", "",
@@ -153,6 +155,13 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 	jan, hist, err := opts.outputs.archiveServices()
 	if err != nil {
 		return err
+	}
+	tlsConfig, auth, err := opts.listen.build()
+	if err != nil {
+		return err
+	}
+	if (tlsConfig != nil || auth != nil) && opts.wsListen == "" {
+		return cli.Usage(errors.New("--tls-cert-file, --tls-key-file and --bearer-token-file secure --ws-listen, which is not set"))
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -170,6 +179,8 @@ func runStream(cmd *cobra.Command, opts *streamOptions) error {
 		EventsDir:    opts.outputs.eventsPathPrefix,
 		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
 		Server:       stream.ServerConfig{Self: m.Self, History: hist},
+		TLS:          tlsConfig,
+		Guard:        auth.guardFunc(),
 		Logger:       slog.Default(),
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,10 @@ type OutputsConfig struct {
 	// Server tunes the WebSocket server; its Source and Logger are
 	// filled in, and NonWebSocket defaults to the live page.
 	Server ServerConfig
+	// TLS, when set, serves HTTPS and WSS only on WSListen.
+	TLS *tls.Config
+	// Guard, when set, wraps the server's handler (a bearer token check).
+	Guard func(http.Handler) http.Handler
 	// Now is the clock of the archive and the snapshots; time.Now when
 	// nil.
 	Now    func() time.Time
@@ -91,8 +96,17 @@ func NewOutputs(ctx context.Context, cfg OutputsConfig) (*Outputs, error) {
 		if o.ln, err = lc.Listen(ctx, "tcp", cfg.WSListen); err != nil {
 			return nil, fmt.Errorf("--ws-listen: %w", err)
 		}
-		o.http = &http.Server{Handler: o.server, ReadHeaderTimeout: 10 * time.Second}
-		cfg.Logger.Info("Serving the event stream over WebSocket", "addr", o.ln.Addr().String(), "epoch", o.server.Epoch())
+		var h http.Handler = o.server
+		if cfg.Guard != nil {
+			h = cfg.Guard(h)
+		}
+		scheme := "ws"
+		if cfg.TLS != nil {
+			o.ln, scheme = tls.NewListener(o.ln, cfg.TLS), "wss"
+		}
+		o.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		cfg.Logger.Info("Serving the event stream over WebSocket", "addr", o.ln.Addr().String(), "scheme", scheme,
+			"bearer_token", cfg.Guard != nil, "epoch", o.server.Epoch())
 	}
 	return o, nil
 }

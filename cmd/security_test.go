@@ -24,6 +24,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 with serial
@@ -204,7 +205,7 @@ func waitUntil30(t *testing.T, cond func() bool, what string, logs *lockedBuffer
 	}
 }
 
-func TestRelayAuthFlags(t *testing.T) {
+func TestSecurityFlags(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")
 	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
@@ -219,11 +220,33 @@ func TestRelayAuthFlags(t *testing.T) {
 		{[]string{"--tls-cert-file", filepath.Join(dir, "no.crt"), "--tls-key-file", filepath.Join(dir, "no.key")}, 1, "no.crt"},
 		{[]string{"--bearer-token-file", filepath.Join(dir, "none")}, 1, "--bearer-token-file"},
 		{[]string{"--bearer-token-file", empty}, 1, "no token in it"},
+		{[]string{"--upstream-ca-file", filepath.Join(dir, "none")}, 1, "--upstream-ca-file"},
+		{[]string{"--upstream-ca-file", empty}, 1, "no PEM certificate in it"},
+		{[]string{"--upstream-bearer-token-file", empty}, 1, "--upstream-bearer-token-file"},
 	} {
 		var stdout, stderr lockedBuffer
 		code := run(append([]string{"ospf-operator", "relay", "--ws-listen", "127.0.0.1:0"}, tc.args...), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("relay %v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+	// stream's: the same, for --ws-listen, which they need.
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--ws-listen", "127.0.0.1:0", "--tls-key-file", filepath.Join(dir, "tls.key")}, 2, "--tls-cert-file and --tls-key-file go together"},
+		{[]string{"--bearer-token-file", empty}, 1, "no token in it"},
+		{[]string{"--bearer-token-file", filepath.Join(dir, "token")}, 2, "which is not set"},
+	} {
+		if tc.want == "which is not set" {
+			streamtest.WriteFile(t, filepath.Join(dir, "token"), []byte("t"))
+		}
+		var stdout, stderr lockedBuffer
+		code := run(append([]string{"ospf-operator", "stream", "--server", "127.0.0.1:1"}, tc.args...), &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("stream %v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
 	}
 }
@@ -283,5 +306,66 @@ func TestCertPair(t *testing.T) {
 	now = now.Add(pairCheckInterval)
 	if got := serial(); got != 2 {
 		t.Errorf("files gone: serial %d, want 2", got)
+	}
+}
+
+// TestSecuredChain: `stream --ws-listen` behind TLS and a token, and a
+// relay that follows it with --upstream-ca-file (a private CA) and
+// --upstream-bearer-token-file, serving with its own token; a relay
+// without the CA, or without the token, does not get in.
+func TestSecuredChain(t *testing.T) {
+	r10 := netip.MustParseAddr("10.10.10.10")
+	srv := nycServer(t, ospfapitest.Config{RouterID: r10})
+	wsAddr, streamMetrics, relayAddr, relayNoCA, relayNoToken := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	upToken, relayToken := filepath.Join(dir, "up-token"), filepath.Join(dir, "relay-token")
+	writeCert(t, certFile, keyFile, 1)
+	streamtest.WriteFile(t, upToken, []byte("upstream-secret\n"))
+	streamtest.WriteFile(t, relayToken, []byte("relay-secret\n"))
+
+	var stdout, stderr lockedBuffer
+	startCommand(t, &stdout, &stderr, "stream", "--server", srv.Addr(), "--holddown", "0", "--mute-stdout-stream",
+		"--ws-listen", wsAddr, "--metrics-listen", streamMetrics,
+		"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--bearer-token-file", upToken)
+	waitUntil(t, func() bool { return status("http://"+streamMetrics+"/readyz") == 200 }, "stream to load", &stderr)
+	if c := status("http://" + wsAddr + "/healthz"); c == 200 {
+		t.Error("the stream's --ws-listen answered plain HTTP")
+	}
+	upstream := "wss://" + wsAddr
+	startCommand(t, &stdout, &stderr, "relay", "--upstream", upstream, "--ws-listen", relayAddr, "--mute-stdout-stream",
+		"--upstream-ca-file", certFile, "--upstream-bearer-token-file", upToken, "--bearer-token-file", relayToken)
+	// The commands run in this process share its default logger: the
+	// logs are read together.
+	startCommand(t, &stdout, &stderr, "relay", "--upstream", upstream, "--ws-listen", relayNoCA, "--mute-stdout-stream",
+		"--upstream-bearer-token-file", upToken)
+	startCommand(t, &stdout, &stderr, "relay", "--upstream", upstream, "--ws-listen", relayNoToken, "--mute-stdout-stream",
+		"--upstream-ca-file", certFile)
+
+	waitUntil(t, func() bool { return status("http://"+relayAddr+"/readyz") == 200 }, "the relay to follow the secured stream", &stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "ws://"+relayAddr+"/", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": []string{"Bearer relay-secret"}}})
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		t.Fatalf("the relay's stream with its token: %v", err)
+	}
+	defer func() { _ = c.CloseNow() }()
+	if err := srv.AddExternal(r10, netip.MustParsePrefix("198.51.100.0/24"), 5, false, netip.Addr{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.Read(ctx); err != nil || !strings.Contains(string(msg), "198.51.100.0/24") {
+		t.Errorf("through the secured stream and the relay: %q, %v", msg, err)
+	}
+
+	waitUntil(t, func() bool { return strings.Contains(stderr.String(), "certificate signed by unknown authority") }, "the relay without the CA to say why it cannot follow", &stderr)
+	waitUntil(t, func() bool { return strings.Contains(stderr.String(), "401") }, "the relay without the token to say why it cannot follow", &stderr)
+	for _, addr := range []string{relayNoCA, relayNoToken} {
+		if c := status("http://" + addr + "/readyz"); c == 200 {
+			t.Errorf("a relay that cannot reach the secured stream is ready; log:\n%s", &stderr)
+		}
 	}
 }
