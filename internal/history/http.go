@@ -3,6 +3,7 @@ package history
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/topo"
 )
 
 // The history over HTTP, as a stream server or a relay serves it beside
@@ -21,6 +23,10 @@ import (
 //	GET /v1/events?from=T1&to=T2[&diff=true]
 //	                          the archive's lines after T1 up to T2 (application/x-ndjson),
 //	                          or the net change between the two states
+//	GET /v1/path?at=TIME&from=A&to=B, /v1/whatif?at=TIME&fail=F&from=A
+//	                          the live endpoints' answers, on the state at TIME; the
+//	                          X-History-At, -Base and -Events headers say what "at",
+//	                          "base" and "events" say above
 //
 // TIME is RFC 3339 or Unix milliseconds; "at" is the time asked, "base"
 // the time of the snapshot the state was replayed from and "events" the
@@ -46,6 +52,8 @@ func Handler(h *History) http.Handler {
 			h.serveState(w, r)
 		case "/v1/events":
 			h.serveEvents(w, r)
+		case "/v1/path", "/v1/whatif":
+			h.serveTopo(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -231,4 +239,62 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// serveTopo answers /v1/path and /v1/whatif at a time: the live answers'
+// questions (internal/topo) on the state the archive says the network
+// was in then.
+func (h *History) serveTopo(w http.ResponseWriter, r *http.Request) {
+	t, err := queryTime(r, "at")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := r.URL.Query()
+	from := q.Get("from")
+	var ask func(*topo.Graph) (any, error)
+	switch r.URL.Path {
+	case "/v1/path":
+		to := q.Get("to")
+		if from == "" || to == "" {
+			http.Error(w, "want /v1/path?at=TIME&from=ROUTER&to=ROUTER|PREFIX|ADDRESS", http.StatusBadRequest)
+			return
+		}
+		ask = func(g *topo.Graph) (any, error) { return g.Path(from, to) }
+	default:
+		fail := q.Get("fail")
+		if from == "" || fail == "" {
+			http.Error(w, "want /v1/whatif?at=TIME&fail=ROUTER|A-B&from=ROOT", http.StatusBadRequest)
+			return
+		}
+		ask = func(g *topo.Graph) (any, error) { return g.WhatIf(from, fail) }
+	}
+	if h == nil || !h.HasSnapshots() {
+		httpError(w, fmt.Errorf("%w: this server keeps no snapshots and events to replay (start it with --events-path-prefix and --snapshots-path-prefix)", ErrNoArchive))
+		return
+	}
+	v, rep, err := h.At(r.Context(), t)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	ans, err := ask(topo.Build(v))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	b, err := json.Marshal(ans)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("X-History-At", strconv.FormatInt(t.UnixMilli(), 10))
+	w.Header().Set("X-History-Base", strconv.FormatInt(rep.BaseTime.UnixMilli(), 10))
+	w.Header().Set("X-History-Events", strconv.Itoa(rep.Events))
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
+	"github.com/ospf-operator/ospf-operator/internal/topo"
 )
 
 // answer is what get returns of a response: its body is read and closed.
@@ -202,5 +203,77 @@ func TestHandlerCutsAFailedStreamShort(t *testing.T) {
 	if resp, body := get(t, srv, "GET", "/v1/events?from=0&to="+strconv.FormatInt(at(2*time.Hour).UnixMilli(), 10)); resp.StatusCode != 500 ||
 		!strings.Contains(body, "10.jsonl:1: ") {
 		t.Errorf("failure before the first line: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestHandlerPathsAt: /v1/path and /v1/whatif with at= answer the live
+// endpoints' questions on the state at that time, as topo answers them on
+// At's view, and say which state in headers.
+func TestHandlerPathsAt(t *testing.T) {
+	a := newTestArchive(t)
+	a.snapshot(at(0), baseArea)
+	a.hour(at(0),
+		link(at(time.Second), "10.0.0.1", false, lsdb.KindNetwork, "10.1.0.0/24", 10), // the LAN path goes
+		link(at(2*time.Second), "10.0.0.1", false, lsdb.KindRouter, "10.0.0.2", 10),   // then the direct one
+	)
+	h := a.history(true)
+	srv := httptest.NewServer(Handler(h))
+	defer srv.Close()
+	ms := func(d time.Duration) string { return strconv.FormatInt(at(d).UnixMilli(), 10) }
+	for _, tc := range []struct {
+		at        time.Duration
+		reachable bool
+		paths     int
+		events    string
+	}{
+		{500 * time.Millisecond, true, 2, "0"},
+		{1500 * time.Millisecond, true, 1, "1"},
+		{2500 * time.Millisecond, false, 0, "2"},
+	} {
+		resp, body := get(t, srv, "GET", "/v1/path?at="+ms(tc.at)+"&from=10.0.0.1&to=10.0.0.2")
+		if resp.StatusCode != 200 {
+			t.Fatalf("path at %v: %d %s", tc.at, resp.StatusCode, body)
+		}
+		var ans topo.PathAnswer
+		if err := json.Unmarshal([]byte(body), &ans); err != nil {
+			t.Fatal(err)
+		}
+		if ans.Reachable != tc.reachable || len(ans.Paths) != tc.paths {
+			t.Errorf("path at %v: reachable %v with %d paths, want %v with %d: %s", tc.at, ans.Reachable, len(ans.Paths), tc.reachable, tc.paths, body)
+		}
+		if got := resp.Header.Get("X-History-At") + " " + resp.Header.Get("X-History-Base") + " " + resp.Header.Get("X-History-Events"); got != ms(tc.at)+" "+ms(0)+" "+tc.events {
+			t.Errorf("path at %v: headers %q", tc.at, got)
+		}
+		v, _, err := h.At(context.Background(), at(tc.at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for path, ask := range map[string]func(*topo.Graph) (any, error){
+			"/v1/path?from=10.0.0.1&to=10.0.0.2":     func(g *topo.Graph) (any, error) { return g.Path("10.0.0.1", "10.0.0.2") },
+			"/v1/whatif?from=10.0.0.1&fail=10.0.0.2": func(g *topo.Graph) (any, error) { return g.WhatIf("10.0.0.1", "10.0.0.2") },
+		} {
+			want, err := ask(topo.Build(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wb, _ := json.Marshal(want)
+			if _, body := get(t, srv, "GET", path+"&at="+ms(tc.at)); body != string(wb)+"\n" {
+				t.Errorf("%s at %v:\n%s\nwant topo's on the state then:\n%s", path, tc.at, body, wb)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		code int
+		says string
+	}{
+		{"/v1/path?at=" + ms(time.Second) + "&to=10.0.0.2", 400, "want /v1/path?at=TIME&from="},
+		{"/v1/whatif?at=" + ms(time.Second) + "&from=10.0.0.1", 400, "want /v1/whatif?at=TIME&fail="},
+		{"/v1/path?at=" + ms(time.Second) + "&from=10.9.9.9&to=10.0.0.2", 400, "10.9.9.9"},
+		{"/v1/path?at=" + ms(-time.Minute) + "&from=10.0.0.1&to=10.0.0.2", 404, "the earliest is of"},
+	} {
+		if resp, body := get(t, srv, "GET", tc.path); resp.StatusCode != tc.code || !strings.Contains(body, tc.says) {
+			t.Errorf("%s: %d %q, want %d and %q", tc.path, resp.StatusCode, body, tc.code, tc.says)
+		}
 	}
 }

@@ -365,7 +365,7 @@ func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if stream.IsHistoryRequest(req) { // from the archive, upstream or not
-		stream.ServeHistory(r.cfg.Server.History, w, req)
+		stream.ServeHistory(r.cfg.Server.History, r.Self(), w, req)
 		return
 	}
 	if g := r.gen.Load(); g != nil {

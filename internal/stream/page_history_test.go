@@ -252,12 +252,25 @@ func TestMapHistoryEndToEnd(t *testing.T) {
 	if got := page.Eval(`String(document.querySelectorAll("#feed tr.past.at").length)`); got != "0" {
 		t.Errorf("%s rows marked as at T, which is no change's time", got)
 	}
-	// In the past a router's path cost is not offered: paths are live.
+	// In the past a router's path cost is the one then (/v1/path?at=T),
+	// and paths and what-ifs are offered on the network as it was.
 	page.Eval(fmt.Sprintf(`ospfMap.select(%q), ""`, ab[0]))
 	page.Wait("the router's details", `document.querySelector("#details h3").textContent`, "router "+ab[0].String())
-	if got := page.Eval(`document.getElementById("cost").textContent + "|" + document.querySelectorAll("#details .actions").length`); got != "path cost: paths and what-ifs are for the live network (press Live)|0" {
-		t.Errorf("a router's details in the past: %q", got)
+	then, err := wg.Path(self.String(), ab[0].String())
+	if err != nil {
+		t.Fatal(err)
 	}
+	wantCost := "unreachable"
+	if then.Reachable {
+		wantCost = fmt.Sprint(then.Cost)
+	}
+	page.Wait("the path cost then", `document.getElementById("cost").textContent.split(",")[0]`, "path cost from "+self.String()+" then: "+wantCost)
+	if got := page.Eval(`String(document.querySelectorAll("#details .actions").length)`); got != "1" {
+		t.Errorf("a router's details in the past: %s action bars, want 1", got)
+	}
+	page.Eval(`[...document.querySelectorAll("#details .actions button")].find(b => b.textContent === "Path to here").click(), ""`)
+	page.Wait("the path then", `document.querySelector("#query h3") ? document.querySelector("#query h3").textContent : ""`,
+		"path "+self.String()+" \u2192 "+ab[0].String()+" as at 2024-03-01T10:01:40.000Z")
 
 	// A change now leaves the past alone.
 	nyc.at(t0.Add(3 * time.Minute))

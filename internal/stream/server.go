@@ -215,7 +215,7 @@ func (s *Server) self() netip.Addr {
 // (/v1/events, ?at=) and the seed's stream.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if IsHistoryRequest(r) {
-		ServeHistory(s.cfg.History, w, r)
+		ServeHistory(s.cfg.History, s.self(), w, r)
 		return
 	}
 	switch {

@@ -663,9 +663,9 @@
     box.appendChild(cost);
     const q = new URLSearchParams({ to: id });
     if (pathFrom) q.set("from", pathFrom);
-    // Paths and what-ifs are answered on the live network only.
-    if (past !== null) cost.textContent = "path cost: paths and what-ifs are for the live network (press Live)";
-    else fetch(base + "/v1/path?" + q, { cache: "no-store" }).then(async (r) => {
+    // In the past, on the network as it was then (the archive's state).
+    if (past !== null) q.set("at", past);
+    fetch(base + "/v1/path?" + q, { cache: "no-store" }).then(async (r) => {
       if (box.dataset.router !== id) return;
       if (!r.ok) {
         const why = (await r.text()).trim();
@@ -675,7 +675,7 @@
         return;
       }
       const a = await r.json();
-      cost.textContent = "path cost from " + a.from + ": " + (a.reachable ? a.cost : "unreachable") +
+      cost.textContent = "path cost from " + a.from + (q.has("at") ? " then" : "") + ": " + (a.reachable ? a.cost : "unreachable") +
         (a.reverse ? ", back: " + (a.reverse.reachable ? a.reverse.cost : "unreachable") : "");
       cost.dataset.cost = a.reachable ? a.cost : "";
     }).catch((e) => { cost.textContent = "path cost: " + e; });
@@ -684,7 +684,7 @@
     acts.appendChild(button("Path to here", () => queryPath(pathFrom, id)));
     acts.appendChild(button("Fail this router", () => queryWhatIf(id)));
     if (pathFrom) acts.appendChild(button("Path from the agent's router", () => { pathFrom = ""; showRouter(id); }));
-    if (past === null) box.appendChild(acts);
+    box.appendChild(acts);
     // Links, per area.
     const t = el("table", undefined, "links");
     const hr = el("tr");
@@ -762,7 +762,7 @@
     box.appendChild(el("p", "area " + d.area, "kv"));
     const acts = el("div", undefined, "actions");
     acts.appendChild(button("Fail this link", () => queryWhatIf(d.source + "-" + d.target.split("@")[0])));
-    if (past === null) box.appendChild(acts);
+    box.appendChild(acts);
   }
 
   // ---- Paths and what-ifs, drawn on the map.
@@ -779,6 +779,7 @@
   async function queryPath(from, to) {
     const q = new URLSearchParams({ to });
     if (from) q.set("from", from);
+    if (past !== null) q.set("at", past);
     const box = $("query");
     box.hidden = false;
     box.textContent = "path \u2026";
@@ -794,7 +795,7 @@
     }
     marked.addClass("path");
     box.textContent = "";
-    box.appendChild(el("h3", "path " + a.from + " \u2192 " + a.to));
+    box.appendChild(el("h3", "path " + a.from + " \u2192 " + a.to + (q.has("at") ? " as at " + iso(Number(q.get("at"))) : "")));
     box.appendChild(el("p", a.reachable ? "cost " + a.cost + ", " + a.paths.length + " equal-cost path" + (a.paths.length > 1 ? "s" : "") : "unreachable", "kv"));
     if (a.reverse) box.appendChild(el("p", "back: " + (a.reverse.reachable ? "cost " + a.reverse.cost + ", " + a.reverse.paths.length + " path(s)" : "unreachable"), "kv"));
     const ul = el("ul", undefined, "mini");
@@ -807,6 +808,7 @@
   async function queryWhatIf(fail) {
     const q = new URLSearchParams({ fail });
     if (pathFrom) q.set("from", pathFrom);
+    if (past !== null) q.set("at", past);
     const box = $("query");
     box.hidden = false;
     box.textContent = "what-if \u2026";
@@ -822,7 +824,7 @@
       for (const c of a.changed) cy.getElementById(c.router).addClass("changed");
     });
     box.textContent = "";
-    box.appendChild(el("h3", "if " + a.fail + " fails"));
+    box.appendChild(el("h3", "if " + a.fail + " fails" + (q.has("at") ? " (as at " + iso(Number(q.get("at"))) + ")" : "")));
     box.appendChild(el("p", "from " + a.root + ": " + a.unreachable.length + " unreachable (red), " + a.changed.length + " change cost (orange)", "kv"));
     const ul = el("ul", undefined, "mini");
     for (const c of a.unreachable.slice(0, 50)) ul.appendChild(el("li", c.router + " unreachable (was " + c.before + ")"));
