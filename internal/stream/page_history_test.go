@@ -232,6 +232,19 @@ func TestMapHistoryEndToEnd(t *testing.T) {
 	if want := mapEdges(wg); !slices.Equal(edges, want) || len(nodes) != len(wg.Vertices) {
 		t.Errorf("the map at T has %d nodes and %d links; the history's state %d and %d", len(nodes), len(edges), len(wg.Vertices), len(want))
 	}
+	// ASBRs, known in the past by the routes they originate (the
+	// snapshots carry no flags).
+	asbrs := map[netip.Addr]bool{}
+	for _, a := range want.Areas {
+		for _, r := range a.Routers {
+			if len(r.Externals)+len(r.NSSA) > 0 {
+				asbrs[r.ID] = true
+			}
+		}
+	}
+	if got := page.Eval(`String(ospfMap.cy.nodes("[?asbr]").length)`); len(asbrs) == 0 || got != fmt.Sprint(len(asbrs)) {
+		t.Errorf("the map at T marks %s ASBRs, want the %d routers with external routes then", got, len(asbrs))
+	}
 	if got := page.Eval(`document.getElementById("status").textContent`); got != "history: not following" {
 		t.Errorf("status %q in the past", got)
 	}

@@ -102,6 +102,10 @@
     }
     return { flags, externals, areas: inAreas };
   }
+  // An ASBR: its Router-LSA's E bit, or the external (or NSSA) routes it
+  // originates, which only an ASBR does: the past map's views, rebuilt
+  // from snapshots that carry no flags, know it by those.
+  function isASBR(info) { return !!(info.flags & FLAG_E) || info.externals > 0; }
 
   // The map's links that touch vertex key in area aid, as OSPF's graph has
   // them (topo.Build): a router link counts when the far end links back,
@@ -159,7 +163,7 @@
       id, kind: "router", label: id, ext: info.externals,
       colour: abr ? "#8e24aa" : areaColour(info.areas[0] || "0.0.0.0"),
       shape: abr ? "diamond" : "ellipse",
-      asbr: !!(info.flags & FLAG_E), abr, self: id === self,
+      asbr: isASBR(info), abr, self: id === self,
       size: id === self ? 2 : abr ? 1.6 : 1,
     };
   }
@@ -654,7 +658,7 @@
     box.appendChild(h);
     const badges = el("div");
     if (info.flags & FLAG_B || info.areas.length > 1) badges.appendChild(el("span", "ABR", "badge abr"));
-    if (info.flags & FLAG_E) badges.appendChild(el("span", "ASBR", "badge asbr"));
+    if (isASBR(info)) badges.appendChild(el("span", "ASBR", "badge asbr"));
     if (info.flags & FLAG_V) badges.appendChild(el("span", "virtual link", "badge"));
     for (const a of info.areas) badges.appendChild(el("span", "area " + a, "badge"));
     box.appendChild(badges);
