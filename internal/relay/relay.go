@@ -297,8 +297,8 @@ func (r *Relay) Run(ctx context.Context) error {
 // of the relay's /v1/path and /v1/whatif, and the "self" of its own
 // /v1/view, so that a relay of a relay learns it too. The relay reads the
 // upstream's view when it starts following it, on every new snapshot,
-// and every VerifyInterval; a view without "self" (an upstream that does
-// not know its router yet) leaves the last one known.
+// and every VerifyInterval, sooner while the upstream does not know its
+// router yet (selfRetry); a view without "self" leaves the last one known.
 func (r *Relay) Self() netip.Addr {
 	if p := r.self.Load(); p != nil {
 		return *p
@@ -499,13 +499,27 @@ func (r *Relay) follow(ctx context.Context) {
 	}
 }
 
-// verifyLoop runs verify every VerifyInterval until ctx is done.
+// selfRetry is how soon the relay reads the upstream's view again while
+// the upstream does not know its router yet (an agent that has not synced
+// with ospfd): doubling from it up to VerifyInterval.
+const selfRetry = 2 * time.Second
+
+// verifyLoop runs verify every VerifyInterval until ctx is done, and
+// sooner while the upstream's router is unknown, to learn it.
 func (r *Relay) verifyLoop(ctx context.Context) {
-	t := time.NewTicker(r.cfg.VerifyInterval)
-	defer t.Stop()
+	retry := selfRetry
 	for {
+		wait := r.cfg.VerifyInterval
+		if r.self.Load() == nil {
+			wait = min(wait, retry)
+			retry = min(2*retry, r.cfg.VerifyInterval)
+		} else {
+			retry = selfRetry
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}

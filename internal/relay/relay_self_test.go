@@ -113,6 +113,27 @@ func TestRelayLearnsTheUpstreamsRouter(t *testing.T) {
 	}
 }
 
+// An upstream that learns its router after the relay started (an agent
+// not yet synced with ospfd) is asked again within seconds, not at the
+// next 5-minute check.
+func TestRelayLearnsALateRouterSoon(t *testing.T) {
+	db := streamtest.LoadFixture(t)
+	self := netip.MustParseAddr("10.69.7.31")
+	var known atomic.Pointer[netip.Addr]
+	up := startUpstream(t, stream.ServerConfig{Source: db, Self: func() netip.Addr {
+		if p := known.Load(); p != nil {
+			return *p
+		}
+		return netip.Addr{}
+	}}, nil)
+	relay := startRelay(t, Config{Upstream: up.url}) // VerifyInterval: the default 5m
+	time.Sleep(100 * time.Millisecond)
+	known.Store(&self)
+	start := time.Now()
+	streamtest.NewWithT(t).Eventually(relay.Self).WithTimeout(10*time.Second).Should(gomega.Equal(self), "the relay to learn the upstream's router soon")
+	t.Logf("learnt %v after the upstream knew it", time.Since(start).Round(time.Millisecond))
+}
+
 // A view whose "self" is not a router ID is refused, with an error that
 // says so; the relay keeps what it knew.
 func TestRelayRefusesAViewWithABadSelf(t *testing.T) {
