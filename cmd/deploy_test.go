@@ -420,3 +420,50 @@ func portOf(ctr corev1.Container, port string) string {
 	}
 	return port
 }
+
+// TestStreamSecurityComponents: the relay that config/default with the
+// stream-tls and stream-token components runs (test/helm checks that it
+// is the chart's with the same Secrets) takes its flags, which the README
+// documents, and reads them from the Secrets' mounts.
+func TestStreamSecurityComponents(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range renderKustomization(t, filepath.Join("..", "test", "helm", "testdata", "secure-stream")) {
+		if u.GetKind() != "DaemonSet" {
+			continue
+		}
+		var ds appsv1.DaemonSet
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &ds); err != nil {
+			t.Fatal(err)
+		}
+		pod := ds.Spec.Template.Spec
+		for _, ctr := range pod.Containers {
+			checkFlags(t, ctr, string(readme))
+			if ctr.Name != "relay" {
+				continue
+			}
+			mounts := map[string]string{}
+			for _, m := range ctr.VolumeMounts {
+				mounts[m.Name] = m.MountPath
+			}
+			secrets := map[string]string{}
+			for _, v := range pod.Volumes {
+				if v.Secret != nil {
+					secrets[v.Name] = v.Secret.SecretName
+				}
+			}
+			for flag, vol := range map[string]string{"--tls-cert-file": "tls", "--tls-key-file": "tls", "--bearer-token-file": "token"} {
+				if got := flagValue(ctr.Args, flag); mounts[vol] == "" || !strings.HasPrefix(got, mounts[vol]+"/") || secrets[vol] == "" {
+					t.Errorf("relay %s=%q: want a file of the %s volume (mounted at %q, Secret %q)", flag, got, vol, mounts[vol], secrets[vol])
+				}
+			}
+			if ctr.ReadinessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS || ctr.LivenessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+				t.Errorf("relay probes %s, %s: want HTTPS", ctr.ReadinessProbe.HTTPGet.Scheme, ctr.LivenessProbe.HTTPGet.Scheme)
+			}
+			return
+		}
+	}
+	t.Fatal("no relay in the rendered DaemonSet")
+}

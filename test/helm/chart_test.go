@@ -129,31 +129,8 @@ func byKey(objs []*unstructured.Unstructured) map[string]map[string]any {
 func TestChartRendersConfigDefault(t *testing.T) {
 	kust := renderKustomize(t, defaultDir)
 	objs, crds := renderChart(t, nil)
-
-	var want, wantCRDs []*unstructured.Unstructured
-	for _, u := range kust {
-		switch u.GetKind() {
-		case "Namespace":
-			if u.GetName() != namespace {
-				t.Errorf("config/default renders namespace %s, the test expects %s", u.GetName(), namespace)
-			}
-		case "CustomResourceDefinition":
-			wantCRDs = append(wantCRDs, u)
-		default:
-			want = append(want, u)
-		}
-	}
-	for _, u := range objs {
-		labels := u.GetLabels()
-		for _, l := range helmLabels {
-			if _, ok := labels[l]; !ok {
-				t.Errorf("%s lacks the label %s", key(u), l)
-			}
-			delete(labels, l)
-		}
-		u.SetLabels(labels)
-	}
-	if diff := cmp.Diff(byKey(want), byKey(objs)); diff != "" {
+	want, wantCRDs := splitKustomize(t, kust)
+	if diff := cmp.Diff(byKey(want), byKey(withoutHelmLabels(t, objs))); diff != "" {
 		t.Errorf("the chart's default render differs from config/default's (-kustomize +chart):\n%s", diff)
 	}
 
@@ -190,6 +167,65 @@ func writeCRDs(t *testing.T, crds []*unstructured.Unstructured) {
 }
 
 // TestChartValues: the values users set reach the objects.
+// splitKustomize separates a kustomize render's CRDs from the rest, which
+// the chart renders as templates, and checks its namespace.
+func splitKustomize(t *testing.T, kust []*unstructured.Unstructured) (objs, crds []*unstructured.Unstructured) {
+	t.Helper()
+	for _, u := range kust {
+		switch u.GetKind() {
+		case "Namespace":
+			if u.GetName() != namespace {
+				t.Errorf("the kustomization renders namespace %s, the test expects %s", u.GetName(), namespace)
+			}
+		case "CustomResourceDefinition":
+			crds = append(crds, u)
+		default:
+			objs = append(objs, u)
+		}
+	}
+	return objs, crds
+}
+
+// withoutHelmLabels checks that each object has Helm's labels and removes
+// them, for a comparison with kustomize's objects.
+func withoutHelmLabels(t *testing.T, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	t.Helper()
+	for _, u := range objs {
+		labels := u.GetLabels()
+		for _, l := range helmLabels {
+			if _, ok := labels[l]; !ok {
+				t.Errorf("%s lacks the label %s", key(u), l)
+			}
+			delete(labels, l)
+		}
+		u.SetLabels(labels)
+	}
+	return objs
+}
+
+// TestKustomizeComponentsMatchTheChart: config/components/stream-tls and
+// stream-token make of config/default what the chart makes with the
+// stream's TLS and token values, object for object.
+func TestKustomizeComponentsMatchTheChart(t *testing.T) {
+	want, _ := splitKustomize(t, renderKustomize(t, "testdata/secure-stream"))
+	objs, _ := renderChart(t, map[string]any{"stream": map[string]any{
+		"tls":         map[string]any{"secretName": "ospf-operator-stream-tls"},
+		"bearerToken": map[string]any{"secretName": "ospf-operator-stream-token"},
+	}})
+	if diff := cmp.Diff(byKey(want), byKey(withoutHelmLabels(t, objs))); diff != "" {
+		t.Errorf("config/default with the stream-tls and stream-token components differs from the chart with the stream's TLS and token (-kustomize +chart):\n%s", diff)
+	}
+	// And the components do change something.
+	if diff := cmp.Diff(byKey(want), byKey(mustSplit(t, renderKustomize(t, defaultDir)))); diff == "" {
+		t.Error("the components change nothing")
+	}
+}
+
+func mustSplit(t *testing.T, kust []*unstructured.Unstructured) []*unstructured.Unstructured {
+	objs, _ := splitKustomize(t, kust)
+	return objs
+}
+
 func TestChartValues(t *testing.T) {
 	objs, _ := renderChart(t, map[string]any{
 		"image":        map[string]any{"repository": "registry.example.com/ospf-operator", "tag": "v1.2.3", "pullPolicy": "Always"},
