@@ -82,7 +82,7 @@ test-e2e: envtest ## Run the end-to-end tests (test/, build tag e2e): the binary
 
 # The packages whose tests need neither root, FRR nor an API server: make
 # test-race runs them with the race detector.
-UNIT_PKGS ?= ./internal/ospf/... ./internal/lsdb/... ./internal/topo/... ./internal/ospfapi/... ./internal/mirror/... ./internal/archive/... ./internal/stream/... ./internal/relay/... ./internal/history/... ./internal/schemavalidate/...
+UNIT_PKGS ?= ./internal/ospf/... ./internal/lsdb/... ./internal/topo/... ./internal/ospfapi/... ./internal/mirror/... ./internal/archive/... ./internal/stream/... ./internal/relay/... ./internal/history/... ./internal/schemavalidate/... ./internal/cli/...
 
 .PHONY: test-race
 test-race: ## Run the unit packages' tests with the race detector.
