@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/ospf-operator/ospf-operator/internal/cli"
 	"github.com/ospf-operator/ospf-operator/internal/httpserve"
 	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
@@ -27,11 +28,12 @@ import (
 // relayOptions are the relay's flags: the stream's outputs, fed by an
 // upstream stream listener instead of ospfd.
 type relayOptions struct {
-	upstream string
-	wsListen string
-	outputs  fileOutputFlags
-	listen   listenerSecurity
-	up       upstreamSecurity
+	upstream   string
+	wsListen   string
+	checkpoint time.Duration
+	outputs    fileOutputFlags
+	listen     listenerSecurity
+	up         upstreamSecurity
 }
 
 func newRelayCommand() *cobra.Command {
@@ -55,6 +57,8 @@ func newRelayCommand() *cobra.Command {
 	f.StringVar(&opts.wsListen, "ws-listen", ":9623",
 		"Serve the stream, the live page, /healthz, /readyz and /metrics on ADDRESS:PORT")
 	opts.outputs.register(f, "Write the event stream to hourly files under this directory (and the relay's position in it)")
+	f.DurationVar(&opts.checkpoint, "checkpoint-interval", time.Minute,
+		"While the archive grows, save the relay's view where it ends this often (0: only at a clean stop), so that a relay killed without its grace period still archives the changes made while it was down")
 	opts.listen.register(f)
 	opts.up.register(f)
 	return cmd
@@ -63,6 +67,9 @@ func newRelayCommand() *cobra.Command {
 func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	if opts.wsListen == "" {
 		return errors.New("--ws-listen: an ADDRESS:PORT is needed")
+	}
+	if opts.checkpoint < 0 {
+		return cli.Usage(fmt.Errorf("--checkpoint-interval %v: must not be negative", opts.checkpoint))
 	}
 	jan, hist, err := opts.outputs.archiveServices()
 	if err != nil {
@@ -79,12 +86,13 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := relay.Config{
-		Upstream:     opts.upstream,
-		EventsDir:    opts.outputs.eventsPathPrefix,
-		SnapshotsDir: opts.outputs.snapshotsPathPrefix,
-		Server:       stream.ServerConfig{History: hist},
-		HTTPClient:   upstreamClient,
-		Logger:       slog.Default(),
+		Upstream:           opts.upstream,
+		EventsDir:          opts.outputs.eventsPathPrefix,
+		SnapshotsDir:       opts.outputs.snapshotsPathPrefix,
+		Server:             stream.ServerConfig{History: hist},
+		HTTPClient:         upstreamClient,
+		CheckpointInterval: checkpointInterval(opts.checkpoint),
+		Logger:             slog.Default(),
 	}
 	if !opts.outputs.muteStdoutStream {
 		cfg.Stdout = cmd.OutOrStdout()
@@ -128,4 +136,13 @@ func runRelay(cmd *cobra.Command, opts *relayOptions) error {
 		wg.Go(func() { _ = jan.Run(ctx) })
 	}
 	return finish(ctx, cancel, &wg, rel.Run(ctx))
+}
+
+// checkpointInterval is relay.Config's CheckpointInterval for the flag's
+// value: 0 (only at a clean stop) is the Config's negative.
+func checkpointInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -223,6 +223,7 @@ func TestSecurityFlags(t *testing.T) {
 		{[]string{"--upstream-ca-file", filepath.Join(dir, "none")}, 1, "--upstream-ca-file"},
 		{[]string{"--upstream-ca-file", empty}, 1, "no PEM certificate in it"},
 		{[]string{"--upstream-bearer-token-file", empty}, 1, "--upstream-bearer-token-file"},
+		{[]string{"--checkpoint-interval", "-1s"}, 2, "--checkpoint-interval -1s: must not be negative"},
 	} {
 		var stdout, stderr lockedBuffer
 		code := run(append([]string{"ospf-operator", "relay", "--ws-listen", "127.0.0.1:0"}, tc.args...), &stdout, &stderr)

@@ -12,13 +12,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/ospf-operator/ospf-operator/internal/archive"
+	"github.com/ospf-operator/ospf-operator/internal/relay"
 	"github.com/ospf-operator/ospf-operator/test/frrlab"
 )
 
@@ -203,5 +207,84 @@ func checkArchiveContinues(ctx context.Context, t *testing.T, c client.Client, l
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "events", ".relay-position.json")); err != nil {
 		t.Errorf("the relay's position: %v", err)
+	}
+}
+
+// checkArchiveAfterKill kills the pod's agent and relay without their
+// grace period (SIGKILL, as the OOM killer or a power cut would) and
+// changes the network while the kubelet restarts them: the new relay has
+// no view saved at a clean stop, but its last checkpoint (every 5 s in the
+// overlay) and the events archived after it give the archive's end, and
+// the change is in the archive exactly once, nothing repeated.
+func checkArchiveAfterKill(ctx context.Context, t *testing.T, lab *frrlab.Lab) {
+	const during = "100.127.3.0/24"
+	r4, err := lab.Router("r4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := filepath.Join(dataDir, "events")
+	// A checkpoint where the archive ends.
+	if err := waitFor(ctx, 30*time.Second, "a checkpoint of the relay's view where the archive ends", func() error {
+		data, err := os.ReadFile(filepath.Join(events, relay.ViewFile))
+		if err != nil {
+			return err
+		}
+		var saved archive.Position
+		if err := json.Unmarshal(data, &saved); err != nil {
+			return err
+		}
+		end, err := archive.ReadPosition(archive.OSFS{}, events)
+		if err != nil {
+			return err
+		}
+		if saved != end {
+			return fmt.Errorf("checkpoint at %+v, archive at %+v", saved, end)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := readArchive(t)
+	killed := map[string]int{}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if sub, ok := ownCommand(b); err == nil && ok && (sub == "agent" || sub == "relay") {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatalf("kill -9 %s (%d): %v", sub, pid, err)
+			}
+			killed[sub] = pid
+		}
+	}
+	if len(killed) != 2 {
+		t.Fatalf("killed %v, want the agent and the relay", killed)
+	}
+	if err := lab.Configure("r4", "ip route "+during+" Null0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed %v; added %s on r4 while the kubelet restarts them", killed, during)
+	want := []string{"+" + during + " by " + r4.ID.String()}
+	if err := waitFor(ctx, 90*time.Second, "the change made while the processes were dead in the archive", func() error {
+		var got []string
+		for _, l := range appended(t, before, readArchive(t)) {
+			if ch := externalChange(t, l); ch != "" {
+				got = append(got, ch)
+			}
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("archived %q, want %q", got, want)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	// Give a wrong difference time to show, then: that line alone.
+	time.Sleep(3 * time.Second)
+	if lines := appended(t, before, readArchive(t)); len(lines) != len(want) {
+		t.Errorf("%d lines added to the archive, want %d: %q", len(lines), len(want), lines)
+	}
+	if err := relayReady(ctx); err != nil {
+		t.Errorf("the restarted relay: %v", err)
 	}
 }

@@ -222,6 +222,9 @@ func TestCluster(t *testing.T) {
 	t.Run("the archive continues across kubectl delete pod", func(t *testing.T) {
 		checkArchiveContinues(ctx, t, c, lab, pod)
 	})
+	t.Run("the archive continues across a SIGKILL of the pod's processes", func(t *testing.T) {
+		checkArchiveAfterKill(ctx, t, lab)
+	})
 	t.Run("metrics: 401 without a token, 403 without RBAC, 200 with it", func(t *testing.T) {
 		checkMetrics(ctx, t, c, cs)
 	})
