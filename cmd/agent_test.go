@@ -26,6 +26,7 @@ import (
 	"github.com/ospf-operator/ospf-operator/internal/controller"
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
 
 // agentEnv is an API server with the CRDs and the agent's namespace, and
@@ -67,7 +68,7 @@ type agentProc struct {
 func startAgentProc(t *testing.T, bin string, e *agentEnv, pod, server string, extra ...string) *agentProc {
 	t.Helper()
 	p := &agentProc{pod: pod, log: &lockedBuffer{}, exited: make(chan struct{})}
-	health, metrics := freeAddr(t), freeAddr(t)
+	health, metrics := streamtest.FreeAddr(t), streamtest.FreeAddr(t)
 	p.health, p.metrics = "http://"+health, "http://"+metrics
 	args := append([]string{"agent", "--server=" + server, "--leader-elect",
 		"--kubeconfig=" + e.kubeconfig, "--pod-name=" + pod,

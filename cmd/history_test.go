@@ -192,7 +192,7 @@ func TestStreamServesAndKeepsItsArchive(t *testing.T) {
 	closedHour := filepath.Join(events, closed.Format("2006/01/02/15")+".jsonl")
 	streamtest.WriteFile(t, old, []byte(closedLine+"\n"))
 	streamtest.WriteFile(t, closedHour, []byte(closedLine+"\n"))
-	wsAddr, metricsAddr := freeAddr(t), freeAddr(t)
+	wsAddr, metricsAddr := streamtest.FreeAddr(t), streamtest.FreeAddr(t)
 	var stdout, stderr lockedBuffer
 	startCommand(t, &stdout, &stderr, "stream", "--server", srv.Addr(), "--holddown", "0", "--mute-stdout-stream", "--ws-listen", wsAddr,
 		"--metrics-listen", metricsAddr,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -13,18 +12,8 @@ import (
 	"testing"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
+	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
 )
-
-// freeAddr returns a loopback address no one listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // startCommand runs the root command with args until the test ends.
 func startCommand(t *testing.T, stdout, stderr *lockedBuffer, args ...string) {
@@ -69,7 +58,7 @@ func metricValue(body, sample string) float64 {
 func TestRelayCommand(t *testing.T) {
 	r10 := netip.MustParseAddr("10.10.10.10")
 	srv := nycServer(t, ospfapitest.Config{RouterID: r10})
-	wsAddr, streamMetrics, relayAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	wsAddr, streamMetrics, relayAddr := streamtest.FreeAddr(t), streamtest.FreeAddr(t), streamtest.FreeAddr(t)
 	events := t.TempDir()
 	var streamOut, relayOut, stderr lockedBuffer
 	startCommand(t, &streamOut, &stderr, "stream", "--server", srv.Addr(), "--holddown", "0", "--mute-stdout-stream",

@@ -52,8 +52,8 @@ func writeCert(t *testing.T, certFile, keyFile string, serial int64) *x509.Certi
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The key first: the watcher reloads on the certificate's change and
-	// needs the pair to match.
+	// The key first: a relay that looks between the two writes finds a
+	// pair that does not match, and keeps the last one until the next look.
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func writeCert(t *testing.T, certFile, keyFile string, serial int64) *x509.Certi
 func TestRelayTLSAndToken(t *testing.T) {
 	r10 := netip.MustParseAddr("10.10.10.10")
 	srv := nycServer(t, ospfapitest.Config{RouterID: r10})
-	wsAddr, streamMetrics, relayAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	wsAddr, streamMetrics, relayAddr := streamtest.FreeAddr(t), streamtest.FreeAddr(t), streamtest.FreeAddr(t)
 	dir := t.TempDir()
 	certFile, keyFile, tokenFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), filepath.Join(dir, "token")
 	cert := writeCert(t, certFile, keyFile, 1)
@@ -317,7 +317,7 @@ func TestCertPair(t *testing.T) {
 func TestSecuredChain(t *testing.T) {
 	r10 := netip.MustParseAddr("10.10.10.10")
 	srv := nycServer(t, ospfapitest.Config{RouterID: r10})
-	wsAddr, streamMetrics, relayAddr, relayNoCA, relayNoToken := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	wsAddr, streamMetrics, relayAddr, relayNoCA, relayNoToken := streamtest.FreeAddr(t), streamtest.FreeAddr(t), streamtest.FreeAddr(t), streamtest.FreeAddr(t), streamtest.FreeAddr(t)
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	upToken, relayToken := filepath.Join(dir, "up-token"), filepath.Join(dir, "relay-token")

@@ -89,19 +89,29 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	return t, nil
 }
 
-func (h *History) serveState(w http.ResponseWriter, r *http.Request) {
+// stateAt answers r's at= with the state then, or the error's status: a
+// bad time 400, no archive 501, no history then 404.
+func (h *History) stateAt(w http.ResponseWriter, r *http.Request) (*lsdb.View, Report, time.Time, bool) {
 	t, err := queryTime(r, "at")
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil, Report{}, t, false
 	}
 	if h == nil || !h.HasSnapshots() {
 		httpError(w, fmt.Errorf("%w: this server keeps no snapshots and events to replay (start it with --events-path-prefix and --snapshots-path-prefix)", ErrNoArchive))
-		return
+		return nil, Report{}, t, false
 	}
 	v, rep, err := h.At(r.Context(), t)
 	if err != nil {
 		httpError(w, err)
+		return nil, rep, t, false
+	}
+	return v, rep, t, true
+}
+
+func (h *History) serveState(w http.ResponseWriter, r *http.Request) {
+	v, rep, t, ok := h.stateAt(w, r)
+	if !ok {
 		return
 	}
 	b := make([]byte, 0, 64<<10)
@@ -245,8 +255,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // questions (internal/topo) on the state the archive says the network
 // was in then.
 func (h *History) serveTopo(w http.ResponseWriter, r *http.Request) {
-	t, err := queryTime(r, "at")
-	if err != nil {
+	if _, err := queryTime(r, "at"); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -269,13 +278,8 @@ func (h *History) serveTopo(w http.ResponseWriter, r *http.Request) {
 		}
 		ask = func(g *topo.Graph) (any, error) { return g.WhatIf(from, fail) }
 	}
-	if h == nil || !h.HasSnapshots() {
-		httpError(w, fmt.Errorf("%w: this server keeps no snapshots and events to replay (start it with --events-path-prefix and --snapshots-path-prefix)", ErrNoArchive))
-		return
-	}
-	v, rep, err := h.At(r.Context(), t)
-	if err != nil {
-		httpError(w, err)
+	v, rep, t, ok := h.stateAt(w, r)
+	if !ok {
 		return
 	}
 	ans, err := ask(topo.Build(v))

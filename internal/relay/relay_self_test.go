@@ -15,6 +15,7 @@ import (
 
 	"github.com/onsi/gomega"
 
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/stream"
 	"github.com/ospf-operator/ospf-operator/internal/stream/pagetest"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
@@ -52,6 +53,20 @@ func viewSelf(t testing.TB, base string) string {
 	return doc.Self
 }
 
+// startUpstreamSelfLater starts an upstream of db that does not know its
+// router until the test stores it in known.
+func startUpstreamSelfLater(t *testing.T, db *lsdb.DB) (known *atomic.Pointer[netip.Addr], up *testUpstream) {
+	t.Helper()
+	known = new(atomic.Pointer[netip.Addr])
+	up = startUpstream(t, stream.ServerConfig{Source: db, Self: func() netip.Addr {
+		if p := known.Load(); p != nil {
+			return *p
+		}
+		return netip.Addr{}
+	}}, nil)
+	return known, up
+}
+
 // A relay does not mirror ospfd itself: it learns the router whose LSDB
 // it serves from its upstream's /v1/view, answers /v1/path and /v1/whatif
 // from it as the upstream does, and names it in its own /v1/view, so that
@@ -62,13 +77,7 @@ func TestRelayLearnsTheUpstreamsRouter(t *testing.T) {
 	g := topo.Build(db.View())
 	self := netip.MustParseAddr("10.69.7.31")
 	far := farthestFrom(t, g, self)
-	var known atomic.Pointer[netip.Addr]
-	up := startUpstream(t, stream.ServerConfig{Source: db, Self: func() netip.Addr {
-		if p := known.Load(); p != nil {
-			return *p
-		}
-		return netip.Addr{}
-	}}, nil)
+	known, up := startUpstreamSelfLater(t, db)
 	relay := startRelay(t, Config{Upstream: up.url, VerifyInterval: 20 * time.Millisecond})
 
 	// Neither knows the router yet.
@@ -119,13 +128,7 @@ func TestRelayLearnsTheUpstreamsRouter(t *testing.T) {
 func TestRelayLearnsALateRouterSoon(t *testing.T) {
 	db := streamtest.LoadFixture(t)
 	self := netip.MustParseAddr("10.69.7.31")
-	var known atomic.Pointer[netip.Addr]
-	up := startUpstream(t, stream.ServerConfig{Source: db, Self: func() netip.Addr {
-		if p := known.Load(); p != nil {
-			return *p
-		}
-		return netip.Addr{}
-	}}, nil)
+	known, up := startUpstreamSelfLater(t, db)
 	relay := startRelay(t, Config{Upstream: up.url}) // VerifyInterval: the default 5m
 	time.Sleep(100 * time.Millisecond)
 	known.Store(&self)
