@@ -108,14 +108,14 @@ func (r *Relay) saveView(final bool) (uint64, error) {
 		return 0, errNotAtArchiveEnd
 	}
 	now := time.Now()
-	view := g.replica.View(now).AppendJSON(nil)
+	v := g.replica.View(now) // immutable: written out after the lock
 	// Measured while nothing is published, so that no line is being added.
 	hours, err := r.measureHours(now)
 	g.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	b, err := json.Marshal(savedView{Position: at, At: now.UnixMilli(), Hours: hours, View: view})
+	b, err := json.Marshal(savedView{Position: at, At: now.UnixMilli(), Hours: hours, View: v.AppendJSON(nil)})
 	if err != nil {
 		return 0, err
 	}
