@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
 	"github.com/ospf-operator/ospf-operator/internal/stream/streamtest"
@@ -64,7 +65,8 @@ func TestRelayCommand(t *testing.T) {
 	startCommand(t, &streamOut, &stderr, "stream", "--server", srv.Addr(), "--holddown", "0", "--mute-stdout-stream",
 		"--ws-listen", wsAddr, "--metrics-listen", streamMetrics)
 	waitUntil(t, func() bool { return status("http://"+streamMetrics+"/readyz") == 200 }, "stream to load", &stderr)
-	startCommand(t, &relayOut, &stderr, "relay", "--upstream", "ws://"+wsAddr, "--ws-listen", relayAddr, "--events-path-prefix", events)
+	startCommand(t, &relayOut, &stderr, "relay", "--upstream", "ws://"+wsAddr, "--ws-listen", relayAddr, "--events-path-prefix", events,
+		"--checkpoint-interval", "100ms")
 	waitUntil(t, func() bool { return status("http://"+relayAddr+"/readyz") == 200 }, "the relay to follow", &stderr)
 	if code, _ := get(t, "http://"+relayAddr+"/healthz"); code != 200 {
 		t.Errorf("relay /healthz: %d", code)
@@ -78,6 +80,9 @@ func TestRelayCommand(t *testing.T) {
 	}
 	if v := metricValue(before, "ospf_operator_relay_events_received_total"); v != 0 {
 		t.Errorf("relay_events_received_total before any change = %v, want 0", v)
+	}
+	if v := metricValue(before, "ospf_operator_relay_checkpoints_total"); v != 0 {
+		t.Errorf("relay_checkpoints_total before the archive grew = %v, want 0", v)
 	}
 
 	if err := srv.AddExternal(r10, netip.MustParsePrefix("198.51.100.0/24"), 5, false, netip.MustParseAddr("10.70.76.1")); err != nil {
@@ -100,6 +105,15 @@ func TestRelayCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(events, ".relay-position.json")); err != nil {
 		t.Errorf("the relay recorded no position: %v", err)
+	}
+	// The archive grew: a checkpoint follows within --checkpoint-interval.
+	waitUntil(t, func() bool {
+		_, m := get(t, "http://"+relayAddr+"/metrics")
+		return metricValue(m, "ospf_operator_relay_checkpoints_total") == 1 &&
+			metricValue(m, "ospf_operator_relay_last_checkpoint_timestamp_seconds") > float64(time.Now().Add(-time.Minute).Unix())
+	}, "a checkpoint, counted", &stderr)
+	if _, err := os.Stat(filepath.Join(events, ".relay-view.json")); err != nil {
+		t.Errorf("the relay's checkpoint: %v", err)
 	}
 }
 

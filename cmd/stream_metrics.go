@@ -46,6 +46,9 @@ var (
 	descUpResnaps   = desc("relay_resnapshots_total", "Snapshots the relay took after its first.")
 	descUpReceived  = desc("relay_events_received_total", "Events the relay received from its upstream.")
 	descUpFixes     = desc("relay_snapshot_corrections_total", "Times the relay's view differed from its upstream's and was replaced by it: a check of the state records, which should stay at 0.")
+	descCheckpoints = desc("relay_checkpoints_total", "Views saved where the archive ends (every --checkpoint-interval while it grows, and at a clean stop).")
+	descCheckErrors = desc("relay_checkpoint_errors_total", "Checkpoints whose writing failed (a relay killed then may miss changes made while it was down).")
+	descCheckLast   = desc("relay_last_checkpoint_timestamp_seconds", "When the last checkpoint was saved (Unix time; 0 before the first).")
 )
 
 func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -60,7 +63,8 @@ func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
 		}
 	}
 	if c.relay != nil {
-		for _, d := range []*prometheus.Desc{descUpConnected, descUpConnects, descUpLosses, descUpResnaps, descUpReceived, descUpFixes} {
+		for _, d := range []*prometheus.Desc{descUpConnected, descUpConnects, descUpLosses, descUpResnaps, descUpReceived, descUpFixes,
+			descCheckpoints, descCheckErrors, descCheckLast} {
 			ch <- d
 		}
 	}
@@ -112,6 +116,13 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descUpResnaps, r.Resnapshots)
 		counter(descUpReceived, r.Received)
 		counter(descUpFixes, r.Corrections)
+		counter(descCheckpoints, r.Checkpoints)
+		counter(descCheckErrors, r.CheckpointErrors)
+		last := 0.0
+		if !r.LastCheckpoint.IsZero() {
+			last = float64(r.LastCheckpoint.UnixMilli()) / 1000
+		}
+		gauge(descCheckLast, last)
 	}
 }
 

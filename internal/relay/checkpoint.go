@@ -113,6 +113,7 @@ func (r *Relay) saveView(final bool) (uint64, error) {
 	hours, err := r.measureHours(now)
 	g.mu.Unlock()
 	if err != nil {
+		r.checkpointErrors.Add(1)
 		return 0, err
 	}
 	b, err := json.Marshal(savedView{Position: at, At: now.UnixMilli(), Hours: hours, View: v.AppendJSON(nil)})
@@ -121,11 +122,14 @@ func (r *Relay) saveView(final bool) (uint64, error) {
 	}
 	name := filepath.Join(r.cfg.EventsDir, ViewFile)
 	if err := archive.WriteFileAtomic(archive.OSFS{}, name, append(b, '\n')); err != nil {
+		r.checkpointErrors.Add(1)
 		if final {
 			r.log.Error("Saving the relay's view failed; if the upstream restarts before the relay does, the archive will miss the changes in between", "file", name, "err", err)
 		}
 		return 0, err
 	}
+	r.checkpoints.Add(1)
+	r.lastCheckpoint.Store(now.UnixMilli())
 	if final {
 		r.log.Info("Saved the relay's view where the archive ends", "file", name, "epoch", at.Epoch, "seq", at.Seq)
 	} else {

@@ -136,6 +136,8 @@ type Relay struct {
 	self                                    atomic.Pointer[netip.Addr] // the upstream's router, once it named it
 	connects, losses, resnapshots, received atomic.Uint64
 	positionErrors, verified, corrections   atomic.Uint64
+	checkpoints, checkpointErrors           atomic.Uint64
+	lastCheckpoint                          atomic.Int64 // Unix ms
 }
 
 // segment maps a run of out's sequence numbers to the upstream's: from
@@ -167,9 +169,15 @@ type Stats struct {
 	Verified, Corrections uint64
 	// PositionErrors counts failed writes of the position file.
 	PositionErrors uint64
-	Server         *stream.ServerStats
-	Archive        *archive.ArchiveStats
-	Snapshots      *archive.SnapshotStats
+	// Checkpoints counts the views saved where the archive ends (at
+	// CheckpointInterval and at a clean stop), CheckpointErrors those
+	// whose writing failed, and LastCheckpoint is when the last was saved
+	// (zero before the first).
+	Checkpoints, CheckpointErrors uint64
+	LastCheckpoint                time.Time
+	Server                        *stream.ServerStats
+	Archive                       *archive.ArchiveStats
+	Snapshots                     *archive.SnapshotStats
 }
 
 // New prepares a relay. It reads the position an earlier run left in
@@ -322,14 +330,19 @@ func (r *Relay) Ready() bool { return r.connected.Load() && r.gen.Load() != nil 
 // Stats returns the relay's counters and those of its outputs.
 func (r *Relay) Stats() Stats {
 	st := Stats{
-		Connected:      r.Ready(),
-		Connects:       r.connects.Load(),
-		Losses:         r.losses.Load(),
-		Resnapshots:    r.resnapshots.Load(),
-		Received:       r.received.Load(),
-		Verified:       r.verified.Load(),
-		Corrections:    r.corrections.Load(),
-		PositionErrors: r.positionErrors.Load(),
+		Connected:        r.Ready(),
+		Connects:         r.connects.Load(),
+		Losses:           r.losses.Load(),
+		Resnapshots:      r.resnapshots.Load(),
+		Received:         r.received.Load(),
+		Verified:         r.verified.Load(),
+		Corrections:      r.corrections.Load(),
+		PositionErrors:   r.positionErrors.Load(),
+		Checkpoints:      r.checkpoints.Load(),
+		CheckpointErrors: r.checkpointErrors.Load(),
+	}
+	if ms := r.lastCheckpoint.Load(); ms != 0 {
+		st.LastCheckpoint = time.UnixMilli(ms)
 	}
 	if g := r.gen.Load(); g != nil {
 		st.Epoch, st.LastSeq = g.epoch, g.feed.LastSeq()
