@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 	"github.com/ospf-operator/ospf-operator/internal/ospfapi/ospfapitest"
@@ -13,18 +12,7 @@ import (
 // nycx40 is a database loaded with the NYC LSDB cloned 40 times (51,480 LSAs).
 func nycx40(b *testing.B) *lsdb.DB {
 	b.Helper()
-	lsas, err := ospfapitest.LoadSnapshotFile("../../testdata/nycmesh-lsdb-2023-04-29.json", ospfapitest.EncodeOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if lsas, err = ospfapitest.Clone(lsas, 40); err != nil {
-		b.Fatal(err)
-	}
-	db := lsdb.New(lsdb.Config{})
-	if err := ospfapitest.LoadDB(db, lsas, time.Now()); err != nil {
-		b.Fatal(err)
-	}
-	return db
+	return ospfapitest.NYCDB(b, 40)
 }
 
 // BenchmarkSnapshotNYCx40 is the snapshot of the NYC LSDB × 40 (23,680

@@ -13,17 +13,7 @@ import (
 // replica while the stream waits (view), and the view written as JSON
 // after (json), once a minute at most while the archive grows.
 func BenchmarkCheckpointNYCx40(b *testing.B) {
-	lsas, err := ospfapitest.LoadSnapshotFile("../../testdata/nycmesh-lsdb-2023-04-29.json", ospfapitest.EncodeOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if lsas, err = ospfapitest.Clone(lsas, 40); err != nil {
-		b.Fatal(err)
-	}
-	db := lsdb.New(lsdb.Config{})
-	if err := ospfapitest.LoadDB(db, lsas, time.Now()); err != nil {
-		b.Fatal(err)
-	}
+	db := ospfapitest.NYCDB(b, 40)
 	rep := lsdb.NewReplica(db.View())
 	b.Run("view", func(b *testing.B) {
 		b.ReportAllocs()

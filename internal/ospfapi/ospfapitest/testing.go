@@ -4,6 +4,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
+
+	"github.com/ospf-operator/ospf-operator/internal/lsdb"
 )
 
 // Fixture is the path of the NYC Mesh LSDB of testdata/ (snapshot format),
@@ -35,4 +38,22 @@ func Start(t testing.TB, cfg Config, lsas []AreaLSA) *Server {
 	}
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// NYCDB returns a database loaded with the NYC LSDB cloned copies times
+// (Clone; 1 is the fixture itself), or fails the test.
+func NYCDB(t testing.TB, copies int) *lsdb.DB {
+	t.Helper()
+	lsas := NYC(t)
+	if copies > 1 {
+		var err error
+		if lsas, err = Clone(lsas, copies); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := lsdb.New(lsdb.Config{})
+	if err := LoadDB(db, lsas, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
