@@ -28,10 +28,9 @@ import (
 type tokenFile struct {
 	flag, file string
 
-	mu      sync.Mutex
-	modTime time.Time
-	size    int64
-	token   []byte
+	mu    sync.Mutex
+	stamp fileStamp
+	token []byte
 }
 
 // newTokenFile reads the token in file (the value of flag), which must
@@ -49,8 +48,8 @@ func newTokenFile(flag, file string) (*tokenFile, error) {
 func (f *tokenFile) current() ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st, err := os.Stat(f.file)
-	if err == nil && st.ModTime().Equal(f.modTime) && st.Size() == f.size {
+	stamp, err := stampOf(f.file)
+	if err == nil && f.token != nil && stamp == f.stamp {
 		return f.token, nil
 	}
 	var data []byte
@@ -72,7 +71,7 @@ func (f *tokenFile) current() ([]byte, error) {
 		}
 		return f.token, nil
 	}
-	f.token, f.modTime, f.size = token, st.ModTime(), st.Size()
+	f.token, f.stamp = token, stamp
 	return f.token, nil
 }
 
@@ -137,9 +136,10 @@ type certPair struct {
 // pairCheckInterval is how often at most certPair looks at its files.
 const pairCheckInterval = time.Second
 
-// fileStamp is what tells that a file changed.
+// fileStamp is what tells that a file changed (a token's, a
+// certificate's): its modification time and size.
 type fileStamp struct {
-	modTime time.Time
+	modTime int64 // Unix nanoseconds
 	size    int64
 }
 
@@ -148,7 +148,7 @@ func stampOf(file string) (fileStamp, error) {
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return fileStamp{st.ModTime(), st.Size()}, nil
+	return fileStamp{st.ModTime().UnixNano(), st.Size()}, nil
 }
 
 // newCertPair loads the pair, which must load.
@@ -200,8 +200,8 @@ func (p *certPair) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 	return p.cert, nil
 }
 
-// relayTLSConfig serves HTTP/1.1 only: WebSocket upgrades need it.
-func relayTLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
+// listenerTLSConfig serves HTTP/1.1 only: WebSocket upgrades need it.
+func listenerTLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		NextProtos:     []string{"http/1.1"},
@@ -252,7 +252,7 @@ func (s *listenerSecurity) build() (*tls.Config, *bearerAuth, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return relayTLSConfig(certs.GetCertificate), auth, nil
+	return listenerTLSConfig(certs.GetCertificate), auth, nil
 }
 
 // guardFunc is guard for a server that wraps its own handler: nil
