@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"time"
@@ -142,8 +143,7 @@ func (r *Relay) saveView(final bool) (uint64, error) {
 // before now to checkpointAfter after it that exist.
 func (r *Relay) measureHours(now time.Time) (map[string]int64, error) {
 	hours := map[string]int64{}
-	for h := now.Add(-checkpointBefore).UTC().Truncate(time.Hour); !h.After(now.Add(checkpointAfter)); h = h.Add(time.Hour) {
-		path := archive.HourPath(r.cfg.EventsDir, h)
+	for path := range r.hourFiles(now.Add(-checkpointBefore), now.Add(checkpointAfter)) {
 		n, err := hourLength(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -154,6 +154,18 @@ func (r *Relay) measureHours(now time.Time) (map[string]int64, error) {
 		}
 	}
 	return hours, nil
+}
+
+// hourFiles are the archive's hour files (whether they exist or not) of
+// the hours from the one that holds from to the one that holds to.
+func (r *Relay) hourFiles(from, to time.Time) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for h := from.UTC().Truncate(time.Hour); !h.After(to); h = h.Add(time.Hour) {
+			if !yield(archive.HourPath(r.cfg.EventsDir, h)) {
+				return
+			}
+		}
+	}
 }
 
 // hourLength is the length of an hour's lines: the plain file's size, or,
@@ -220,8 +232,7 @@ func (r *Relay) archivedAfter(sv savedView) ([]lsdb.Event, error) {
 		last = saved
 	}
 	last = last.Add(checkpointAfter)
-	for h := saved.Add(-checkpointBefore).UTC().Truncate(time.Hour); !h.After(last); h = h.Add(time.Hour) {
-		path := archive.HourPath(r.cfg.EventsDir, h)
+	for path := range r.hourFiles(saved.Add(-checkpointBefore), last) {
 		data, err := archive.ReadHour(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
