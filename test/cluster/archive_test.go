@@ -106,6 +106,24 @@ func externalChange(t *testing.T, line string) string {
 	return ""
 }
 
+// waitArchived waits up to timeout for the external routes' changes
+// appended to the archive since before (externalChange) to be want.
+func waitArchived(ctx context.Context, t *testing.T, before map[string]string, want []string, timeout time.Duration, what string) error {
+	t.Helper()
+	return waitFor(ctx, timeout, what, func() error {
+		var got []string
+		for _, l := range appended(t, before, readArchive(t)) {
+			if ch := externalChange(t, l); ch != "" {
+				got = append(got, ch)
+			}
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("archived %q, want %q", got, want)
+		}
+		return nil
+	})
+}
+
 // relayReady reports whether the relay on the node follows its agent.
 func relayReady(ctx context.Context) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+nodeIP+":"+streamPort+"/readyz", nil)
@@ -168,21 +186,7 @@ func checkArchiveContinues(ctx context.Context, t *testing.T, c client.Client, l
 	t.Logf("added %s on r4 after the old pod ended, with %d processes of the new pod running", during, newRunning)
 	pod := waitPodReady(ctx, t, c, old.Name)
 	want := []string{"+" + during + " by " + r4.ID.String()}
-	changes := func() []string {
-		var out []string
-		for _, l := range appended(t, before, readArchive(t)) {
-			if ch := externalChange(t, l); ch != "" {
-				out = append(out, ch)
-			}
-		}
-		return out
-	}
-	if err := waitFor(ctx, 90*time.Second, "the change made during the takeover in the archive", func() error {
-		if got := changes(); !slices.Equal(got, want) {
-			return fmt.Errorf("archived %q, want %q", got, want)
-		}
-		return nil
-	}); err != nil {
+	if err := waitArchived(ctx, t, before, want, 90*time.Second, "the change made during the takeover in the archive"); err != nil {
 		t.Error(err)
 	}
 	t.Logf("new pod %s; its relay archived the change made while no pod ran", pod.Name)
@@ -192,12 +196,7 @@ func checkArchiveContinues(ctx context.Context, t *testing.T, c client.Client, l
 		t.Fatal(err)
 	}
 	want = append(want, "-"+after+" by "+r4.ID.String())
-	if err := waitFor(ctx, 60*time.Second, "the change after the takeover in the archive", func() error {
-		if got := changes(); !slices.Equal(got, want) {
-			return fmt.Errorf("archived %q, want %q", got, want)
-		}
-		return nil
-	}); err != nil {
+	if err := waitArchived(ctx, t, before, want, 60*time.Second, "the change after the takeover in the archive"); err != nil {
 		t.Error(err)
 	}
 	// Nothing but the two: no line repeated from before the takeover.
@@ -265,18 +264,7 @@ func checkArchiveAfterKill(ctx context.Context, t *testing.T, lab *frrlab.Lab) {
 	}
 	t.Logf("killed %v; added %s on r4 while the kubelet restarts them", killed, during)
 	want := []string{"+" + during + " by " + r4.ID.String()}
-	if err := waitFor(ctx, 90*time.Second, "the change made while the processes were dead in the archive", func() error {
-		var got []string
-		for _, l := range appended(t, before, readArchive(t)) {
-			if ch := externalChange(t, l); ch != "" {
-				got = append(got, ch)
-			}
-		}
-		if !slices.Equal(got, want) {
-			return fmt.Errorf("archived %q, want %q", got, want)
-		}
-		return nil
-	}); err != nil {
+	if err := waitArchived(ctx, t, before, want, 90*time.Second, "the change made while the processes were dead in the archive"); err != nil {
 		t.Error(err)
 	}
 	// Give a wrong difference time to show, then: that line alone.
