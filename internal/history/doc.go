@@ -2,8 +2,9 @@
 // the seed's layout (internal/archive writes one; the seed's own archives
 // are read the same way): the LSDB snapshot as it was at a time (At), the
 // events between two times (Events), and the net change between them
-// (Diff), for the history command and the /v1/snapshot?at=, /v1/view?at=
-// and /v1/events endpoints (Handler).
+// (Diff), for the history command and the /v1/snapshot?at=, /v1/view?at=,
+// /v1/events, /v1/path?at= and /v1/whatif?at= endpoints (Handler; the
+// last two ask internal/topo about the state at the time).
 //
 // The state at a time T is the newest minute snapshot taken at or before
 // T (its "updated"), with the archived events after the snapshot's time

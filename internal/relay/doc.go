@@ -7,7 +7,11 @@
 // either side from where its archive ends (archive.ReadPosition), and
 // when it cannot (a new upstream epoch, a place the upstream no longer
 // holds) writes the difference between the views (lsdb.DiffViews) to its
-// archive and stdout rather than leave a silent gap. It learns the router
+// archive and stdout rather than leave a silent gap. The view it diffs
+// from is the one it saved where its archive ended, at a clean stop or at
+// its last checkpoint (checkpoint.go); after a crash, the events archived
+// since that checkpoint are read back and left out of the difference
+// (lsdb.DiffViewsAfter). It learns the router
 // whose LSDB the upstream mirrors from the upstream's /v1/view ("self")
 // and serves path queries from it, as the agent does (Relay.Self).
 //

@@ -30,10 +30,12 @@ import (
 //
 //	{"epoch":"6f1c…","seq":1234,"self":"10.69.7.31","view":{…lsdb.View…}}
 //
-// "GET /v1/snapshot?at=TIME", "GET /v1/view?at=TIME" and "GET
-// /v1/events?from=T1&to=T2" (plain HTTP): the past, from the archive the
-// server writes (ServerConfig.History, internal/history's Handler, which
-// documents the answers); 501 when the server keeps no archive.
+// "GET /v1/snapshot?at=TIME", "GET /v1/view?at=TIME", "GET
+// /v1/events?from=T1&to=T2", and /v1/path and /v1/whatif with at=TIME
+// (plain HTTP): the past, from the archive the server writes
+// (ServerConfig.History, internal/history's Handler, which documents the
+// answers; a path's from= defaults to "self" as live); 501 when the
+// server keeps no archive.
 //
 // "/v1/stream?since=SEQ&epoch=EPOCH": the changes after SEQ, one per text
 // message, each in an envelope that carries its sequence number
